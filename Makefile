@@ -1,0 +1,38 @@
+# Newcomer commands: `make demo` (set up, run the system offline on CPU) and `make test` (set up, run the test suite).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+# offline by design: nothing is fetched from the Hugging Face Hub at run time
+export HF_HUB_OFFLINE := 1
+export HF_DATASETS_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export HF_HUB_DISABLE_TELEMETRY := 1
+export GRADIO_ANALYTICS_ENABLED := False
+
+.PHONY: setup test lint demo sizes clean
+
+setup: $(VENV)/.installed
+
+# torch first, pinned to the CPU wheel (2.13.0+cpu); then the package, whose torch range that wheel satisfies
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet torch==2.13.0
+	$(PIP) install --quiet -e '.[dev]'
+	touch $@
+
+test: setup
+	$(VENV)/bin/ruff check latent_ofer_hf tests benchmarks
+	$(PY) -m pytest -q
+
+lint: setup
+	$(VENV)/bin/ruff check latent_ofer_hf tests benchmarks
+
+demo: setup
+	$(PY) -m latent_ofer_hf.demo
+
+sizes: setup
+	$(PY) -m latent_ofer_hf.sizes
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

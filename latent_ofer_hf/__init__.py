@@ -1,0 +1,51 @@
+"""latent-ofer-hf: Latent-OFER (ICCV 2023) occluded facial expression recognition on the Hugging Face stack.
+
+Importing the package registers every component with the transformers Auto classes (and for Hub "remote code"):
+detect (``ViTLatentBackbone`` + ``OcclusionPatchDetector``) → reconstruct → recognise (``ExpressionRecognizer``),
+combined by ``LatentOferModel``.
+"""
+
+from transformers import AutoConfig, AutoModel, AutoModelForImageClassification
+
+from .models.common.labels import label_order, remap_labels, remap_logits
+from .models.expression_recognizer import ExpressionRecognizer, ExpressionRecognizerConfig
+from .models.latent_ofer import LatentOferConfig, LatentOferModel, LatentOferOutput
+from .models.occlusion_detector import OcclusionDetectorConfig, OcclusionPatchDetector
+from .models.vit_latents import ViTLatentBackbone, ViTLatentsConfig
+from .presets import PRESETS, preset_config
+
+__version__ = "0.1.0.dev0"
+
+
+def _register() -> None:
+    for config_class, model_class, auto_classes in (
+        (ViTLatentsConfig, ViTLatentBackbone, (AutoModel,)),
+        (OcclusionDetectorConfig, OcclusionPatchDetector, (AutoModel,)),
+        (ExpressionRecognizerConfig, ExpressionRecognizer, (AutoModel, AutoModelForImageClassification)),
+        (LatentOferConfig, LatentOferModel, (AutoModel,)),
+    ):
+        AutoConfig.register(config_class.model_type, config_class, exist_ok=True)
+        for auto_class in auto_classes:
+            auto_class.register(config_class, model_class, exist_ok=True)
+        # saved directories carry flat module files + auto_map, so they load with trust_remote_code=True alone
+        model_class.register_for_auto_class(auto_classes[-1].__name__)
+
+
+_register()
+
+__all__ = [
+    "ExpressionRecognizer",
+    "ExpressionRecognizerConfig",
+    "LatentOferConfig",
+    "LatentOferModel",
+    "LatentOferOutput",
+    "OcclusionDetectorConfig",
+    "OcclusionPatchDetector",
+    "PRESETS",
+    "ViTLatentBackbone",
+    "ViTLatentsConfig",
+    "label_order",
+    "preset_config",
+    "remap_labels",
+    "remap_logits",
+]

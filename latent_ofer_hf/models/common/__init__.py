@@ -1,0 +1,1 @@
+"""Helpers shared by every component (input checks, Hub-code export)."""

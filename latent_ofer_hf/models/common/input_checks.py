@@ -1,0 +1,74 @@
+"""Input validation with errors that name the problem (never a traceback from deep inside torch)."""
+
+from __future__ import annotations
+
+import torch
+
+
+def check_pixel_values(
+    pixel_values: object, *, image_size: int, num_channels: int = 3, name: str = "pixel_values"
+) -> torch.Tensor:
+    """Check a ``[B, C, H, W]`` float batch of the model's size, with finite values; return it."""
+    if not isinstance(pixel_values, torch.Tensor):
+        raise ValueError(f"{name} must be a torch.Tensor of shape [B, {num_channels}, {image_size}, {image_size}], "
+                         f"got {type(pixel_values).__name__}")
+    if pixel_values.ndim != 4:
+        raise ValueError(f"{name} must have 4 dimensions [B, {num_channels}, {image_size}, {image_size}], "
+                         f"got shape {list(pixel_values.shape)}")
+    batch, channels, height, width = pixel_values.shape
+    if batch == 0:
+        raise ValueError(f"{name} is an empty batch (shape {list(pixel_values.shape)})")
+    if channels != num_channels:
+        raise ValueError(f"{name} must have {num_channels} channels (RGB), got {channels} "
+                         f"(shape {list(pixel_values.shape)}); convert grayscale/RGBA images to RGB first")
+    if (height, width) != (image_size, image_size):
+        raise ValueError(f"{name} must be {image_size}x{image_size} pixels, got {height}x{width}; "
+                         f"resize the face crop first")
+    if not pixel_values.is_floating_point():
+        raise ValueError(f"{name} must be a floating-point tensor (normalised pixels), got dtype {pixel_values.dtype}")
+    if not bool(torch.isfinite(pixel_values).all()):
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return pixel_values
+
+
+def check_patch_mask(patch_mask: object, *, batch_size: int, grid_size: int, name: str = "patch_mask") -> torch.Tensor:
+    """Check a patch mask given as ``[B, N]`` or ``[B, g, g]`` (bool or 0/1); return it as bool ``[B, N]``."""
+    num_patches = grid_size * grid_size
+    if not isinstance(patch_mask, torch.Tensor):
+        raise ValueError(f"{name} must be a torch.Tensor of shape [B, {num_patches}] or [B, {grid_size}, {grid_size}], "
+                         f"got {type(patch_mask).__name__}")
+    if patch_mask.ndim == 3 and tuple(patch_mask.shape[1:]) == (grid_size, grid_size):
+        patch_mask = patch_mask.reshape(patch_mask.shape[0], num_patches)
+    if patch_mask.ndim != 2 or patch_mask.shape[1] != num_patches:
+        raise ValueError(f"{name} must have shape [B, {num_patches}] or [B, {grid_size}, {grid_size}], "
+                         f"got {list(patch_mask.shape)}")
+    if patch_mask.shape[0] != batch_size:
+        raise ValueError(f"{name} has batch size {patch_mask.shape[0]} but the images have {batch_size}")
+    if patch_mask.dtype != torch.bool:
+        if not bool(((patch_mask == 0) | (patch_mask == 1)).all()):
+            raise ValueError(f"{name} must be boolean or hold only 0 and 1 (1 = occluded)")
+        patch_mask = patch_mask.bool()
+    return patch_mask
+
+
+def check_patch_latents(
+    patch_latents: object, *, num_patches: int, latent_dim: int, name: str = "patch_latents"
+) -> torch.Tensor:
+    """Check ``[B, N, D]`` per-patch latents (no cls token), finite; return them."""
+    if not isinstance(patch_latents, torch.Tensor):
+        raise ValueError(f"{name} must be a torch.Tensor of shape [B, {num_patches}, {latent_dim}], "
+                         f"got {type(patch_latents).__name__}")
+    if patch_latents.ndim != 3 or tuple(patch_latents.shape[1:]) != (num_patches, latent_dim):
+        raise ValueError(f"{name} must have shape [B, {num_patches}, {latent_dim}] (patch tokens, cls token dropped), "
+                         f"got {list(patch_latents.shape)}")
+    if patch_latents.shape[0] == 0:
+        raise ValueError(f"{name} is an empty batch")
+    if not bool(torch.isfinite(patch_latents).all()):
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return patch_latents
+
+
+def patch_mask_to_pixel_mask(patch_mask: torch.Tensor, *, grid_size: int, patch_size: int) -> torch.Tensor:
+    """Bool ``[B, N]`` (or ``[B, g, g]``) patch mask → bool ``[B, 1, g*p, g*p]`` pixel mask of p×p blocks."""
+    grid = patch_mask.reshape(patch_mask.shape[0], 1, grid_size, grid_size)
+    return grid.repeat_interleave(patch_size, dim=2).repeat_interleave(patch_size, dim=3)

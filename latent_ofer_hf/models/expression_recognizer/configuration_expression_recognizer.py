@@ -1,0 +1,196 @@
+"""ExpressionRecognizer configuration: the Latent-OFER FER network (spec §2.4)."""
+
+from __future__ import annotations
+
+import math
+
+from huggingface_hub.dataclasses import strict
+from transformers import PreTrainedConfig, ResNetConfig
+from transformers.activations import ACT2FN
+
+from ..common.labels import RAFDB_7, id2label_for
+from .latent_selection import OFFICIAL_FIXED_GRID_SIZE, OFFICIAL_FIXED_PATCH_INDICES, num_selected_patches
+
+# ResNet-18 as transformers' ResNetConfig spells it (torchvision `resnet18` layout, spec §2.4.1).
+RESNET18_CONFIG_KWARGS: dict = {
+    "num_channels": 3,
+    "embedding_size": 64,
+    "hidden_sizes": [64, 128, 256, 512],
+    "depths": [2, 2, 2, 2],
+    "layer_type": "basic",
+    "hidden_act": "relu",
+    "downsample_in_first_stage": False,
+}
+
+LATENT_SELECTIONS = ("cam", "fixed")
+LATENT_HEADS = ("paper", "attention")
+
+
+@strict
+class ExpressionRecognizerConfig(PreTrainedConfig):
+    r"""
+    Configuration of [`ExpressionRecognizer`]: a ResNet-18 CNN branch with DAN-style attention heads, fused with
+    expression-relevant ViT patch latents (Latent-OFER, ICCV 2023, spec §2.4). Tags: [P] paper, [C] official code
+    (`networks/OURS.py`, `main.py`), [R] the spec's recommendation, "ours" = our design, not in the paper.
+
+    backbone_config (`dict` or `ResNetConfig`, *optional*):
+        The CNN trunk, a transformers `ResNetModel`. Defaults to ResNet-18 (`layer_type="basic"`, depths
+        `[2, 2, 2, 2]`, hidden sizes `[64, 128, 256, 512]`, embedding size 64) as the official torchvision
+        `resnet18` with MS-Celeb weights [P §4.2, C]. Its last hidden size C sets the attention heads' width.
+        A dict without `model_type` is read as overrides of the ResNet-18 defaults.
+    image_size (`int`, *optional*, defaults to 224):
+        Side of the square, ImageNet-normalised face crop [C: main.py `Resize(224)`].
+    num_attention_heads (`int`, *optional*, defaults to 4):
+        Number of DAN cross-attention heads on the CNN map [C: `num_head=4`].
+    channel_attention_reduction (`int`, *optional*, defaults to 16):
+        Channel-attention bottleneck C → C / r (512 → 32 in the official code [C]).
+    spatial_attention_reduction (`int`, *optional*, defaults to 2):
+        Spatial-attention 1×1 reduction C → C / r before the 3×3, 1×3, 3×1 convs (512 → 256 [C]).
+    num_patches (`int`, *optional*, defaults to 196):
+        Number N of ViT patch latents per image, cls token dropped; must be a square (14×14 for 224 px / 16 px
+        patches [P §1, §3.2]).
+    latent_dim (`int`, *optional*, defaults to 512):
+        Width D of a patch latent (MAE decoder space, 512 in the official code [C: 39936 = 78·512]).
+    latent_selection (`str`, *optional*, defaults to `"cam"`):
+        `"cam"`: per image, the top `latent_selection_ratio` patches of the heads' mean spatial-attention map
+        upsampled (nearest) to the patch grid [P §3.3, R spec §2.4.2]. `"fixed"`: the official 78-patch box, the same
+        for every image [C: main.py]; needs `num_patches=196`.
+    latent_selection_ratio (`float`, *optional*, defaults to 0.5):
+        Fraction of the N patches kept by `"cam"`: K = ceil(ratio·N) (0.5 → 98 of 196, "top 50%" [P §3.3]).
+        In (0, 1]; ignored by `"fixed"` (K = 78).
+    latent_head (`str`, *optional*, defaults to `"attention"`):
+        `"paper"`: the official linear MLP on the flattened K·D selected latents [C, spec §2.4.3], ≈455 M
+        parameters at the official sizes. `"attention"` (ours): a learned query attending over the selected
+        latents with patch-position embeddings, ≈1.3 M parameters at D=512.
+    latent_out_dim (`int`, *optional*, defaults to 256):
+        Width of the latent branch output fused with the CNN vector [C: `hh_layer4` → 256].
+    paper_latent_dims (`list[int]`, *optional*, defaults to `[10000, 5000, 1024, 256]`):
+        Widths of the `"paper"` MLP's Linear layers, with BatchNorm1d after every second one [C: `hh_layer*`,
+        `hh_batch1`, `batch_norm1`]. The last must equal `latent_out_dim`. Shrink it for tiny test models.
+    latent_attention_heads (`int`, *optional*, defaults to 8):
+        Heads of the `"attention"` latent head's multi-head attention (ours); must divide `latent_dim`.
+    latent_attention_dropout (`float`, *optional*, defaults to 0.0):
+        Attention dropout of the `"attention"` latent head (ours).
+    fusion_dims (`list[int]`, *optional*, defaults to `[256, 128]`):
+        Hidden widths of the fusion head on cat(CNN vector, latent vector); BatchNorm1d after the last one
+        [C: `fc` 768→256, `fc2` 256→128, `batch_norm`].
+    head_activation (`str`, *optional*):
+        Activation after each hidden Linear of the `"paper"` latent MLP and of the fusion head. `None` = none, as the
+        official code, whose MLPs are purely linear [C]; e.g. `"relu"` (ours, any transformers `ACT2FN` name).
+    logits_batchnorm (`bool`, *optional*, defaults to `True`):
+        BatchNorm1d on the logits, as the official `bn` after `fc4` [C].
+    initializer_range (`float`, *optional*, defaults to 0.02):
+        Std of the truncated-normal init of the `"attention"` head's query and position embeddings (ours). The
+        attention heads use the official init (Kaiming-normal fan-out convs, BN (1, 0), Linear N(0, 0.001)) [C].
+
+    `id2label` defaults to the RAF-DB order (surprise, fear, disgust, happy, sad, angry, neutral) [C: main.py];
+    see `latent_ofer_hf.models.common.labels` for the other orders.
+
+    Example:
+
+    ```python
+    >>> config = ExpressionRecognizerConfig(latent_selection="fixed", latent_head="paper")
+    >>> model = ExpressionRecognizer(config)
+    ```
+    """
+
+    model_type = "latent-ofer-expression-recognizer"
+    sub_configs_defaults = {"backbone_config": ResNetConfig}
+
+    backbone_config: dict | ResNetConfig | None = None
+    image_size: int = 224
+    num_attention_heads: int = 4
+    channel_attention_reduction: int = 16
+    spatial_attention_reduction: int = 2
+    num_patches: int = 196
+    latent_dim: int = 512
+    latent_selection: str = "cam"
+    latent_selection_ratio: float | int = 0.5
+    latent_head: str = "attention"
+    latent_out_dim: int = 256
+    paper_latent_dims: list[int] | tuple[int, ...] = (10000, 5000, 1024, 256)
+    latent_attention_heads: int = 8
+    latent_attention_dropout: float | int = 0.0
+    fusion_dims: list[int] | tuple[int, ...] = (256, 128)
+    head_activation: str | None = None
+    logits_batchnorm: bool = True
+    initializer_range: float = 0.02
+
+    def __post_init__(self, **kwargs):
+        if self.backbone_config is None or isinstance(self.backbone_config, dict):
+            overrides = dict(self.backbone_config or {})
+            model_type = overrides.pop("model_type", "resnet")
+            if model_type != "resnet":
+                raise ValueError(f"backbone_config must describe a ResNet (model_type 'resnet'), got {model_type!r}")
+            self.backbone_config = ResNetConfig(**{**RESNET18_CONFIG_KWARGS, **overrides})
+        elif not isinstance(self.backbone_config, ResNetConfig):
+            raise ValueError(f"backbone_config must be a ResNetConfig or a dict, got "
+                             f"{type(self.backbone_config).__name__}")
+        self.paper_latent_dims = [int(width) for width in self.paper_latent_dims]
+        self.fusion_dims = [int(width) for width in self.fusion_dims]
+        self._validate_values()
+        if self.id2label is None and kwargs.get("num_labels") in (None, len(RAFDB_7)):
+            kwargs.pop("num_labels", None)
+            self.id2label = id2label_for(RAFDB_7)
+        if self.id2label is not None and self.label2id is None:
+            self.label2id = {name: int(idx) for idx, name in self.id2label.items()}
+        super().__post_init__(**kwargs)
+
+    def _validate_values(self) -> None:
+        positive = {
+            "image_size": self.image_size,
+            "num_attention_heads": self.num_attention_heads,
+            "channel_attention_reduction": self.channel_attention_reduction,
+            "spatial_attention_reduction": self.spatial_attention_reduction,
+            "num_patches": self.num_patches,
+            "latent_dim": self.latent_dim,
+            "latent_out_dim": self.latent_out_dim,
+            "latent_attention_heads": self.latent_attention_heads,
+        }
+        for name, value in positive.items():
+            if value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value}")
+        if self.latent_selection not in LATENT_SELECTIONS:
+            raise ValueError(f"latent_selection must be one of {LATENT_SELECTIONS}, got {self.latent_selection!r}")
+        if self.latent_head not in LATENT_HEADS:
+            raise ValueError(f"latent_head must be one of {LATENT_HEADS}, got {self.latent_head!r}")
+        if not 0.0 < self.latent_selection_ratio <= 1.0:
+            raise ValueError(f"latent_selection_ratio must be in (0, 1], got {self.latent_selection_ratio}")
+        if math.isqrt(self.num_patches) ** 2 != self.num_patches:
+            raise ValueError(f"num_patches must be a square patch grid (e.g. 196 = 14x14), got {self.num_patches}")
+        if self.latent_selection == "fixed" and self.num_patches != OFFICIAL_FIXED_GRID_SIZE**2:
+            raise ValueError(f"latent_selection='fixed' (official 78-patch box) is only defined on the 14x14 grid "
+                             f"(num_patches=196), got num_patches={self.num_patches}")
+        if not self.paper_latent_dims or min(self.paper_latent_dims) < 1:
+            raise ValueError(f"paper_latent_dims must be a non-empty list of positive widths, "
+                             f"got {self.paper_latent_dims}")
+        if self.latent_head == "paper" and self.paper_latent_dims[-1] != self.latent_out_dim:
+            raise ValueError(f"the last of paper_latent_dims ({self.paper_latent_dims[-1]}) must equal "
+                             f"latent_out_dim ({self.latent_out_dim})")
+        if self.latent_head == "attention" and self.latent_dim % self.latent_attention_heads:
+            raise ValueError(f"latent_attention_heads ({self.latent_attention_heads}) must divide latent_dim "
+                             f"({self.latent_dim})")
+        if not 0.0 <= self.latent_attention_dropout < 1.0:
+            raise ValueError(f"latent_attention_dropout must be in [0, 1), got {self.latent_attention_dropout}")
+        if not self.fusion_dims or min(self.fusion_dims) < 1:
+            raise ValueError(f"fusion_dims must be a non-empty list of positive widths, got {self.fusion_dims}")
+        if self.head_activation is not None and self.head_activation not in ACT2FN:
+            raise ValueError(f"head_activation must be None or a transformers activation name (e.g. 'relu'), "
+                             f"got {self.head_activation!r}")
+        if self.backbone_config.num_channels != 3:
+            raise ValueError(f"backbone_config.num_channels must be 3 (RGB), got {self.backbone_config.num_channels}")
+
+    @property
+    def num_selected_patches(self) -> int:
+        """K, the number of selected latents: ceil(ratio·N) for `"cam"`, 78 for `"fixed"`."""
+        if self.latent_selection == "fixed":
+            return len(OFFICIAL_FIXED_PATCH_INDICES)
+        return num_selected_patches(self.num_patches, self.latent_selection_ratio)
+
+    @property
+    def cnn_hidden_size(self) -> int:
+        """C, the channel width of the trunk's last feature map (512 for ResNet-18)."""
+        return self.backbone_config.hidden_sizes[-1]
+
+
+__all__ = ["ExpressionRecognizerConfig"]

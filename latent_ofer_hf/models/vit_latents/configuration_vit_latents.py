@@ -1,0 +1,68 @@
+"""Configuration of the ViT latent backbone (Latent-OFER step 1, spec §2.1)."""
+
+from __future__ import annotations
+
+from transformers import PreTrainedConfig, ViTMAEConfig
+
+LATENT_SOURCES = ("encoder", "decoder_embed", "decoder")
+
+
+class ViTLatentsConfig(PreTrainedConfig):
+    r"""
+    Configuration of [`ViTLatentBackbone`]: a transformers `ViTMAEForPreTraining` (encoder + decoder) that gives the
+    per-patch "ViT-latent vectors" used by the occlusion detector and the recogniser, and the MAE fill of masked
+    patches used by the hybrid reconstruction.
+
+    mae_config (`dict` or `ViTMAEConfig`, *optional*):
+        The MAE architecture. Default: `ViTMAEConfig()` = ViT-B/16 MAE (`facebook/vit-mae-base`), 224×224 input,
+        16×16 patches → 14×14 = 196 patches [P §1, §3.2]. The paper preset uses ViT-L/16 (spec §2.1 [R]).
+        `mask_ratio` is unused: which patches are masked is always given explicitly (the detector's mask).
+    latent_source (`str`, *optional*, defaults to `"decoder_embed"`):
+        Which tokens are "the latents" (the paper leaves the layer open, spec §7 Q1):
+        - `"decoder_embed"` (default): the final encoder tokens (all 196 patches visible) projected by the MAE's
+          `decoder_embed` into the 512-d decoder space, cls token first. The official code's saved latents are
+          512-d for every MAE size, which is the decoder width, so this is the most likely reading (spec §2.1 [I]).
+        - `"encoder"`: the encoder's last hidden state (after its final LayerNorm), width `hidden_size`.
+        - `"decoder"`: the output of the MAE decoder blocks and `decoder_norm` (all patches visible), width 512.
+    """
+
+    model_type = "latent-ofer-vit-latents"
+    sub_configs_defaults = {"mae_config": ViTMAEConfig}
+
+    mae_config: dict | ViTMAEConfig | None = None
+    latent_source: str = "decoder_embed"
+
+    def __post_init__(self, **kwargs):
+        super().__post_init__(**kwargs)
+        if self.latent_source not in LATENT_SOURCES:
+            raise ValueError(f"latent_source must be one of {LATENT_SOURCES}, got {self.latent_source!r}")
+        image_size, patch_size = self.mae_config.image_size, self.mae_config.patch_size
+        if not isinstance(image_size, int) or not isinstance(patch_size, int):
+            raise ValueError("mae_config.image_size and mae_config.patch_size must be single ints (square images)")
+        if image_size % patch_size:
+            raise ValueError(f"image_size {image_size} is not a multiple of patch_size {patch_size}")
+
+    @property
+    def image_size(self) -> int:
+        return self.mae_config.image_size
+
+    @property
+    def patch_size(self) -> int:
+        return self.mae_config.patch_size
+
+    @property
+    def grid_size(self) -> int:
+        return self.mae_config.image_size // self.mae_config.patch_size
+
+    @property
+    def num_patches(self) -> int:
+        return self.grid_size**2
+
+    @property
+    def latent_dim(self) -> int:
+        if self.latent_source == "encoder":
+            return self.mae_config.hidden_size
+        return self.mae_config.decoder_hidden_size
+
+
+__all__ = ["ViTLatentsConfig", "LATENT_SOURCES"]

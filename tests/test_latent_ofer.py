@@ -1,0 +1,141 @@
+"""The composite system: one shared ViT, components saved/loaded on their own, Auto classes, presets."""
+
+import json
+
+import pytest
+import torch
+from conftest import assert_state_dicts_equal, weight_files
+from transformers import AutoConfig, AutoModel, AutoModelForImageClassification
+
+from latent_ofer_hf import (
+    ExpressionRecognizer,
+    LatentOferConfig,
+    LatentOferModel,
+    OcclusionDetectorConfig,
+    OcclusionPatchDetector,
+    ViTLatentBackbone,
+    preset_config,
+)
+
+
+def _fitted_tiny_model() -> LatentOferModel:
+    """A tiny system whose SVDD centre/radius and BN statistics are not at their initial values."""
+    model = LatentOferModel(preset_config("tiny"))
+    x = torch.randn(4, 3, 224, 224)
+    with torch.no_grad():
+        latents = model.vit(x).patch_latents
+        model.detector.init_center(latents)
+        model.detector.update_radius(model.detector(patch_latents=latents).distances)
+        model.train()
+        model(x)  # moves BatchNorm running statistics
+    return model.eval()
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_forward_shapes(batch):
+    model = LatentOferModel(preset_config("tiny")).eval()
+    x = torch.randn(batch, 3, 224, 224)
+    with torch.no_grad():
+        out = model(x, labels=torch.zeros(batch, dtype=torch.long))
+    assert out.logits.shape == (batch, 7) and out.logits.dtype == torch.float32
+    assert out.patch_mask.shape == (batch, 14, 14) and out.patch_mask.dtype == torch.bool
+    assert out.pixel_mask.shape == (batch, 1, 224, 224) and out.pixel_mask.dtype == torch.bool
+    assert out.anomaly_scores.shape == (batch, 196)
+    assert out.occlusion_ratio.shape == (batch,)
+    assert out.reconstruction.shape == (batch, 3, 224, 224)
+    assert out.relevant_patches.shape == (batch, 98) and out.relevant_patches.dtype == torch.long
+    assert out.loss is not None and torch.isfinite(out.loss)
+    assert torch.equal(out.occlusion_ratio, out.patch_mask.flatten(1).float().mean(1))
+
+
+def test_reconstruction_modes_and_mask_consistency():
+    model = _fitted_tiny_model()
+    x = torch.randn(2, 3, 224, 224)
+    with torch.no_grad():
+        out = model(x)
+        raw = model(x, reconstruction="none")
+    assert raw.reconstruction is None
+    # visible pixels are kept by the fill; only flagged patches change
+    assert torch.equal(out.reconstruction[~out.pixel_mask.expand_as(x)], x[~out.pixel_mask.expand_as(x)])
+    # the mask is the detector's decision on the input's latents
+    assert torch.equal(out.patch_mask.flatten(1), out.anomaly_scores > 0)
+    with pytest.raises(ValueError, match="reconstruction"):
+        model(x, reconstruction="diffusion")
+
+
+def test_save_load_subfolders_exact(tmp_path):
+    model = _fitted_tiny_model()
+    model.save_pretrained(tmp_path)
+    assert weight_files(tmp_path) == [
+        "detector/model.safetensors",
+        "recognizer/model.safetensors",
+        "vit/model.safetensors",
+    ]
+    root = json.loads((tmp_path / "config.json").read_text())
+    assert root["model_type"] == "latent-ofer"
+    # the whole system through the Auto class, and each component on its own
+    reloaded = AutoModel.from_pretrained(tmp_path)
+    assert isinstance(reloaded, LatentOferModel)
+    assert_state_dicts_equal(model, reloaded)
+    assert_state_dicts_equal(model.detector, OcclusionPatchDetector.from_pretrained(tmp_path / "detector"))
+    assert_state_dicts_equal(model.vit, ViTLatentBackbone.from_pretrained(tmp_path / "vit"))
+    recognizer = AutoModelForImageClassification.from_pretrained(tmp_path / "recognizer")
+    assert isinstance(recognizer, ExpressionRecognizer)
+    assert_state_dicts_equal(model.recognizer, recognizer)
+    x = torch.randn(2, 3, 224, 224)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x).logits, reloaded(x).logits, rtol=0, atol=0)
+    assert isinstance(AutoConfig.from_pretrained(tmp_path), LatentOferConfig)
+
+
+def test_component_buffers_survive_reload(tmp_path):
+    """Guards transformers 5's silent re-initialisation of custom parameters (SVDD centre/radius, mask tokens)."""
+    model = _fitted_tiny_model()
+    centre, radius = model.detector.center.clone(), model.detector.radius.clone()
+    assert centre.abs().sum() > 0 and radius > 0
+    model.save_pretrained(tmp_path)
+    reloaded = LatentOferModel.from_pretrained(tmp_path)
+    assert torch.equal(reloaded.detector.center, centre) and torch.equal(reloaded.detector.radius, radius)
+    assert torch.equal(reloaded.vit.mae.decoder.mask_token, model.vit.mae.decoder.mask_token)
+
+
+def test_one_shared_vit():
+    model = LatentOferModel(preset_config("tiny"))
+    vits = [m for m in model.modules() if isinstance(m, ViTLatentBackbone)]
+    assert len(vits) == 1
+
+
+def test_from_components_checks_they_fit():
+    config = preset_config("tiny")
+    vit = ViTLatentBackbone(config.vit_config)
+    detector = OcclusionPatchDetector(config.detector_config)
+    recognizer = ExpressionRecognizer(config.recognizer_config)
+    model = LatentOferModel.from_components(vit, detector, recognizer)
+    assert model.vit is vit and model.config.id2label == recognizer.config.id2label
+    wrong = OcclusionDetectorConfig(latent_dim=48, hidden_dims=[16], rep_dim=8)
+    with pytest.raises(ValueError, match="latent_dim"):
+        LatentOferModel.from_components(vit, OcclusionPatchDetector(wrong), recognizer)
+    with pytest.raises(ValueError, match="latent_dim"):
+        preset_config("tiny", detector_config={"latent_dim": 48})
+
+
+def test_presets_and_overrides():
+    assert preset_config("paper").recognizer_config.latent_head == "paper"
+    assert preset_config("paper").vit_config.mae_config.hidden_size == 1024
+    assert preset_config("base").recognizer_config.latent_head == "attention"
+    assert preset_config("base", recognizer_config={"latent_head": "paper"}).recognizer_config.latent_head == "paper"
+    with pytest.raises(ValueError, match="unknown preset"):
+        preset_config("huge")
+    with pytest.raises(ValueError, match="reconstruction"):
+        preset_config("tiny", reconstruction="gan")
+
+
+@pytest.mark.parametrize(
+    "bad,message",
+    [(torch.randn(1, 4, 224, 224), "3 channels"), (torch.randn(1, 3, 200, 200), "224x224"),
+     (torch.full((1, 3, 224, 224), float("nan")), "NaN")],
+)
+def test_bad_inputs(bad, message):
+    model = LatentOferModel(preset_config("tiny")).eval()
+    with pytest.raises(ValueError, match=message):
+        model(bad)
