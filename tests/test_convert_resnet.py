@@ -1,8 +1,9 @@
-"""ResNet-18 weight converters: torchvision layout (DAN's resnet18_msceleb.pth), Hub/local checkpoints, official OURS."""
+"""ResNet-18 weight converters: torchvision layout (DAN's resnet18_msceleb.pth), Hub/local, official OURS."""
 
 import pytest
 import torch
 import torch.nn.functional as F
+from torch import nn
 from transformers import ResNetConfig, ResNetForImageClassification, ResNetModel
 
 from latent_ofer_hf.models.expression_recognizer import (
@@ -217,14 +218,121 @@ def official_state_dict(model: ExpressionRecognizer) -> dict[str, torch.Tensor]:
                "latent_head.layers.4": "hh_layer4", "latent_head.layers.5": "batch_norm1",
                "fusion_head.hidden.0": "fc", "fusion_head.hidden.1": "fc2", "fusion_head.hidden.2": "batch_norm",
                "fusion_head.classifier": "fc4", "fusion_head.logits_norm": "bn"}
+    generator = torch.Generator().manual_seed(1)
     for key, value in ours.items():
+        if key.endswith("num_batches_tracked"):
+            random = torch.tensor(5)
+        elif key.endswith("running_var"):
+            random = torch.rand(value.shape, generator=generator) + 0.5
+        else:
+            random = torch.randn(value.shape, generator=generator) * 0.2
         if key.startswith("attention_heads."):
             _, head, rest = key.split(".", 2)
-            state[f"cat_head{head}.{rest}"] = torch.randn_like(value.float()).to(value.dtype)
+            state[f"cat_head{head}.{rest}"] = random
         elif not key.startswith("resnet."):
             module, name = key.rsplit(".", 1)
-            state[f"{renames[module]}.{name}"] = torch.randn_like(value.float()).to(value.dtype)
+            state[f"{renames[module]}.{name}"] = random
     return state
+
+
+# --- a transcription of the official network [networks/OURS.py], for a parity check ---------------------------
+
+
+class OfficialChannelAttention(nn.Module):
+    def __init__(self, channels, hidden):
+        super().__init__()
+        self.gap = nn.AdaptiveAvgPool2d(1)
+        self.attention = nn.Sequential(nn.Linear(channels, hidden), nn.BatchNorm1d(hidden), nn.ReLU(inplace=True),
+                                       nn.Linear(hidden, channels), nn.Sigmoid())
+
+    def forward(self, sa):
+        sa2 = self.gap(sa)
+        sa2 = sa2.view(sa2.size(0), -1)
+        y = self.attention(sa2)
+        return sa * y.unsqueeze(dim=-1).unsqueeze(dim=-1)
+
+
+class OfficialSpatialAttention(nn.Module):
+    def __init__(self, channels, hidden):
+        super().__init__()
+        self.conv1x1 = nn.Sequential(nn.Conv2d(channels, hidden, kernel_size=1), nn.BatchNorm2d(hidden))
+        self.conv_3x3 = nn.Sequential(nn.Conv2d(hidden, channels, kernel_size=3, padding=1), nn.BatchNorm2d(channels))
+        self.conv_1x3 = nn.Sequential(nn.Conv2d(hidden, channels, kernel_size=(1, 3), padding=(0, 1)),
+                                      nn.BatchNorm2d(channels))
+        self.conv_3x1 = nn.Sequential(nn.Conv2d(hidden, channels, kernel_size=(3, 1), padding=(1, 0)),
+                                      nn.BatchNorm2d(channels))
+        self.relu = nn.ReLU()
+        self.gap = nn.AdaptiveAvgPool2d(1)
+
+    def forward(self, x):
+        y = self.conv1x1(x)
+        y = self.relu(self.conv_3x3(y) + self.conv_1x3(y) + self.conv_3x1(y))
+        y = y.sum(dim=1, keepdim=True)
+        out = self.gap(x * y)
+        return out.view(out.size(0), -1)
+
+
+class OfficialCrossAttentionHead(nn.Module):
+    def __init__(self, channels):
+        super().__init__()
+        self.sa = OfficialSpatialAttention(channels, channels // 2)
+        self.ca = OfficialChannelAttention(channels, channels // 16)
+
+    def forward(self, x):
+        return self.sa(self.ca(x))
+
+
+class OfficialOURS(nn.Module):
+    """networks/OURS.py with the widths as arguments and the trunk passed in (it is checked separately)."""
+
+    def __init__(self, features, channels, latent_in, dims, fusion, num_class, num_head):
+        super().__init__()
+        self.trunk = [features]  # not registered: its weights are compared elsewhere
+        self.num_head = num_head
+        for i in range(num_head):
+            setattr(self, f"cat_head{i}", OfficialCrossAttentionHead(channels))
+        self.hh_layer = nn.Linear(latent_in, dims[0])
+        self.hh_layer2 = nn.Linear(dims[0], dims[1])
+        self.hh_batch1 = nn.BatchNorm1d(dims[1])
+        self.hh_layer3 = nn.Linear(dims[1], dims[2])
+        self.hh_layer4 = nn.Linear(dims[2], dims[3])
+        self.batch_norm1 = nn.BatchNorm1d(dims[3])
+        self.fc = nn.Linear(channels + dims[3], fusion[0])
+        self.fc2 = nn.Linear(fusion[0], fusion[1])
+        self.batch_norm = nn.BatchNorm1d(fusion[1])
+        self.fc4 = nn.Linear(fusion[1], num_class)
+        self.bn = nn.BatchNorm1d(num_class)
+
+    def forward(self, x, latent):
+        x = self.trunk[0](x)
+        heads = torch.stack([getattr(self, f"cat_head{i}")(x) for i in range(self.num_head)]).permute([1, 0, 2])
+        heads = F.log_softmax(heads, dim=1).sum(dim=1)
+        latent = self.batch_norm1(self.hh_layer4(self.hh_layer3(self.hh_batch1(self.hh_layer2(self.hh_layer(latent))))))
+        out = torch.cat([heads, latent], dim=1)
+        return self.bn(self.fc4(self.batch_norm(self.fc2(self.fc(out)))))
+
+
+def test_converted_official_network_computes_the_official_logits(tmp_path):
+    model = tiny_recognizer(latent_head="paper", latent_selection="fixed")
+    official = official_state_dict(model)
+    torch.save({"model_state_dict": official}, tmp_path / "ours.pth")
+    load_official_checkpoint(tmp_path / "ours.pth", model)
+    reference = OfficialOURS(lambda x: model.resnet(x).last_hidden_state, 64, 78 * 16, [32, 16, 16, 8], [16, 8], 7, 2)
+    reference.load_state_dict({k: v for k, v in official.items() if not k.startswith("features.")}, strict=True)
+    reference.eval()
+
+    pixels, patch_latents = torch.randn(3, 3, 224, 224), torch.randn(3, 196, 16)
+    tokens = torch.cat([torch.randn(3, 1, 16), patch_latents], dim=1)  # the official [.., 197, 512] .pt layout
+    box = [46, 47, 48, 49, 50, 51, 52, 53, 60, 61, 62, 63, 64, 65, 66, 67, 74, 75, 76, 77, 78, 79, 80, 81, 88, 89,
+           90, 91, 92, 93, 94, 95, 102, 103, 104, 105, 106, 107, 108, 109, 116, 117, 118, 119, 120, 121, 122, 123,
+           130, 131, 132, 133, 134, 135, 136, 137, 144, 145, 146, 147, 148, 149, 150, 151, 158, 159, 160, 161, 162,
+           163, 164, 165, 172, 173, 174, 175, 176, 177]  # main.py
+    official_latent = torch.stack([tokens[:, i] for i in box], dim=1).flatten(1)
+    with torch.no_grad():
+        expected = reference(pixels, official_latent)
+        ours = model(pixel_values=pixels, patch_latents=patch_latents).logits
+    assert torch.isfinite(expected).all()
+    torch.testing.assert_close(ours, expected, rtol=1e-4, atol=1e-4)
 
 
 def test_official_checkpoint_round_trip(tmp_path):

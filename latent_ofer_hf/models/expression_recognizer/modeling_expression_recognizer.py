@@ -204,6 +204,9 @@ class ExpressionRecognizer(ExpressionRecognizerPreTrainedModel):
                              f"{pixel_values.shape[0]}")
         if labels is not None:
             self._check_labels(labels, pixel_values.shape[0])
+        if self.training and pixel_values.shape[0] < 2:
+            raise ValueError("a batch of 1 cannot be used in training mode: the BatchNorm1d layers of the heads need "
+                             "at least 2 samples; call model.eval() for inference or use a larger batch")
 
         # 1. CNN branch: trunk feature map, attention heads, log-softmax fusion over heads.
         feature_map = self.resnet(pixel_values, return_dict=True).last_hidden_state

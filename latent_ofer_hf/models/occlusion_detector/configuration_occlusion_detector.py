@@ -87,7 +87,7 @@ class OcclusionDetectorConfig(PreTrainedConfig):
         self.hidden_dims = list(self.hidden_dims)
         if self.hidden_act not in ACT2FN:
             raise ValueError(f"hidden_act {self.hidden_act!r} is unknown; choose one of {sorted(ACT2FN)}")
-        if float(ACT2FN[self.hidden_act](torch.zeros(1))[0]) != 0.0:
+        if float(ACT2FN[self.hidden_act](torch.zeros(1, device="cpu"))[0]) != 0.0:
             raise ValueError(f"hidden_act {self.hidden_act!r} is not zero at 0; it would act as a bias, which "
                              f"Deep SVDD forbids (use e.g. 'leaky_relu', 'relu' or 'gelu')")
         if self.objective not in SVDD_OBJECTIVES:

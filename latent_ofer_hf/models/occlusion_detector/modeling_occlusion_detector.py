@@ -160,6 +160,8 @@ class OcclusionPatchDetector(OcclusionDetectorPreTrainedModel):
         ).to(self.center.device)
 
     def _warn_if_center_unset(self) -> None:
+        if self.center_initialized.device.type == "meta" or torch.jit.is_tracing() or self.training:
+            return  # nothing to read on meta (size counting); training sets the centre itself
         if not bool(self.center_initialized):
             logger.warning_once("OcclusionPatchDetector: the SVDD centre is not initialised (c = 0); call "
                                 "`init_center(clean_patch_latents)` before training, or load fitted weights.")
