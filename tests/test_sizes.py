@@ -1,0 +1,37 @@
+"""The sizes command: per-component params and FLOPs, counted on the meta device."""
+
+import torch
+
+from latent_ofer_hf import LatentOferModel, preset_config
+from latent_ofer_hf.sizes import main, measure
+
+
+def test_tiny_rows_match_the_real_model():
+    rows = {row.part: row for row in measure("tiny")}
+    model = LatentOferModel(preset_config("tiny"))
+    assert rows["expression recogniser"].params == sum(p.numel() for p in model.recognizer.parameters())
+    assert rows["occlusion detector (SVDD head)"].params == sum(p.numel() for p in model.detector.parameters())
+    whole = next(row for part, row in rows.items() if part.startswith("= whole system"))
+    assert whole.params == sum(p.numel() for p in model.parameters())
+    assert all(row.flops > 0 for part, row in rows.items() if "of which" not in part)
+
+
+def test_flop_count_of_the_recogniser_is_a_real_count():
+    """FLOPs double when the batch doubles (the counter sees the actual matmuls/convs)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model = LatentOferModel(preset_config("tiny")).eval()
+    counts = []
+    for batch in (1, 2):
+        x = torch.randn(batch, 3, 224, 224)
+        latents = model.vit(x).patch_latents.detach()
+        with FlopCounterMode(display=False) as counter:
+            model.recognizer(pixel_values=x, patch_latents=latents)
+        counts.append(counter.get_total_flops())
+    assert counts[1] == 2 * counts[0]
+
+
+def test_main_prints_the_comparison(capsys):
+    main(["--presets", "paper", "base"])
+    out = capsys.readouterr().out
+    assert "base / paper recogniser path: params" in out and "373 M params" in out
