@@ -22,11 +22,11 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 test: setup
-	$(VENV)/bin/ruff check latent_ofer_hf tests benchmarks
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q
 
 lint: setup
-	$(VENV)/bin/ruff check latent_ofer_hf tests benchmarks
+	$(VENV)/bin/ruff check .
 
 demo: setup
 	$(PY) -m latent_ofer_hf.demo
