@@ -139,3 +139,20 @@ def test_bad_inputs(bad, message):
     model = LatentOferModel(preset_config("tiny")).eval()
     with pytest.raises(ValueError, match=message):
         model(bad)
+
+
+def test_assembling_keeps_a_loaded_mae_untouched(tmp_path):
+    """Building the composite around a pretrained MAE must not re-initialise it (cls/mask tokens, tables)."""
+    from transformers import ViTMAEForPreTraining
+
+    config = preset_config("tiny")
+    mae = ViTMAEForPreTraining(config.vit_config.mae_config)
+    with torch.no_grad():
+        mae.decoder.mask_token.fill_(0.25)
+    mae.save_pretrained(tmp_path)
+    vit = ViTLatentBackbone.from_mae_pretrained(tmp_path)
+    model = LatentOferModel.from_components(
+        vit, OcclusionPatchDetector(config.detector_config), ExpressionRecognizer(config.recognizer_config)
+    )
+    assert_state_dicts_equal(mae, model.vit.mae)
+    assert model.vit.config._attn_implementation == "sdpa"
