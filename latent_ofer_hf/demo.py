@@ -11,32 +11,27 @@ import argparse
 import time
 
 import torch
+from transformers.image_utils import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
 from .models.latent_ofer import LatentOferModel
 from .presets import preset_config
 from .sizes import format_table, measure
 
-IMAGENET_MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
-IMAGENET_STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
 
-
-OCCLUDER = (slice(144, 208), slice(64, 160))  # rows, cols: a 4×6-patch block over the lower face
-
-
-def _test_card(size: int = 224, occluded: bool = True, noise: float = 0.0) -> torch.Tensor:
-    """A generated face-like test card in [0, 1]; `occluded` adds a dark block over the lower face."""
+def _test_card(size: int = 224) -> torch.Tensor:
+    """A generated face-like test card in [0, 1] with a dark 4×6-patch block over the lower face (an "occluder")."""
     ys, xs = torch.meshgrid(torch.linspace(-1, 1, size), torch.linspace(-1, 1, size), indexing="ij")
     face = ((xs / 0.7) ** 2 + (ys / 0.9) ** 2 < 1).float()
     image = torch.stack([0.35 + 0.5 * face, 0.3 + 0.35 * face, 0.3 + 0.25 * face])
-    image = (image + noise * torch.randn_like(image)).clamp(0, 1)
-    if occluded:
-        image[:, OCCLUDER[0], OCCLUDER[1]] = 0.05
+    image[:, 144:208, 64:160] = 0.05
     return image.unsqueeze(0)
 
 
 def _normalise(image: torch.Tensor) -> torch.Tensor:
     """[0, 1] RGB → ImageNet-normalised, as every component expects."""
-    return (image - IMAGENET_MEAN) / IMAGENET_STD
+    mean = torch.tensor(IMAGENET_DEFAULT_MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_DEFAULT_STD).view(1, 3, 1, 1)
+    return (image - mean) / std
 
 
 def main(argv: list[str] | None = None) -> None:
