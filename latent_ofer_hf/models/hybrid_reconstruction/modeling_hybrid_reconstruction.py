@@ -1,0 +1,276 @@
+"""Hybrid reconstruction network, CNN stage [P §3.2; spec §2.3.2]: a U-Net with the self-assembly layer.
+
+Stage 1 (the MAE fill of the masked patches, visible pixels kept) comes from the shared ViT
+(`ViTLatentBackbone.fill`); this network refines it. Its input is the coarse image and the hole-zeroed image, each with
+its horizontally mirrored copy (12 channels); the self-assembly layer at the ``assembly_level`` bottleneck rebuilds
+the masked feature positions from the mirror stream, the most similar known feature and the previous output.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from transformers import PreTrainedModel
+from transformers import initialization as init
+from transformers.utils import ModelOutput
+
+from ..common.hub_code import HubCodeMixin
+from ..common.input_checks import check_patch_mask, check_pixel_values, patch_mask_to_pixel_mask
+from .configuration_hybrid_reconstruction import HybridReconstructionConfig
+from .self_assembly import SelfAssemblyLayer, feature_mask_from_pixels
+from .unet_blocks import DownBlock, InnermostDown, InnermostUp, UpBlock
+
+
+@dataclass
+class HybridReconstructionOutput(ModelOutput):
+    r"""
+    Output of [`HybridReconstructionNetwork`] (and of the other reconstruction backends). S = `config.image_size`.
+
+    Args:
+        loss (`torch.FloatTensor` of shape `()`, *optional*):
+            λ_re · L1(generated, target) when `target_pixel_values` is given (L_re, [P §3.2.3]).
+        reconstruction (`torch.FloatTensor` of shape `[B, 3, H, W]`):
+            The de-occluded face at the input size and in the input's normalisation; visible pixels are the input's
+            when `keep_visible_pixels`.
+        generated (`torch.FloatTensor` of shape `[B, 3, S, S]`, *optional*):
+            Raw generator output in [-1, 1] scale (no tanh, as the official code) — what the losses see.
+        coarse (`torch.FloatTensor` of shape `[B, 3, S, S]`, *optional*):
+            The stage-1 image the U-Net refines: MAE fill inside the hole, input outside, [-1, 1] scale.
+        pixel_mask (`torch.BoolTensor` of shape `[B, 1, H, W]`):
+            The hole that was filled (True = reconstructed).
+        feature_mask (`torch.BoolTensor` of shape `[B, s, s]`, *optional*):
+            Positions the self-assembly layer rebuilt (s = S / 2**assembly_level).
+        assembly_features (`torch.FloatTensor` of shape `[B, C, s, s]`, *optional*):
+            Self-assembly output before its InstanceNorm (the features L_c constrains).
+    """
+
+    loss: torch.FloatTensor | None = None
+    reconstruction: torch.FloatTensor | None = None
+    generated: torch.FloatTensor | None = None
+    coarse: torch.FloatTensor | None = None
+    pixel_mask: torch.BoolTensor | None = None
+    feature_mask: torch.BoolTensor | None = None
+    assembly_features: torch.FloatTensor | None = None
+
+
+def check_hole(
+    pixel_values: torch.Tensor, patch_mask: torch.Tensor | None, pixel_mask: torch.Tensor | None
+) -> torch.Tensor:
+    """The hole as a bool ``[B, 1, H, W]`` pixel mask, from exactly one of a patch mask or a pixel mask."""
+    batch, _, height, width = pixel_values.shape
+    if (patch_mask is None) == (pixel_mask is None):
+        raise ValueError("give exactly one of patch_mask ([B, g, g] or [B, g*g]) and pixel_mask ([B, 1, H, W])")
+    if patch_mask is not None:
+        if not isinstance(patch_mask, torch.Tensor) or patch_mask.ndim not in (2, 3):
+            raise ValueError("patch_mask must be a tensor of shape [B, g, g] or [B, g*g]")
+        num_patches = patch_mask[0].numel()
+        grid = int(round(num_patches**0.5))
+        if grid * grid != num_patches or height % grid:
+            raise ValueError(f"patch_mask with {num_patches} patches does not tile a {height}x{width} image")
+        patch_mask = check_patch_mask(patch_mask, batch_size=batch, grid_size=grid)
+        return patch_mask_to_pixel_mask(patch_mask, grid_size=grid, patch_size=height // grid).to(pixel_values.device)
+    if not isinstance(pixel_mask, torch.Tensor):
+        raise ValueError(f"pixel_mask must be a torch.Tensor of shape [B, 1, H, W], got {type(pixel_mask).__name__}")
+    if pixel_mask.ndim == 3:
+        pixel_mask = pixel_mask[:, None]
+    if tuple(pixel_mask.shape) != (batch, 1, height, width):
+        raise ValueError(f"pixel_mask must have shape {[batch, 1, height, width]}, got {list(pixel_mask.shape)}")
+    if pixel_mask.dtype != torch.bool:
+        if not bool(((pixel_mask == 0) | (pixel_mask == 1)).all()):
+            raise ValueError("pixel_mask must be boolean or hold only 0 and 1 (1 = hole)")
+        pixel_mask = pixel_mask.bool()
+    return pixel_mask.to(pixel_values.device)
+
+
+def check_square_pixels(pixel_values: object, name: str = "pixel_values") -> torch.Tensor:
+    """A finite float ``[B, 3, H, H]`` batch of any square size."""
+    size = pixel_values.shape[-1] if isinstance(pixel_values, torch.Tensor) and pixel_values.ndim == 4 else 0
+    return check_pixel_values(pixel_values, image_size=size, name=name)
+
+
+class HybridReconstructionPreTrainedModel(HubCodeMixin, PreTrainedModel):
+    """Weight initialisation and loading for the reconstruction network."""
+
+    config_class = HybridReconstructionConfig
+    config: HybridReconstructionConfig
+    base_model_prefix = "reconstruction"
+    main_input_name = "pixel_values"
+    input_modalities = ("image",)
+
+    def _init_weights(self, module: nn.Module) -> None:
+        """Conv weights ~ N(0, init_std), biases 0 [C: `init_weights('normal', 0.02)`]; InstanceNorm γ = 1, β = 0."""
+        if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+            init.normal_(module.weight, mean=0.0, std=self.config.init_std)
+            if module.bias is not None:
+                init.zeros_(module.bias)
+        elif isinstance(module, nn.InstanceNorm2d) and module.affine:
+            init.ones_(module.weight)
+            init.zeros_(module.bias)
+
+
+class RefinementUNet(nn.Module):
+    """The U-Net: 12-channel input (image pair + mirror), self-assembly at ``assembly_level``, 3-channel output."""
+
+    def __init__(self, config: HybridReconstructionConfig):
+        super().__init__()
+        ngf, levels, assembly = config.ngf, config.num_downs, config.assembly_level
+        width = config.level_channels
+        inner = 2 * width(assembly)  # width below the self-assembly layer (512 for the paper)
+        self.assembly_level = assembly
+        self.stem = nn.Conv2d(12, 2 * ngf, kernel_size=3, padding=1)
+        down, up = [], []
+        for level in range(1, levels):
+            if level <= assembly:  # mirror-stream level: input 2·o, output 2·(2·o) (half face, half mirror)
+                in_channels = 2 * width(level)
+                down.append(DownBlock(in_channels, 2 * in_channels, final_norm=level < assembly))
+                below = 2 * width(level + 1) if level < assembly else 2 * inner
+                up.append(UpBlock(below, width(level)))
+            else:  # plain level: constant width, full skip
+                down.append(DownBlock(inner, inner))
+                up.append(UpBlock(2 * inner, inner))
+        self.down_blocks = nn.ModuleList(down)
+        self.up_blocks = nn.ModuleList(up)
+        self.assembly = SelfAssemblyLayer()
+        self.assembly_norm = nn.InstanceNorm2d(inner, affine=True)
+        self.innermost_down = InnermostDown(inner)
+        self.innermost_up = InnermostUp(inner)
+        self.head = nn.Sequential(nn.ReLU(), nn.ConvTranspose2d(2 * ngf, 3, kernel_size=3, padding=1))
+        self.skip_widths = [width(level) if level <= assembly else None for level in range(1, levels)]
+
+    def encode_to_assembly(self, inputs: torch.Tensor) -> torch.Tensor:
+        """Down path up to the self-assembly input: ``[B, 2C, s, s]`` (face half, mirror half)."""
+        hidden = self.stem(inputs)
+        for block in self.down_blocks[: self.assembly_level]:
+            hidden = block(hidden)
+        return hidden
+
+    def forward(self, inputs: torch.Tensor, feature_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``[B, 12, S, S]`` → (``[B, 3, S, S]`` output, self-assembly output before its norm)."""
+        skips, hidden = [], self.stem(inputs)
+        assembly_features = None
+        for index, block in enumerate(self.down_blocks):
+            skips.append(hidden)
+            hidden = block(hidden)
+            if index + 1 == self.assembly_level:
+                face, mirror = hidden.chunk(2, dim=1)
+                assembly_features = self.assembly(face, mirror, feature_mask)
+                hidden = self.assembly_norm(assembly_features)
+        skips.append(hidden)
+        hidden = torch.cat([self.innermost_up(self.innermost_down(hidden)), hidden], dim=1)
+        for block, skip, width in zip(
+            reversed(self.up_blocks), reversed(skips[:-1]), reversed(self.skip_widths), strict=True
+        ):
+            # mirror-stream levels pass on only the face half of their input (spec §2.3.2 convention)
+            hidden = torch.cat([block(hidden), skip if width is None else skip[:, :width]], dim=1)
+        return self.head(hidden), assembly_features
+
+
+class HybridReconstructionNetwork(HybridReconstructionPreTrainedModel):
+    """CNN refinement of the MAE fill (spec §2.3.2): (image, hole, coarse MAE image) → reconstructed image.
+
+    Example:
+        >>> net = HybridReconstructionNetwork(HybridReconstructionConfig(image_size=64, ngf=4, num_downs=6))
+        >>> coarse = vit.fill(pixel_values, patch_mask)                     # stage 1, the shared MAE
+        >>> out = net(pixel_values, patch_mask=patch_mask, coarse_pixel_values=coarse)
+        >>> out.reconstruction.shape                                        # like pixel_values
+    """
+
+    def __init__(self, config: HybridReconstructionConfig):
+        super().__init__(config)
+        self.unet = RefinementUNet(config)
+        self.register_buffer("image_mean", torch.tensor(config.image_mean).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("image_std", torch.tensor(config.image_std).view(1, 3, 1, 1), persistent=False)
+        self.post_init()
+
+    # ---------------------------------------------------------------------------------------------- pixel spaces
+    def to_unit_range(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        """Normalised pixels → [-1, 1] (the U-Net's space)."""
+        return (pixel_values * self.image_std + self.image_mean) * 2 - 1
+
+    def from_unit_range(self, images: torch.Tensor) -> torch.Tensor:
+        """[-1, 1] → normalised pixels."""
+        return ((images + 1) / 2 - self.image_mean) / self.image_std
+
+    def to_working_images(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        """Normalised pixels → [-1, 1] images at the U-Net's working size (the space of `generated`)."""
+        return self._resize(self.to_unit_range(pixel_values), self.config.image_size)
+
+    def _resize(self, images: torch.Tensor, size: int) -> torch.Tensor:
+        if images.shape[-1] == size:
+            return images
+        return F.interpolate(images, size=(size, size), mode="bilinear", align_corners=False)
+
+    def _network_inputs(self, image: torch.Tensor, coarse: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
+        """Coarse image (MAE inside the hole), hole-zeroed image, and both mirrored (width only): ``[B, 12, S, S]``."""
+        synthesised = torch.where(hole, coarse, image)
+        masked = image.masked_fill(hole, 0.0)
+        return torch.cat([synthesised, masked, synthesised.flip(-1), masked.flip(-1)], dim=1)
+
+    @torch.no_grad()
+    def ground_truth_assembly_features(self, target_pixel_values: torch.Tensor) -> torch.Tensor:
+        """Face half of the encoder's features at the self-assembly level for an unoccluded image (L_c's target)."""
+        image = self.to_working_images(check_square_pixels(target_pixel_values, "target_pixel_values"))
+        no_hole = torch.zeros_like(image[:, :1], dtype=torch.bool)
+        hidden = self.unet.encode_to_assembly(self._network_inputs(image, image, no_hole))
+        return hidden.chunk(2, dim=1)[0]
+
+    # ---------------------------------------------------------------------------------------------------- forward
+    def forward(
+        self,
+        pixel_values: torch.Tensor,
+        coarse_pixel_values: torch.Tensor | None = None,
+        patch_mask: torch.Tensor | None = None,
+        pixel_mask: torch.Tensor | None = None,
+        target_pixel_values: torch.Tensor | None = None,
+    ) -> HybridReconstructionOutput:
+        r"""
+        Args:
+            pixel_values (`torch.FloatTensor` of shape `[B, 3, H, H]`): the occluded faces (normalised pixels).
+            coarse_pixel_values (`torch.FloatTensor` of shape `[B, 3, H, H]`): stage 1, the MAE fill of the hole
+                (e.g. `ViTLatentBackbone.fill`); only its pixels inside the hole are used.
+            patch_mask (`torch.BoolTensor` of shape `[B, g, g]` or `[B, g*g]`): the hole as patches (the detector's
+                mask) — or give `pixel_mask` (`[B, 1, H, H]`, any shape of hole, e.g. free-form masks).
+            target_pixel_values (`torch.FloatTensor`, *optional*): the unoccluded faces → `loss` = λ_re · L1.
+        """
+        pixel_values = check_square_pixels(pixel_values)
+        if coarse_pixel_values is None:
+            raise ValueError("coarse_pixel_values is required: the MAE fill of the hole (stage 1), e.g. "
+                             "`ViTLatentBackbone.fill(pixel_values, patch_mask)`; `LatentOferModel.reconstruct` runs "
+                             "both stages")
+        coarse_pixel_values = check_square_pixels(coarse_pixel_values, "coarse_pixel_values")
+        if coarse_pixel_values.shape != pixel_values.shape:
+            raise ValueError(f"coarse_pixel_values {list(coarse_pixel_values.shape)} must match pixel_values "
+                             f"{list(pixel_values.shape)}")
+        hole = check_hole(pixel_values, patch_mask, pixel_mask)
+        size, config = self.config.image_size, self.config
+
+        image = self.to_unit_range(pixel_values)
+        work_image = self._resize(image, size)
+        work_coarse = self._resize(self.to_unit_range(coarse_pixel_values), size)
+        work_hole = F.interpolate(hole.float(), size=(size, size), mode="nearest").bool()
+        inputs = self._network_inputs(work_image, work_coarse, work_hole)
+        feature_mask = feature_mask_from_pixels(work_hole, config.assembly_level, config.feature_mask_threshold)
+        generated, assembly_features = self.unet(inputs, feature_mask)
+
+        output = self.from_unit_range(self._resize(generated, pixel_values.shape[-1]))
+        if config.keep_visible_pixels:  # visible pixels bit-exact from the input
+            output = torch.where(hole, output, pixel_values)
+        loss = None
+        if target_pixel_values is not None:
+            target = check_square_pixels(target_pixel_values, "target_pixel_values")
+            loss = config.lambda_re * F.l1_loss(generated, self.to_working_images(target))
+        return HybridReconstructionOutput(
+            loss=loss,
+            reconstruction=output,
+            generated=generated,
+            coarse=inputs[:, :3],
+            pixel_mask=hole,
+            feature_mask=feature_mask,
+            assembly_features=assembly_features,
+        )
+
+
+__all__ = ["HybridReconstructionNetwork", "HybridReconstructionOutput", "HybridReconstructionPreTrainedModel"]

@@ -1,0 +1,99 @@
+"""Self-assembly layer: the batched production layer against the per-position reference (the oracle)."""
+
+import pytest
+import torch
+
+from latent_ofer_hf.models.hybrid_reconstruction import feature_mask_from_pixels, self_assembly, self_assembly_reference
+
+
+def _masks(batch: int, size: int) -> torch.Tensor:
+    """Different mask per sample: lower-face block, none, all, and border-touching shapes."""
+    masks = torch.zeros(batch, size, size, dtype=torch.bool)
+    masks[0, size // 2 :, 1 : size - 1] = True  # lower-face block
+    # masks[1]: nothing masked
+    masks[2] = True  # everything masked
+    masks[3, 0, :] = True  # top row and right column: touches the borders
+    masks[3, :, size - 1] = True
+    masks[4] = torch.rand(size, size) < 0.4  # scattered
+    return masks
+
+
+def _inputs(batch=5, channels=6, size=7, dtype=torch.float64):
+    features = torch.randn(batch, channels, size, size, dtype=dtype, requires_grad=True)
+    mirror = torch.randn(batch, channels, size, size, dtype=dtype, requires_grad=True)
+    return features, mirror, _masks(5, size)[:batch]
+
+
+def test_batched_equals_reference_values_and_gradients():
+    features, mirror, masks = _inputs()
+    batched = self_assembly(features, mirror, masks)
+    reference = self_assembly_reference(features, mirror, masks)
+    assert (batched - reference).abs().max() <= 1e-4
+    weights = torch.randn_like(batched)
+    grads_batched = torch.autograd.grad((batched * weights).sum(), [features, mirror])
+    grads_reference = torch.autograd.grad((reference * weights).sum(), [features, mirror])
+    for got, expected in zip(grads_batched, grads_reference, strict=True):
+        assert (got - expected).abs().max() <= 1e-4
+    assert grads_batched[1].abs().sum() > 0  # the mirror stream gets gradient (the official layer drops it)
+
+
+def test_batched_equals_reference_in_float32_at_larger_size():
+    torch.manual_seed(3)
+    features = torch.randn(2, 16, 12, 12)
+    mirror = torch.randn(2, 16, 12, 12)
+    masks = torch.zeros(2, 12, 12, dtype=torch.bool)
+    masks[0, 8:, 2:10] = True
+    masks[1, 3:6, 0:12] = True
+    assert (self_assembly(features, mirror, masks) - self_assembly_reference(features, mirror, masks)).abs().max() <= 1e-4
+
+
+def test_unmasked_positions_pass_through_and_masked_change():
+    features, mirror, masks = _inputs()
+    out = self_assembly(features, mirror, masks).detach()
+    keep = ~masks[:, None].expand_as(out)
+    assert torch.equal(out[keep], features.detach()[keep])
+    assert not torch.allclose(out[0][:, masks[0]], features.detach()[0][:, masks[0]])
+
+
+def test_degenerate_masks_are_defined():
+    features, mirror, _ = _inputs(batch=2)
+    none = torch.zeros(2, 7, 7, dtype=torch.bool)
+    assert torch.equal(self_assembly(features, mirror, none), features)
+    full = torch.ones(2, 7, 7, dtype=torch.bool)
+    out = self_assembly(features, mirror, full)
+    assert torch.isfinite(out).all()
+    assert torch.allclose(out, self_assembly_reference(features, mirror, full))
+    zeros = torch.zeros(1, 4, 5, 5, dtype=torch.float64)  # all similarities 0 → every position keeps its feature
+    assert torch.equal(self_assembly(zeros, zeros, torch.ones(1, 5, 5, dtype=torch.bool)), zeros)
+
+
+def test_first_masked_position_mixes_mirror_and_best_known_only():
+    features = torch.zeros(1, 2, 1, 3, dtype=torch.float64)
+    features[0, :, 0, 0] = torch.tensor([1.0, 0.0])  # known
+    features[0, :, 0, 1] = torch.tensor([1.0, 1.0])  # masked (first and only)
+    features[0, :, 0, 2] = torch.tensor([0.5, 1.0])  # known, the most similar to (1, 1)
+    mirror = torch.zeros_like(features)
+    mirror[0, :, 0, :] = torch.tensor([[0.0], [2.0]])  # mirror mean at every position = (0, 2)
+    mask = torch.tensor([[[False, True, False]]])
+    out = self_assembly(features, mirror, mask)[0, :, 0, 1]
+    s_mirror = 2**-0.5  # cos((1, 1), (0, 2))
+    s_known = 1.5 / (2**0.5 * 1.25**0.5)  # cos((1, 1), (0.5, 1))
+    expected = (s_mirror * torch.tensor([0.0, 2.0]) + s_known * torch.tensor([0.5, 1.0])) / (s_mirror + s_known)
+    assert torch.allclose(out, expected.double())
+
+
+def test_feature_mask_from_pixels_matches_official_pooling():
+    pixel_mask = torch.zeros(1, 1, 64, 64, dtype=torch.bool)
+    pixel_mask[..., 32:, :] = True
+    feature_mask = feature_mask_from_pixels(pixel_mask, levels=3, threshold=5 / 16)
+    assert feature_mask.shape == (1, 8, 8)
+    assert feature_mask[0, 4:].all() and not feature_mask[0, :4].any()
+    assert not feature_mask_from_pixels(torch.zeros(1, 1, 64, 64), 3, 5 / 16).any()
+
+
+def test_wrong_shapes_raise_clear_errors():
+    features = torch.randn(1, 4, 5, 5)
+    with pytest.raises(ValueError, match="mirror_features"):
+        self_assembly(features, torch.randn(1, 4, 5, 6), torch.zeros(1, 5, 5, dtype=torch.bool))
+    with pytest.raises(ValueError, match="feature_mask"):
+        self_assembly(features, features, torch.zeros(1, 4, 4, dtype=torch.bool))
