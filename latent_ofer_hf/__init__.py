@@ -1,14 +1,22 @@
 """latent-ofer-hf: Latent-OFER (ICCV 2023) occluded facial expression recognition on the Hugging Face stack.
 
 Importing the package registers every component with the transformers Auto classes (and for Hub "remote code"):
-detect (``ViTLatentBackbone`` + ``OcclusionPatchDetector``) → reconstruct → recognise (``ExpressionRecognizer``),
+detect (``ViTLatentBackbone`` + ``OcclusionPatchDetector``) → reconstruct (``HybridReconstructionNetwork``, or
+``RePaintReconstructor``) → recognise (``ExpressionRecognizer``),
 combined by ``LatentOferModel``.
 """
 
 from transformers import AutoConfig, AutoModel, AutoModelForImageClassification
 
 from .models.common.labels import label_order, remap_labels, remap_logits
+from .models.diffusion_reconstruction import RePaintReconstructionConfig, RePaintReconstructor
 from .models.expression_recognizer import ExpressionRecognizer, ExpressionRecognizerConfig
+from .models.hybrid_reconstruction import (
+    HybridReconstructionConfig,
+    HybridReconstructionNetwork,
+    ReconstructionDiscriminators,
+    ReconstructionDiscriminatorsConfig,
+)
 from .models.latent_ofer import LatentOferConfig, LatentOferModel, LatentOferOutput
 from .models.occlusion_detector import OcclusionDetectorConfig, OcclusionPatchDetector
 from .models.vit_latents import ViTLatentBackbone, ViTLatentsConfig
@@ -21,6 +29,9 @@ def _register() -> None:
     for config_class, model_class, auto_classes in (
         (ViTLatentsConfig, ViTLatentBackbone, (AutoModel,)),
         (OcclusionDetectorConfig, OcclusionPatchDetector, (AutoModel,)),
+        (HybridReconstructionConfig, HybridReconstructionNetwork, (AutoModel,)),
+        (ReconstructionDiscriminatorsConfig, ReconstructionDiscriminators, (AutoModel,)),
+        (RePaintReconstructionConfig, RePaintReconstructor, (AutoModel,)),
         (ExpressionRecognizerConfig, ExpressionRecognizer, (AutoModel, AutoModelForImageClassification)),
         (LatentOferConfig, LatentOferModel, (AutoModel,)),
     ):
@@ -36,12 +47,18 @@ _register()
 __all__ = [
     "ExpressionRecognizer",
     "ExpressionRecognizerConfig",
+    "HybridReconstructionConfig",
+    "HybridReconstructionNetwork",
     "LatentOferConfig",
     "LatentOferModel",
     "LatentOferOutput",
     "OcclusionDetectorConfig",
     "OcclusionPatchDetector",
     "PRESETS",
+    "RePaintReconstructionConfig",
+    "RePaintReconstructor",
+    "ReconstructionDiscriminators",
+    "ReconstructionDiscriminatorsConfig",
     "ViTLatentBackbone",
     "ViTLatentsConfig",
     "label_order",

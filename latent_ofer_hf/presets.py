@@ -25,13 +25,17 @@ PRESETS: dict[str, dict[str, Any]] = {
     "paper": {
         "vit_config": {"mae_config": {**_VIT_LARGE, **_MAE_DECODER}, "latent_source": "decoder_embed"},
         "detector_config": {"latent_dim": 512},
+        # the official U-Net: 256×256, ngf 64, 8 levels, self-assembly at 32×32×512 (86.5 M params, spec §2.3.2)
+        "reconstructor_config": {"image_size": 256, "ngf": 64, "num_downs": 8, "assembly_level": 3},
         "recognizer_config": {"backbone_config": _RESNET18, "latent_dim": 512, "latent_selection": "cam",
                               "latent_head": "paper"},
     },
-    # Our efficient default: ViT-B/16 MAE and the attention-pooling latent head.
+    # Our efficient default: ViT-B/16 MAE, a half-width U-Net (same depth and self-assembly position; ~1/4 of the
+    # paper U-Net's params and FLOPs) and the attention-pooling latent head.
     "base": {
         "vit_config": {"mae_config": {**_VIT_BASE, **_MAE_DECODER}, "latent_source": "decoder_embed"},
         "detector_config": {"latent_dim": 512},
+        "reconstructor_config": {"image_size": 256, "ngf": 32, "num_downs": 8, "assembly_level": 3},
         "recognizer_config": {"backbone_config": _RESNET18, "latent_dim": 512, "latent_selection": "cam",
                               "latent_head": "attention"},
     },
@@ -44,6 +48,7 @@ PRESETS: dict[str, dict[str, Any]] = {
             "latent_source": "decoder_embed",
         },
         "detector_config": {"latent_dim": 32, "hidden_dims": [16], "rep_dim": 8},
+        "reconstructor_config": {"image_size": 64, "ngf": 4, "num_downs": 6, "assembly_level": 3},
         "recognizer_config": {
             "backbone_config": {"layer_type": "basic", "depths": [1, 1, 1, 1], "hidden_sizes": [8, 16, 32, 64],
                                 "embedding_size": 8},

@@ -69,6 +69,7 @@ def test_save_load_subfolders_exact(tmp_path):
     assert weight_files(tmp_path) == [
         "detector/model.safetensors",
         "recognizer/model.safetensors",
+        "reconstructor/model.safetensors",
         "vit/model.safetensors",
     ]
     root = json.loads((tmp_path / "config.json").read_text())
@@ -79,6 +80,8 @@ def test_save_load_subfolders_exact(tmp_path):
     assert_state_dicts_equal(model, reloaded)
     assert_state_dicts_equal(model.detector, OcclusionPatchDetector.from_pretrained(tmp_path / "detector"))
     assert_state_dicts_equal(model.vit, ViTLatentBackbone.from_pretrained(tmp_path / "vit"))
+    assert_state_dicts_equal(model.reconstructor, AutoModel.from_pretrained(tmp_path / "reconstructor"))
+    assert reloaded.config.reconstruction == "hybrid"
     recognizer = AutoModelForImageClassification.from_pretrained(tmp_path / "recognizer")
     assert isinstance(recognizer, ExpressionRecognizer)
     assert_state_dicts_equal(model.recognizer, recognizer)

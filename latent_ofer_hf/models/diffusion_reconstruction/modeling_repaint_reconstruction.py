@@ -13,6 +13,7 @@ from torch import nn
 from transformers import PreTrainedModel
 
 from ..common.hub_code import HubCodeMixin
+from ..common.pixel_range import normalised_to_unit_range, unit_range_to_normalised
 from ..hybrid_reconstruction.modeling_hybrid_reconstruction import (
     HybridReconstructionOutput,
     check_hole,
@@ -38,8 +39,6 @@ class RePaintReconstructor(HubCodeMixin, PreTrainedModel):
     def __init__(self, config: RePaintReconstructionConfig):
         super().__init__(config)
         self.unet = UNet2DModel(**config.unet_config)
-        self.register_buffer("image_mean", torch.tensor(config.image_mean).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("image_std", torch.tensor(config.image_std).view(1, 3, 1, 1), persistent=False)
         self.post_init()
 
     def _init_weights(self, module: nn.Module) -> None:
@@ -94,7 +93,7 @@ class RePaintReconstructor(HubCodeMixin, PreTrainedModel):
         hole = check_hole(pixel_values, patch_mask, pixel_mask)
         size, config = self.config.image_size, self.config
         dtype = next(self.unet.parameters()).dtype
-        image = (pixel_values * self.image_std + self.image_mean) * 2 - 1
+        image = normalised_to_unit_range(pixel_values, config.image_mean, config.image_std)
         known_image = F.interpolate(image, size=(size, size), mode="bilinear", align_corners=False).to(dtype)
         work_hole = F.interpolate(hole.float(), size=(size, size), mode="nearest")
         known = (1 - work_hole).to(dtype)  # RePaint's convention: 1 = keep
@@ -114,7 +113,7 @@ class RePaintReconstructor(HubCodeMixin, PreTrainedModel):
 
         generated = sample.to(pixel_values.dtype)
         output = F.interpolate(generated, size=pixel_values.shape[-2:], mode="bilinear", align_corners=False)
-        output = ((output + 1) / 2 - self.image_mean) / self.image_std
+        output = unit_range_to_normalised(output, config.image_mean, config.image_std)
         if config.keep_visible_pixels:
             output = torch.where(hole, output, pixel_values)
         return HybridReconstructionOutput(reconstruction=output, generated=generated, pixel_mask=hole)

@@ -12,6 +12,7 @@ from transformers import initialization as init
 from transformers.utils import ModelOutput
 
 from ..common.hub_code import HubCodeMixin
+from ..common.pixel_range import unit_range_to_normalised
 from .configuration_discriminators import ReconstructionDiscriminatorsConfig
 from .modeling_hybrid_reconstruction import check_square_pixels
 
@@ -85,8 +86,6 @@ class ReconstructionDiscriminators(ReconstructionDiscriminatorsPreTrainedModel):
         for module in self.feature_backbone.modules():
             module._frozen_backbone = True
         self.feature_backbone.requires_grad_(False)
-        self.register_buffer("image_mean", torch.tensor(config.image_mean).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("image_std", torch.tensor(config.image_std).view(1, 3, 1, 1), persistent=False)
         self.post_init()
 
     def train(self, mode: bool = True) -> ReconstructionDiscriminators:
@@ -105,7 +104,7 @@ class ReconstructionDiscriminators(ReconstructionDiscriminatorsPreTrainedModel):
 
     def frozen_features(self, images: torch.Tensor) -> torch.Tensor:
         """[-1, 1] images → the frozen network's stage-`feature_stage` map (differentiable w.r.t. the images)."""
-        normalised = ((images + 1) / 2 - self.image_mean) / self.image_std
+        normalised = unit_range_to_normalised(images, self.config.image_mean, self.config.image_std)
         hidden = self.feature_backbone.embedder(normalised)
         for stage in self.feature_backbone.encoder.stages[: self.config.feature_stage]:
             hidden = stage(hidden)

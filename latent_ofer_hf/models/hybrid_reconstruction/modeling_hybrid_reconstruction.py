@@ -19,6 +19,7 @@ from transformers.utils import ModelOutput
 
 from ..common.hub_code import HubCodeMixin
 from ..common.input_checks import check_patch_mask, check_pixel_values, patch_mask_to_pixel_mask
+from ..common.pixel_range import normalised_to_unit_range, unit_range_to_normalised
 from .configuration_hybrid_reconstruction import HybridReconstructionConfig
 from .self_assembly import SelfAssemblyLayer, feature_mask_from_pixels
 from .unet_blocks import DownBlock, InnermostDown, InnermostUp, UpBlock
@@ -181,18 +182,16 @@ class HybridReconstructionNetwork(HybridReconstructionPreTrainedModel):
     def __init__(self, config: HybridReconstructionConfig):
         super().__init__(config)
         self.unet = RefinementUNet(config)
-        self.register_buffer("image_mean", torch.tensor(config.image_mean).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("image_std", torch.tensor(config.image_std).view(1, 3, 1, 1), persistent=False)
         self.post_init()
 
     # ---------------------------------------------------------------------------------------------- pixel spaces
     def to_unit_range(self, pixel_values: torch.Tensor) -> torch.Tensor:
         """Normalised pixels → [-1, 1] (the U-Net's space)."""
-        return (pixel_values * self.image_std + self.image_mean) * 2 - 1
+        return normalised_to_unit_range(pixel_values, self.config.image_mean, self.config.image_std)
 
     def from_unit_range(self, images: torch.Tensor) -> torch.Tensor:
         """[-1, 1] → normalised pixels."""
-        return ((images + 1) / 2 - self.image_mean) / self.image_std
+        return unit_range_to_normalised(images, self.config.image_mean, self.config.image_std)
 
     def to_working_images(self, pixel_values: torch.Tensor) -> torch.Tensor:
         """Normalised pixels → [-1, 1] images at the U-Net's working size (the space of `generated`)."""

@@ -67,7 +67,8 @@ def self_assembly(
 
     Every candidate and similarity is computed for all samples and positions at once; only the chain through the
     previously generated feature runs step by step (one step per masked position, all samples together). Work is
-    done position-major (``[B, N, C]``), which is free for channels-last inputs; the output has the input's layout.
+    done position-major (``[B, N, C]``): free for channels-last inputs, and the output is channels-last in memory
+    (same shape and values; convolutions and norms accept either layout).
     """
     _check(features, mirror_features, feature_mask)
     batch, channels, height, width = features.shape
@@ -86,8 +87,9 @@ def self_assembly(
     current = flat.gather(1, rows)  # p_i [B, T, C]
     current_unit = current / _norm(current, eps)[..., None]
 
-    # p_s: 3×3 mean of the mirror stream (positions outside the map are left out)
-    mirror = F.avg_pool2d(mirror_features, kernel_size=3, stride=1, padding=1, count_include_pad=False)
+    # p_s: 3×3 mean of the mirror stream (positions outside the map are left out); pooling is fast channels-last
+    mirror = F.avg_pool2d(mirror_features.contiguous(memory_format=torch.channels_last), kernel_size=3, stride=1,
+                          padding=1, count_include_pad=False)
     mirror_candidate = mirror.permute(0, 2, 3, 1).reshape(batch, num_positions, channels).gather(1, rows)
     sim_mirror = torch.linalg.vecdot(current_unit, mirror_candidate) / _norm(mirror_candidate, eps)  # [B, T]
 
@@ -131,13 +133,7 @@ def self_assembly(
 
     # write back; padding steps rewrite their (unmasked) position with its own value
     generated = torch.where(valid[..., None], generated, current)
-    result = flat.scatter(1, rows, generated).reshape(batch, height, width, channels).permute(0, 3, 1, 2)
-    return result.contiguous(memory_format=_memory_format(features))
-
-
-def _memory_format(tensor: torch.Tensor) -> torch.memory_format:
-    return torch.channels_last if tensor.is_contiguous(memory_format=torch.channels_last) and not \
-        tensor.is_contiguous() else torch.contiguous_format
+    return flat.scatter(1, rows, generated).reshape(batch, height, width, channels).permute(0, 3, 1, 2)
 
 
 def self_assembly_reference(

@@ -1,9 +1,9 @@
 """The composite Latent-OFER model: one shared ViT, the occlusion detector, the reconstruction, the recogniser.
 
 Each component is a `PreTrainedModel` of its own and is saved in its own subfolder (``vit/``, ``detector/``,
-``recognizer/``: a ``config.json`` and a ``model.safetensors`` each), the way diffusers keeps pipeline components,
-so a component can be loaded, fine-tuned or published alone; the root ``config.json`` ties them together and is what
-``AutoModel`` / ``pipeline("occluded-fer", model=...)`` load.
+``reconstructor/`` when the system has one, ``recognizer/``: a ``config.json`` and a ``model.safetensors`` each),
+the way diffusers keeps pipeline components, so a component can be loaded, fine-tuned or published alone; the root
+``config.json`` ties them together and is what ``AutoModel`` / ``pipeline("occluded-fer", model=...)`` load.
 """
 
 from __future__ import annotations
@@ -18,11 +18,24 @@ from transformers import PreTrainedModel
 from transformers.utils import ModelOutput
 
 from ..common.hub_code import HubCodeMixin, auto_map_entry, write_flat_modules
-from ..common.input_checks import check_pixel_values, patch_mask_to_pixel_mask
+from ..common.input_checks import check_patch_mask, check_pixel_values, patch_mask_to_pixel_mask
+from ..diffusion_reconstruction.configuration_repaint_reconstruction import RePaintReconstructionConfig
+from ..diffusion_reconstruction.modeling_repaint_reconstruction import RePaintReconstructor
 from ..expression_recognizer.modeling_expression_recognizer import ExpressionRecognizer
+from ..hybrid_reconstruction.configuration_hybrid_reconstruction import HybridReconstructionConfig
+from ..hybrid_reconstruction.modeling_hybrid_reconstruction import (
+    HybridReconstructionNetwork,
+    HybridReconstructionOutput,
+)
 from ..occlusion_detector.modeling_occlusion_detector import OcclusionPatchDetector
 from ..vit_latents.modeling_vit_latents import ViTLatentBackbone
-from .configuration_latent_ofer import COMPONENT_SUBFOLDERS, LatentOferConfig
+from .configuration_latent_ofer import COMPONENT_SUBFOLDERS, LatentOferConfig, check_reconstruction_mode
+
+Reconstructor = HybridReconstructionNetwork | RePaintReconstructor
+RECONSTRUCTOR_CLASSES = {
+    HybridReconstructionConfig.model_type: HybridReconstructionNetwork,
+    RePaintReconstructionConfig.model_type: RePaintReconstructor,
+}
 
 # from_pretrained keywords that locate files (forwarded to each component with its subfolder)
 _HUB_KWARGS = ("cache_dir", "force_download", "local_files_only", "token", "revision", "proxies", "subfolder")
@@ -44,7 +57,8 @@ class LatentOferOutput(ModelOutput):
     occlusion_ratio (`torch.FloatTensor` of shape `[B]`):
         Fraction of patches flagged.
     reconstruction (`torch.FloatTensor` of shape `[B, 3, H, W]`, *optional*):
-        The de-occluded face that was recognised (normalised pixels); None when `reconstruction="none"`.
+        The de-occluded face that was recognised (normalised pixels, visible pixels kept); None when
+        `reconstruction="none"`.
     relevant_patches (`torch.LongTensor` of shape `[B, K]`):
         Patch indices whose ViT latents the recogniser used (spec §2.4.2).
     attention_maps (`torch.FloatTensor` of shape `[B, heads, 7, 7]`):
@@ -94,14 +108,19 @@ class LatentOferModel(LatentOferPreTrainedModel):
         vit: ViTLatentBackbone | None = None,
         detector: OcclusionPatchDetector | None = None,
         recognizer: ExpressionRecognizer | None = None,
+        reconstructor: Reconstructor | None = None,
     ):
         super().__init__(config)
         self.vit = vit if vit is not None else ViTLatentBackbone(config.vit_config)
         self.detector = detector if detector is not None else OcclusionPatchDetector(config.detector_config)
+        if reconstructor is None and config.reconstructor_config is not None:
+            reconstructor = RECONSTRUCTOR_CLASSES[config.reconstructor_config.model_type](config.reconstructor_config)
+        self.reconstructor = reconstructor
         self.recognizer = recognizer if recognizer is not None else ExpressionRecognizer(config.recognizer_config)
         # the components' configs are the truth: keep the composite's view of them identical
         config.vit_config, config.detector_config = self.vit.config, self.detector.config
         config.recognizer_config = self.recognizer.config
+        config.reconstructor_config = None if reconstructor is None else reconstructor.config
         if self.vit.config._attn_implementation is None:  # building the composite config drops a loaded ViT's choice
             self.vit.set_attn_implementation(config._attn_implementation or "sdpa")
         self.post_init()
@@ -112,13 +131,15 @@ class LatentOferModel(LatentOferPreTrainedModel):
         vit: ViTLatentBackbone,
         detector: OcclusionPatchDetector,
         recognizer: ExpressionRecognizer,
+        reconstructor: Reconstructor | None = None,
         **config_kwargs,
     ) -> LatentOferModel:
         """Assemble a system from (separately trained or loaded) components; their configs are checked to fit."""
         config = LatentOferConfig(
-            vit_config=vit.config, detector_config=detector.config, recognizer_config=recognizer.config, **config_kwargs
+            vit_config=vit.config, detector_config=detector.config, recognizer_config=recognizer.config,
+            reconstructor_config=None if reconstructor is None else reconstructor.config, **config_kwargs
         )
-        return cls(config, vit=vit, detector=detector, recognizer=recognizer)
+        return cls(config, vit=vit, detector=detector, recognizer=recognizer, reconstructor=reconstructor)
 
     # -- persistence: one subfolder per component ------------------------------------------------------------------
     def save_pretrained(
@@ -128,7 +149,7 @@ class LatentOferModel(LatentOferPreTrainedModel):
         push_to_hub: bool = False,
         **kwargs,
     ) -> None:
-        """Write `config.json` here and each component into `vit/`, `detector/`, `recognizer/` (safetensors)."""
+        """Write `config.json` here and each component into `vit/`, `detector/`, [`reconstructor/`,] `recognizer/`."""
         if os.path.isfile(save_directory):
             raise ValueError(f"save_directory must be a directory, got the file {save_directory}")
         if push_to_hub:
@@ -137,7 +158,8 @@ class LatentOferModel(LatentOferPreTrainedModel):
         save_directory.mkdir(parents=True, exist_ok=True)
         for subfolder in COMPONENT_SUBFOLDERS.values():
             component = getattr(self, subfolder)
-            component.save_pretrained(save_directory / subfolder, is_main_process=is_main_process, **kwargs)
+            if component is not None:
+                component.save_pretrained(save_directory / subfolder, is_main_process=is_main_process, **kwargs)
         if not is_main_process:
             return None
         config = self.config
@@ -168,24 +190,50 @@ class LatentOferModel(LatentOferPreTrainedModel):
         component_kwargs = {key: value for key, value in kwargs.items() if key not in _HUB_KWARGS}
         for private in ("_from_auto", "_from_pipeline", "trust_remote_code", "code_revision", "adapter_kwargs"):
             component_kwargs.pop(private, None)
+        root = cls.config_class.get_config_dict(path, subfolder=base_subfolder, **hub_kwargs)[0]
+        reconstructor_type = (root.get("reconstructor_config") or {}).get("model_type")
+        if reconstructor_type is not None and reconstructor_type not in RECONSTRUCTOR_CLASSES:
+            raise ValueError(f"{path}: unknown reconstructor model_type {reconstructor_type!r}")
+        classes = dict(cls.component_classes)
+        if reconstructor_type is not None:
+            classes["reconstructor"] = RECONSTRUCTOR_CLASSES[reconstructor_type]
         components = {}
-        for subfolder in COMPONENT_SUBFOLDERS.values():
-            component_class = cls.component_classes[subfolder]
+        for subfolder, component_class in classes.items():
             location = f"{base_subfolder}/{subfolder}" if base_subfolder else subfolder
             components[subfolder] = component_class.from_pretrained(
                 path, subfolder=location, **hub_kwargs, **component_kwargs
             )
-        root_config_kwargs = {}
-        if config is not None:
-            root_config_kwargs = {"reconstruction": config.reconstruction}
-        else:
-            root = cls.config_class.get_config_dict(path, subfolder=base_subfolder, **hub_kwargs)[0]
-            root_config_kwargs = {"reconstruction": root.get("reconstruction", "mae")}
-        model = cls.from_components(**components, **root_config_kwargs)
+        mode = config.reconstruction if config is not None else root.get("reconstruction")
+        model = cls.from_components(**components, reconstruction=mode)
         model.config.name_or_path = path
         return model.eval()
 
     # -- the method ------------------------------------------------------------------------------------------------
+    def reconstruct(
+        self,
+        pixel_values: torch.Tensor,
+        patch_mask: torch.Tensor,
+        reconstruction: str | None = None,
+        **backend_kwargs,
+    ) -> HybridReconstructionOutput:
+        """Step 2 alone: fill the patches of `patch_mask` (``[B, g, g]`` or ``[B, N]``) by `reconstruction`
+        (default `config.reconstruction`): `"mae"` (stage 1), `"hybrid"` (MAE fill + U-Net), `"diffusion"` (RePaint).
+        `backend_kwargs` go to the reconstructor (e.g. `generator=` for RePaint)."""
+        mode = self.config.reconstruction if reconstruction is None else reconstruction
+        check_reconstruction_mode(mode, None if self.reconstructor is None else self.reconstructor.config)
+        if mode == "none":
+            raise ValueError("reconstruction='none' does not reconstruct; choose 'mae', 'hybrid' or 'diffusion'")
+        grid = self.config.vit_config.grid_size
+        patch_mask = check_patch_mask(patch_mask, batch_size=pixel_values.shape[0], grid_size=grid)
+        if mode == "diffusion":
+            return self.reconstructor(pixel_values, patch_mask=patch_mask, **backend_kwargs)
+        coarse = self.vit._fill(pixel_values, patch_mask)  # stage 1: MAE, visible pixels kept
+        if mode == "mae":
+            patch_size = self.config.vit_config.patch_size
+            pixel_mask = patch_mask_to_pixel_mask(patch_mask, grid_size=grid, patch_size=patch_size)
+            return HybridReconstructionOutput(reconstruction=coarse, pixel_mask=pixel_mask)
+        return self.reconstructor(pixel_values, coarse_pixel_values=coarse, patch_mask=patch_mask, **backend_kwargs)
+
     def forward(
         self,
         pixel_values: torch.Tensor,
@@ -198,24 +246,24 @@ class LatentOferModel(LatentOferPreTrainedModel):
         Args:
             pixel_values: `[B, 3, 224, 224]` ImageNet-normalised face crops.
             labels: optional `[B]` class indices (order `config.id2label`) → `loss`.
-            reconstruction: override `config.reconstruction` for this call (`"mae"` or `"none"`).
+            reconstruction: override `config.reconstruction` for this call (`"hybrid"`, `"mae"`, `"diffusion"`,
+                `"none"`).
         """
         config = self.config
         check_pixel_values(pixel_values, image_size=config.vit_config.image_size)
         mode = config.reconstruction if reconstruction is None else reconstruction
-        if mode not in ("mae", "none"):
-            raise ValueError(f"reconstruction must be 'mae' or 'none', got {mode!r}")
+        check_reconstruction_mode(mode, None if self.reconstructor is None else self.reconstructor.config)
         # 1. ViT latents of every patch (one encoder pass)
         vit_out = self.vit(pixel_values)
         patch_latents = vit_out.patch_latents
         # 2. occluded patches: Deep-SVDD distance to the centre above the radius
         detection = self.detector(patch_latents=patch_latents, return_loss=False)
         patch_mask = detection.patch_mask.reshape(pixel_values.shape[0], -1)
-        # 3. mask and reconstruct: the MAE fills the flagged patches from the visible ones
+        # 3. mask and reconstruct the flagged patches
         reconstructed = None
         face = pixel_values
-        if mode == "mae":
-            reconstructed = self.vit._fill(pixel_values, patch_mask)
+        if mode != "none":
+            reconstructed = self.reconstruct(pixel_values, patch_mask, reconstruction=mode).reconstruction
             face = reconstructed
         # 4. recognise, with the expression-relevant latents of the input image
         recognition = self.recognizer(pixel_values=face, patch_latents=patch_latents, labels=labels)
