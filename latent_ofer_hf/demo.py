@@ -1,7 +1,7 @@
 """``make demo``: run the whole Latent-OFER system offline on the CPU and print what each step produced.
 
 No trained checkpoint exists yet (it comes with the training work), so this runs the untrained ``tiny`` system on a
-generated image: it shows the data flow — latents → occlusion mask → MAE fill → recognition — and the component
+generated image: it shows the data flow — latents → occlusion mask → MAE fill + U-Net → recognition — and the component
 sizes, NOT a usable expression recogniser. Pass a saved model directory to run that instead.
 """
 
@@ -55,7 +55,10 @@ def main(argv: list[str] | None = None) -> None:
     flagged = out.patch_mask[0]
     print(f"1. detect: {int(flagged.sum())} of {flagged.numel()} patches flagged as occluded "
           f"(ratio {float(out.occlusion_ratio[0]):.2f}; an unfitted SVDD has radius 0 and flags everything)")
-    print(f"2. reconstruct: MAE fill of those patches -> {tuple(out.reconstruction.shape)}")
+    what = {"hybrid": "MAE fill + U-Net with self-assembly", "mae": "MAE fill", "diffusion": "RePaint"}
+    mode = model.config.reconstruction
+    if out.reconstruction is not None:
+        print(f"2. reconstruct ({what[mode]}) of those patches -> {tuple(out.reconstruction.shape)}")
     print(f"3. recognise: {out.relevant_patches.shape[1]} expression-relevant ViT latents used; scores:")
     for index in probabilities.argsort(descending=True).tolist():
         print(f"     {model.config.id2label[index]:<9} {float(probabilities[index]):.3f}")

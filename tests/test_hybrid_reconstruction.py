@@ -93,6 +93,14 @@ def test_forward_shapes_and_visible_pixels_kept(batch):
         assert not torch.equal(out.feature_mask[0], out.feature_mask[1])
 
 
+def test_works_at_the_system_resolution_224():
+    network = HybridReconstructionNetwork(HybridReconstructionConfig(image_size=224, ngf=4, num_downs=5)).eval()
+    x = torch.randn(2, 3, 224, 224)
+    with torch.no_grad():
+        out = network(x, coarse_pixel_values=x, patch_mask=_masks(2))
+    assert out.generated.shape == (2, 3, 224, 224) and out.feature_mask.shape == (2, 28, 28)
+
+
 def test_batch_equals_one_by_one():
     network = _tiny_network()
     x, coarse, masks = torch.randn(3, 3, 224, 224), torch.randn(3, 3, 224, 224), _masks(3)
