@@ -1,0 +1,116 @@
+"""SynthFER samples: one deterministic function of (seed, split, index), and `datasets` builders on top of it.
+
+Splits use disjoint identity pools (a test face is never a training person). Labels cycle through the 7 classes, so
+every split is balanced. Occlusion: ``"none"``, ``"seen"`` (occluders allowed in training) or ``"unseen"`` (held-out
+families, for evaluation only), pasted with `latent_ofer_hf.data.occlusion.paste_occluder`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ...models.common.labels import RAFDB_7
+from ..occlusion.masks import pixel_to_patch_mask
+from ..occlusion.object_paste import paste_occluder
+from .expressions import sample_action_units
+from .identity import Identity, sample_identity
+from .occluders import OCCLUDER_FAMILIES
+from .render import LANDMARK_NAMES, render_face, sample_lighting, sample_pose
+
+SPLITS = ("train", "validation", "test")
+IDENTITIES_PER_SPLIT = {"train": 2000, "validation": 300, "test": 600}
+OCCLUSION_MODES = ("none", "seen", "unseen")
+
+
+@dataclass
+class SynthFERSample:
+    """One face. Masks: True = occluded; ``patch_mask`` over the 14×14 grid of 16-px patches (224 input)."""
+
+    image: np.ndarray  # uint8 [H, W, 3]
+    label: int  # RAF-DB order
+    pixel_mask: np.ndarray  # bool [H, W]
+    patch_mask: np.ndarray  # bool [grid, grid]
+    occluder: str  # family name, "" when clean
+    identity: int
+    action_units: np.ndarray  # float32 [15]
+    landmarks: np.ndarray  # float32 [5, 2] (x, y), LANDMARK_NAMES order
+    face_box: tuple[float, float, float, float]
+
+
+def _check(split: str, occlusion: str) -> None:
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    if occlusion not in OCCLUSION_MODES:
+        raise ValueError(f"occlusion must be one of {OCCLUSION_MODES}, got {occlusion!r}")
+
+
+def identity_for(seed: int, split: str, identity: int) -> Identity:
+    """The person number `identity` of a split's pool (pools of different splits never share a person)."""
+    return sample_identity(np.random.default_rng([seed, 7919, SPLITS.index(split), identity]))
+
+
+def synthfer_sample(
+    index: int,
+    *,
+    split: str = "train",
+    seed: int = 0,
+    occlusion: str = "none",
+    occlusion_probability: float = 1.0,
+    image_size: int = 224,
+    grid: int = 14,
+    min_patch_fraction: float = 0.5,
+) -> SynthFERSample:
+    """The `index`-th face of a split: the same arguments always give the same sample."""
+    _check(split, occlusion)
+    rng = np.random.default_rng([seed, SPLITS.index(split), index])
+    label = index % len(RAFDB_7)
+    person = int(rng.integers(IDENTITIES_PER_SPLIT[split]))
+    identity = identity_for(seed, split, person)
+    units = sample_action_units(label, rng)
+    image, landmarks, box = render_face(identity, units, rng, size=image_size, pose=sample_pose(rng),
+                                        lighting=sample_lighting(rng))
+    pixel_mask = np.zeros(image.shape[:2], dtype=bool)
+    occluder = ""
+    if occlusion != "none" and rng.random() < occlusion_probability:
+        families = OCCLUDER_FAMILIES[occlusion]
+        family = families[int(rng.integers(len(families)))]
+        face_width, face_size = box[2] - box[0], max(box[2] - box[0], box[3] - box[1])
+        rgba = family.draw(rng, max(8, int(face_width)))  # drawn in proportion to the face width
+        anchor = family.anchors[int(rng.integers(len(family.anchors)))]
+        result = paste_occluder(image, rgba, rng, anchor=anchor, scale=max(rgba.shape[:2]) / face_size,
+                                face_box=box, landmarks=landmarks, grid=grid, min_patch_fraction=min_patch_fraction)
+        image, pixel_mask, occluder = result.image, result.pixel_mask, family.name
+    patch_mask = pixel_to_patch_mask(pixel_mask, grid=grid, min_fraction=min_patch_fraction)
+    points = np.array([landmarks[name] for name in LANDMARK_NAMES], dtype=np.float32)
+    return SynthFERSample(image=image, label=label, pixel_mask=pixel_mask, patch_mask=patch_mask, occluder=occluder,
+                          identity=person, action_units=units, landmarks=points, face_box=box)
+
+
+def synthfer_batch(
+    num_images: int, *, start: int = 0, **kwargs
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Arrays for quick experiments: images uint8 [n, H, W, 3], labels [n], patch masks [n, g, g], pixel masks."""
+    samples = [synthfer_sample(start + i, **kwargs) for i in range(num_images)]
+    return (np.stack([s.image for s in samples]), np.array([s.label for s in samples]),
+            np.stack([s.patch_mask for s in samples]), np.stack([s.pixel_mask for s in samples]))
+
+
+def default_split_sizes(total: int) -> dict[str, int]:
+    """80 / 10 / 10 split of `total` images."""
+    validation = test = max(1, math.floor(total * 0.1))
+    return {"train": total - validation - test, "validation": validation, "test": test}
+
+
+__all__ = [
+    "IDENTITIES_PER_SPLIT",
+    "OCCLUSION_MODES",
+    "SPLITS",
+    "SynthFERSample",
+    "default_split_sizes",
+    "identity_for",
+    "synthfer_batch",
+    "synthfer_sample",
+]

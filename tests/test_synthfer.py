@@ -1,0 +1,147 @@
+"""SynthFER: determinism, masks, disjoint occluder families and identities, datasets export, learnability."""
+
+import datasets
+import numpy as np
+import pytest
+import torch
+from transformers import ResNetConfig, ResNetModel
+
+from latent_ofer_hf.data.contact_sheet import contact_sheet
+from latent_ofer_hf.data.occlusion import pixel_to_patch_mask, random_patch_occlusion
+from latent_ofer_hf.data.synthfer import (
+    OCCLUDER_FAMILIES,
+    SEEN_OCCLUDERS,
+    UNSEEN_OCCLUDERS,
+    load_synthfer,
+    synthfer_batch,
+    synthfer_dataset,
+    synthfer_sample,
+)
+from latent_ofer_hf.data.synthfer.generate import identity_for
+
+
+def test_same_arguments_same_sample_and_different_seeds_differ():
+    a, b = synthfer_sample(5, seed=1, occlusion="seen"), synthfer_sample(5, seed=1, occlusion="seen")
+    assert np.array_equal(a.image, b.image) and np.array_equal(a.pixel_mask, b.pixel_mask)
+    assert a.occluder == b.occluder and np.array_equal(a.action_units, b.action_units)
+    assert not np.array_equal(a.image, synthfer_sample(5, seed=2, occlusion="seen").image)
+    assert a.image.shape == (224, 224, 3) and a.image.dtype == np.uint8
+
+
+def test_labels_are_balanced_and_in_rafdb_order():
+    _, labels, _, _ = synthfer_batch(70, split="validation")
+    assert np.bincount(labels, minlength=7).tolist() == [10] * 7
+
+
+def test_seen_and_unseen_families_are_disjoint_and_used_as_asked():
+    seen, unseen = {f.name for f in SEEN_OCCLUDERS}, {f.name for f in UNSEEN_OCCLUDERS}
+    assert seen and unseen and not seen & unseen
+    assert {f.name for f in OCCLUDER_FAMILIES["seen"]} == seen
+    for mode, names in (("seen", seen), ("unseen", unseen)):
+        used = {synthfer_sample(i, occlusion=mode).occluder for i in range(40)}
+        assert used <= names and len(used) >= 3
+    assert {synthfer_sample(i).occluder for i in range(10)} == {""}
+
+
+def test_masks_match_the_pasted_pixels():
+    for index in range(12):
+        clean = synthfer_sample(index, split="test")
+        occluded = synthfer_sample(index, split="test", occlusion="unseen")
+        assert not clean.pixel_mask.any() and not clean.patch_mask.any()
+        assert occluded.pixel_mask.any()
+        changed = (clean.image != occluded.image).any(-1)
+        # every changed pixel lies within 2 px of the mask (resized occluders have soft edges)
+        near = occluded.pixel_mask.copy()
+        for _ in range(2):
+            grown = near.copy()
+            grown[1:] |= near[:-1]
+            grown[:-1] |= near[1:]
+            grown[:, 1:] |= near[:, :-1]
+            grown[:, :-1] |= near[:, 1:]
+            near = grown
+        assert not (changed & ~near).any()
+        assert (changed & occluded.pixel_mask).mean() > 0.8 * occluded.pixel_mask.mean()
+        assert np.array_equal(occluded.patch_mask, pixel_to_patch_mask(occluded.pixel_mask, grid=14, min_fraction=0.5))
+
+
+def test_splits_use_different_people():
+    train = {identity_for(0, "train", i) for i in range(50)}
+    test = {identity_for(0, "test", i) for i in range(50)}
+    assert not train & test
+
+
+def test_datasets_export_and_reload(tmp_path):
+    dataset = synthfer_dataset(14, split="test", occlusion="seen")
+    assert dataset.features["label"].names[0] == "surprise"
+    row = dataset[3]
+    sample = synthfer_sample(3, split="test", occlusion="seen")
+    assert np.array_equal(np.asarray(row["image"]), sample.image)
+    assert np.array_equal(np.asarray(row["occlusion_mask"], dtype=bool), sample.patch_mask)
+    assert np.array_equal(np.asarray(row["pixel_mask"]) > 0, sample.pixel_mask)
+    assert row["occluder"] == sample.occluder and row["label"] == 3
+    splits = load_synthfer({"train": 7, "test": 7}, occlusion={"train": "seen", "test": "unseen"})
+    splits.save_to_disk(str(tmp_path / "synthfer"))
+    reloaded = datasets.load_from_disk(str(tmp_path / "synthfer"))
+    assert set(reloaded) == {"train", "test"} and reloaded["test"][0]["occluder"] in {f.name for f in UNSEEN_OCCLUDERS}
+    reloaded["train"].to_parquet(str(tmp_path / "train.parquet"))
+    assert (tmp_path / "train.parquet").stat().st_size > 0
+
+
+def test_bad_arguments_raise():
+    with pytest.raises(ValueError, match="split"):
+        synthfer_sample(0, split="dev")
+    with pytest.raises(ValueError, match="occlusion"):
+        synthfer_sample(0, occlusion="some")
+    with pytest.raises(ValueError, match="num_images"):
+        synthfer_dataset(0)
+
+
+def test_contact_sheet_has_a_tile_per_class_and_mode():
+    sheet = contact_sheet(per_column=1, tile=32)
+    assert sheet.size == (70 + 3 * 32, 18 + 7 * 32)
+
+
+def _to_tensor(images: np.ndarray, size: int = 64) -> torch.Tensor:
+    x = torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255
+    x = torch.nn.functional.interpolate(x, size=(size, size), mode="bilinear", antialias=True)
+    return (x - 0.5) / 0.25
+
+
+def test_a_small_resnet_learns_synthfer_and_suffers_from_occlusion():
+    """Modest bars (exact figures: benchmarks/synthfer_baseline.py): well above chance (1/7) on clean faces, and
+    clearly worse under 30 % random-patch occlusion and under occluders."""
+    torch.manual_seed(0)
+    train_images, train_labels, _, _ = synthfer_batch(2800, split="train")
+    test_images, test_labels, _, _ = synthfer_batch(280, split="test")
+    object_images, _, _, _ = synthfer_batch(280, split="test", occlusion="seen")
+    patch_images = np.stack([random_patch_occlusion(img, 0.3, seed=i).image for i, img in enumerate(test_images)])
+    trunk = ResNetModel(ResNetConfig(layer_type="basic", depths=[1, 1, 1, 1], hidden_sizes=[16, 32, 64, 128],
+                                     embedding_size=16))
+    head = torch.nn.Linear(128, 7)
+    params = [*trunk.parameters(), *head.parameters()]
+    optimiser = torch.optim.AdamW(params, lr=3e-3, weight_decay=1e-4)
+    x, y = _to_tensor(train_images), torch.from_numpy(train_labels)
+    epochs = 8
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, 4e-3, total_steps=epochs * ((len(x) + 63) // 64))
+
+    def logits(batch: torch.Tensor) -> torch.Tensor:
+        return head(trunk(batch).pooler_output.flatten(1))
+
+    for _ in range(epochs):
+        trunk.train()
+        for batch in torch.randperm(len(x)).split(64):
+            loss = torch.nn.functional.cross_entropy(logits(x[batch]), y[batch])
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            schedule.step()
+    trunk.eval()
+    with torch.no_grad():
+        def accuracy(images: np.ndarray) -> float:
+            return float((logits(_to_tensor(images)).argmax(1).numpy() == test_labels).mean())
+
+        clean, patches, objects = accuracy(test_images), accuracy(patch_images), accuracy(object_images)
+    print(f"clean {clean:.3f}, 30 % random patches {patches:.3f}, seen occluders {objects:.3f}")
+    assert clean > 0.45, clean  # chance is 0.14
+    assert patches < clean - 0.05, (clean, patches)
+    assert objects < clean - 0.03, (clean, objects)
