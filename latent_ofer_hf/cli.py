@@ -1,0 +1,108 @@
+"""``latent-ofer`` command line: ``latent-ofer predict IMG... [--model M] [--json] [--save-vis DIR]``,
+``latent-ofer sizes``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+UNTRAINED_NOTICE = ("NOTE: no --model given and no trained Latent-OFER checkpoint exists yet: using the UNTRAINED "
+                    "'tiny' system with random weights. Its labels and masks are meaningless.")
+
+
+def _build_pipeline(model: str | None, device: str | None):
+    from transformers import pipeline
+
+    from .models.latent_ofer.modeling_latent_ofer import LatentOferModel
+    from .presets import preset_config
+
+    if model is None:
+        print(UNTRAINED_NOTICE, file=sys.stderr)
+        model = LatentOferModel(preset_config("tiny")).eval()
+    return pipeline("occluded-fer", model=model, device=device)
+
+
+def _jsonable(face: dict[str, Any]) -> dict[str, Any]:
+    return {key: value.tolist() if hasattr(value, "tolist") else value for key, value in face.items()
+            if key not in ("reconstruction", "face")}
+
+
+def _table(rows: list[tuple[str, list[dict] | None, str | None]]) -> str:
+    lines = [f"{'image':<32} {'face':>4}  {'box (x0,y0)-(x1,y1)':<24} {'label':<9} {'score':>6}  occluded"]
+    for name, faces, error in rows:
+        shown = name if len(name) <= 32 else "…" + name[-31:]
+        if error is not None:
+            lines.append(f"{shown:<32} {'-':>4}  error: {error}")
+        elif not faces:
+            lines.append(f"{shown:<32} {'-':>4}  no face found")
+        for index, face in enumerate(faces or []):
+            box = face["box"]
+            where = f"({box['xmin']},{box['ymin']})-({box['xmax']},{box['ymax']})"
+            flagged = int(face["occlusion_mask"].sum())
+            occluded = f"{face['occlusion_ratio']:.0%} ({flagged}/{face['occlusion_mask'].size})"
+            lines.append(f"{shown if index == 0 else '':<32} {index + 1:>4}  {where:<24} {face['label']:<9} "
+                         f"{face['score']:>6.2f}  {occluded}")
+    return "\n".join(lines)
+
+
+def predict(args: argparse.Namespace) -> int:
+    from .pipelines.image_inputs import InvalidImageError, load_image_input
+    from .pipelines.visualise import visualise
+
+    fer = _build_pipeline(args.model, args.device)
+    call = {"top_k": args.top_k, "return_face": bool(args.save_vis)}
+    if args.no_detector:
+        call["detector"] = None
+    if args.no_reconstruct:
+        call["reconstruct"] = False
+    rows, failed = [], 0
+    if args.save_vis:
+        Path(args.save_vis).mkdir(parents=True, exist_ok=True)
+    for index, name in enumerate(args.images):
+        try:
+            faces = fer(name, **call)
+        except (InvalidImageError, ValueError) as error:
+            rows.append((name, None, str(error)))
+            failed += 1
+            continue
+        rows.append((name, faces, None))
+        if args.save_vis:
+            out = Path(args.save_vis) / f"{index:03d}_{Path(name).stem}.png"
+            visualise(load_image_input(name), faces).save(out)
+    if args.json:
+        print(json.dumps([{"image": name, "faces": [_jsonable(f) for f in faces or []], "error": error}
+                          for name, faces, error in rows], indent=2))
+    else:
+        print(_table(rows))
+    return 1 if failed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="latent-ofer",
+                                     description="Latent-OFER occluded facial expression recognition")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("predict", help="recognise the expressions of the faces in images")
+    run.add_argument("images", nargs="+", help="image files or URLs")
+    run.add_argument("--model", help="a saved system directory or Hub repo id (default: untrained tiny demo system)")
+    run.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    run.add_argument("--save-vis", metavar="DIR", help="write a picture per image: boxes, occluded patches, "
+                                                         "reconstruction, scores")
+    run.add_argument("--top-k", type=int, default=3, help="classes listed per face (default 3)")
+    run.add_argument("--no-detector", action="store_true", help="the images are already face crops")
+    run.add_argument("--no-reconstruct", action="store_true", help="recognise the raw face (skip reconstruction)")
+    run.add_argument("--device", default=None, help="e.g. cpu, cuda:0 (default: cpu)")
+    commands.add_parser("sizes", help="parameters and FLOPs per component per preset")
+    args = parser.parse_args(argv)
+    if args.command == "sizes":
+        from .sizes import main as sizes_main
+
+        sizes_main([])
+        return 0
+    return predict(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""Image processor of Latent-OFER: aligned face crops → ImageNet-normalised ``[B, 3, 224, 224]`` pixel values.
+
+Pure PIL + numpy (no torchvision); face detection and alignment happen before it (``latent_ofer_hf.faces``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from PIL import Image
+from transformers.image_processing_utils import BaseImageProcessor, BatchFeature
+from transformers.image_utils import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
+
+
+class LatentOferImageProcessor(BaseImageProcessor):
+    r"""
+    Resize RGB face crops to `size`×`size` (bilinear) and normalise with `image_mean` / `image_std` — the input
+    convention of every Latent-OFER component (224, ImageNet statistics, spec §2.4.1).
+
+    Args:
+        size (`int`, *optional*, defaults to 224): output side.
+        image_mean (`list[float]`, *optional*, defaults to the ImageNet mean), image_std (`list[float]`, *optional*).
+    """
+
+    model_input_names = ["pixel_values"]
+
+    def __init__(
+        self,
+        size: int = 224,
+        image_mean: list[float] | None = None,
+        image_std: list[float] | None = None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.size = int(size)
+        self.image_mean = list(image_mean if image_mean is not None else IMAGENET_DEFAULT_MEAN)
+        self.image_std = list(image_std if image_std is not None else IMAGENET_DEFAULT_STD)
+
+    def to_pixel_values(self, image: Image.Image) -> torch.Tensor:
+        """One RGB PIL image → ``[3, size, size]`` float tensor."""
+        if image.mode != "RGB":
+            image = image.convert("RGB")
+        if image.size != (self.size, self.size):
+            image = image.resize((self.size, self.size), Image.Resampling.BILINEAR)
+        array = np.asarray(image, dtype=np.float32) / 255.0
+        array = (array - np.asarray(self.image_mean, dtype=np.float32)) / np.asarray(self.image_std, dtype=np.float32)
+        return torch.from_numpy(array.transpose(2, 0, 1).copy())
+
+    def to_image(self, pixel_values: torch.Tensor) -> Image.Image:
+        """Inverse for display: ``[3, H, W]`` normalised tensor → RGB PIL image (clipped to [0, 255])."""
+        array = pixel_values.detach().float().cpu().numpy().transpose(1, 2, 0)
+        array = array * np.asarray(self.image_std, dtype=np.float32) + np.asarray(self.image_mean, dtype=np.float32)
+        return Image.fromarray((np.clip(array, 0, 1) * 255 + 0.5).astype(np.uint8))
+
+    def preprocess(self, images, return_tensors: str | None = "pt", **kwargs) -> BatchFeature:
+        """A PIL image or a list of them → ``BatchFeature(pixel_values=[B, 3, size, size])``."""
+        if isinstance(images, Image.Image):
+            images = [images]
+        pixel_values = torch.stack([self.to_pixel_values(image) for image in images])
+        return BatchFeature({"pixel_values": pixel_values}, tensor_type=None)
+
+
+__all__ = ["LatentOferImageProcessor"]

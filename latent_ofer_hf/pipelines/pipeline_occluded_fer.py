@@ -1,0 +1,280 @@
+"""The ``occluded-fer`` pipeline: any image → faces → Latent-OFER → expressions with occlusion evidence.
+
+>>> from transformers import pipeline
+>>> import latent_ofer_hf  # registers the task
+>>> fer = pipeline("occluded-fer", model="path/or/repo")
+>>> fer("photo.jpg")
+[{'box': {...}, 'label': 'happy', 'score': 0.91, 'scores': [...], 'occlusion_ratio': 0.12, ...}]
+
+Steps, as the paper reads: detect faces (MTCNN, offline weights) and align them by their 5 landmarks → ViT latents
+(one pass) → occlusion patch mask → reconstruct the flagged patches → recognise with the expression-relevant latents.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from transformers.pipelines.base import ChunkPipeline
+
+from ..faces.alignment import align_face
+from ..faces.detector import DetectedFace, default_face_detector
+from ..models.common.hub_code import write_flat_modules
+from ..models.latent_ofer.image_processing_latent_ofer import LatentOferImageProcessor
+from .image_inputs import InvalidImageError, describe_input, load_image_input
+
+TASK = "occluded-fer"
+_AUTO = "auto"
+MIN_FACE_CROP = 8  # a face crop given with detector=None must be at least this many pixels per side
+
+
+class _Rows(torch.utils.data.Dataset):
+    """A 🤗 `datasets.Dataset` seen as a torch dataset of its rows (dicts with an ``"image"`` column)."""
+
+    def __init__(self, dataset: Any, image_column: str = "image"):
+        if image_column not in dataset.column_names:
+            raise InvalidImageError(f"the dataset has no {image_column!r} column (columns: {dataset.column_names})")
+        self.dataset, self.image_column = dataset, image_column
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int) -> dict:
+        row = self.dataset[index]
+        return {"image": row[self.image_column], "boxes": row.get("boxes")}
+
+
+def _is_hf_dataset(value: object) -> bool:
+    return type(value).__module__.startswith("datasets.") and hasattr(value, "column_names")
+
+
+def _check_boxes(boxes: object, width: int, height: int) -> list[DetectedFace]:
+    if not isinstance(boxes, Sequence) or isinstance(boxes, (str, bytes)):
+        raise ValueError(f"boxes must be a list of (x0, y0, x1, y1), got {type(boxes).__name__}")
+    faces = []
+    for index, box in enumerate(boxes):
+        values = np.asarray(box, dtype=np.float64).reshape(-1) if not isinstance(box, Mapping) else np.asarray(
+            [box.get("xmin"), box.get("ymin"), box.get("xmax"), box.get("ymax")], dtype=np.float64)
+        if values.shape != (4,) or not np.isfinite(values).all():
+            raise ValueError(f"boxes[{index}] must be 4 finite numbers (x0, y0, x1, y1), got {box!r}")
+        x0, y0, x1, y1 = values.tolist()
+        if x1 <= x0 or y1 <= y0:
+            raise ValueError(f"boxes[{index}] = {box!r} is empty (need x1 > x0 and y1 > y0)")
+        if x1 <= 0 or y1 <= 0 or x0 >= width or y0 >= height:
+            raise ValueError(f"boxes[{index}] = {box!r} lies outside the {width}x{height} image")
+        faces.append(DetectedFace(box=(x0, y0, x1, y1), score=1.0, landmarks=None))
+    return faces
+
+
+class OccludedFERPipeline(ChunkPipeline):
+    """Occluded facial expression recognition on whole images (one chunk per detected face).
+
+    Call arguments (all optional):
+        detector: ``"auto"`` (default: MTCNN when its weights are installed, else OpenCV Haar), ``None`` (each input
+            is already a face crop: the whole image is the face) or any object with ``detect(PIL image) → faces``.
+        boxes: the caller's own face boxes ``[(x0, y0, x1, y1), ...]`` for a single image (per image: pass
+            ``{"image": ..., "boxes": [...]}`` items).
+        bgr: numpy inputs are in BGR order (OpenCV).
+        top_k: how many classes `scores` lists (default: all).
+        reconstruct: False recognises the raw face (skips detection-guided reconstruction).
+        return_reconstruction: include the reconstructed face crop (PIL) — default True.
+        return_relevant_patches: include the indices of the patches whose latents were used — default True.
+        return_face: include the aligned 224×224 input crop (PIL) as ``"face"`` — default False (for visualising).
+        timeout: seconds for URL inputs.
+
+    Returns, per image, a list with one dict per face (an image with no face gives ``[]``)::
+
+        {"box": {"xmin", "ymin", "xmax", "ymax"} (ints, image pixels), "face_score": float (detector confidence),
+         "label": str, "score": float, "scores": [{"label", "score"}, ...] (descending),
+         "occlusion_ratio": float, "occlusion_mask": numpy bool [14, 14],
+         "reconstruction": PIL.Image (224×224, if requested), "relevant_patches": list[int] (if requested),
+         "face": PIL.Image (224×224 aligned crop, only with return_face=True)}
+    """
+
+    _load_processor = False
+    _load_image_processor = False
+    _load_feature_extractor = False
+    _load_tokenizer = False
+
+    def __init__(self, *args, face_detector: Any = _AUTO, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.image_processor is None:
+            size = getattr(getattr(self.model.config, "vit_config", None), "image_size", 224)
+            self.image_processor = LatentOferImageProcessor(size=size)
+        self._default_detector = face_detector
+        self._resolved_detector = None
+
+    def __call__(self, inputs: Any = None, *args, **kwargs):
+        """Run on one input (path, URL, PIL image, array, bytes, ``{"image", "boxes"}`` dict), a list of them, a
+        `datasets.Dataset` or a generator. An empty list gives ``[]``."""
+        if inputs is None:
+            raise InvalidImageError("no image given (None); pass a path, URL, PIL image, numpy array or bytes")
+        if isinstance(inputs, (list, tuple)) and len(inputs) == 0:
+            return []
+        if isinstance(inputs, tuple):
+            inputs = list(inputs)
+        if _is_hf_dataset(inputs):  # rows → the pipeline's own batching over a torch dataset
+            inputs = _Rows(inputs)
+        return super().__call__(inputs, *args, **kwargs)
+
+    # -- parameters ------------------------------------------------------------------------------------------------
+    def _sanitize_parameters(
+        self,
+        detector: Any = _AUTO,
+        boxes: Sequence | None = None,
+        bgr: bool | None = None,
+        top_k: int | None = None,
+        reconstruct: bool | None = None,
+        return_reconstruction: bool | None = None,
+        return_relevant_patches: bool | None = None,
+        return_face: bool | None = None,
+        timeout: float | None = None,
+    ):
+        preprocess: dict[str, Any] = {"detector": detector}
+        if boxes is not None:
+            preprocess["boxes"] = boxes
+        if bgr is not None:
+            preprocess["bgr"] = bool(bgr)
+        if timeout is not None:
+            preprocess["timeout"] = timeout
+        forward = {} if reconstruct is None else {"reconstruct": bool(reconstruct)}
+        postprocess: dict[str, Any] = {}
+        if top_k is not None:
+            if not isinstance(top_k, int) or isinstance(top_k, bool) or top_k < 1:
+                raise ValueError(f"top_k must be a positive integer, got {top_k!r}")
+            postprocess["top_k"] = top_k
+        if return_reconstruction is not None:
+            postprocess["return_reconstruction"] = bool(return_reconstruction)
+        if return_relevant_patches is not None:
+            postprocess["return_relevant_patches"] = bool(return_relevant_patches)
+        if return_face is not None:
+            postprocess["return_face"] = bool(return_face)
+        if reconstruct is False:
+            postprocess["return_reconstruction"] = False
+        return preprocess, forward, postprocess
+
+    def _detector(self, detector: Any):
+        if detector is None:
+            return None
+        if isinstance(detector, str):
+            if detector != _AUTO:
+                raise ValueError(f"detector must be 'auto', None or an object with .detect(image), got {detector!r}")
+            if self._default_detector != _AUTO:
+                return self._default_detector
+            if self._resolved_detector is None:
+                self._resolved_detector = default_face_detector()
+            return self._resolved_detector
+        if not callable(getattr(detector, "detect", None)):
+            raise ValueError(f"detector must be 'auto', None or an object with .detect(image), got "
+                             f"{type(detector).__name__}")
+        return detector
+
+    # -- the three steps -------------------------------------------------------------------------------------------
+    def preprocess(self, image, detector: Any = _AUTO, boxes: Sequence | None = None, bgr: bool = False,
+                   timeout: float | None = None):
+        if isinstance(image, Mapping):  # {"image": ..., "boxes": [...]} carries per-image boxes
+            if "image" not in image:
+                raise InvalidImageError(f"a dict input needs an 'image' key, got keys {sorted(image)}")
+            boxes = image.get("boxes") if image.get("boxes") is not None else boxes
+            image = image["image"]
+        picture = load_image_input(image, bgr=bgr, timeout=timeout or 10.0)
+        width, height = picture.size
+        as_is = False
+        if boxes is not None:
+            faces = _check_boxes(boxes, width, height)
+        else:
+            face_detector = self._detector(detector)
+            as_is = face_detector is None
+            if as_is:
+                if min(width, height) < MIN_FACE_CROP:
+                    raise InvalidImageError(f"{describe_input(image)} is {width}x{height} pixels: too small for a face "
+                                            f"crop (detector=None needs at least {MIN_FACE_CROP}x{MIN_FACE_CROP})")
+                faces = [DetectedFace(box=(0.0, 0.0, float(width), float(height)), score=1.0, landmarks=None)]
+            else:
+                faces = list(face_detector.detect(picture))
+        size = self.image_processor.size
+        if not faces:  # one placeholder chunk so the image still yields its (empty) result
+            yield {"pixel_values": torch.zeros(1, 3, size, size), "face_box": torch.zeros(1, 4),
+                   "face_score": torch.zeros(1), "has_face": torch.zeros(1, dtype=torch.bool), "is_last": True}
+            return
+        for index, face in enumerate(faces):
+            crop = picture if as_is else align_face(picture, face, output_size=size)[0]
+            yield {
+                "pixel_values": self.image_processor.to_pixel_values(crop)[None],
+                "face_box": torch.tensor([face.box], dtype=torch.float32),
+                "face_score": torch.tensor([face.score], dtype=torch.float32),
+                "has_face": torch.ones(1, dtype=torch.bool),
+                "is_last": index == len(faces) - 1,
+            }
+
+    def _forward(self, model_inputs: dict, reconstruct: bool = True) -> dict:
+        is_last = model_inputs.pop("is_last")
+        pixel_values = model_inputs["pixel_values"].to(self.model.dtype)
+        outputs = self.model(pixel_values=pixel_values, reconstruction=None if reconstruct else "none")
+        result = {
+            "logits": outputs.logits.float(),
+            "occlusion_mask": outputs.patch_mask,
+            "occlusion_ratio": outputs.occlusion_ratio.float(),
+            "relevant_patches": outputs.relevant_patches,
+            "face_box": model_inputs["face_box"],
+            "face_score": model_inputs["face_score"],
+            "has_face": model_inputs["has_face"],
+            "pixel_values": model_inputs["pixel_values"],
+            "is_last": is_last,
+        }
+        if outputs.reconstruction is not None:
+            result["reconstruction"] = outputs.reconstruction.float()
+        return result
+
+    def postprocess(self, all_outputs: list[dict], top_k: int | None = None, return_reconstruction: bool = True,
+                    return_relevant_patches: bool = True, return_face: bool = False) -> list[dict]:
+        id2label = self.model.config.id2label
+        results = []
+        for output in all_outputs:
+            if not bool(output["has_face"].reshape(-1)[0]):
+                continue
+            probabilities = output["logits"].reshape(-1).softmax(-1)
+            order = probabilities.argsort(descending=True).tolist()[: top_k or len(id2label)]
+            x0, y0, x1, y1 = output["face_box"].reshape(-1).tolist()
+            face = {
+                "box": {"xmin": int(round(x0)), "ymin": int(round(y0)), "xmax": int(round(x1)),
+                        "ymax": int(round(y1))},
+                "face_score": float(output["face_score"].reshape(-1)[0]),
+                "label": id2label[order[0]],
+                "score": float(probabilities[order[0]]),
+                "scores": [{"label": id2label[i], "score": float(probabilities[i])} for i in order],
+                "occlusion_ratio": float(output["occlusion_ratio"].reshape(-1)[0]),
+                "occlusion_mask": output["occlusion_mask"].reshape(output["occlusion_mask"].shape[-2:]).cpu().numpy(),
+            }
+            if return_reconstruction and "reconstruction" in output:
+                face["reconstruction"] = self.image_processor.to_image(output["reconstruction"].reshape(3, *output[
+                    "reconstruction"].shape[-2:]))
+            if return_relevant_patches:
+                face["relevant_patches"] = output["relevant_patches"].reshape(-1).tolist()
+            if return_face:
+                face["face"] = self.image_processor.to_image(output["pixel_values"].reshape(3, *output[
+                    "pixel_values"].shape[-2:]))
+            results.append(face)
+        return results
+
+    # -- Hub mode --------------------------------------------------------------------------------------------------
+    def save_pretrained(self, save_directory: str | os.PathLike, **kwargs: Any) -> None:
+        """Save model, processor and the pipeline's code: `pipeline(model=dir, trust_remote_code=True)` then works
+        without this package. (transformers' own copier follows only same-folder imports, so the module and
+        everything it imports are written here as flat files.)"""
+        if os.path.isfile(save_directory):
+            raise ValueError(f"save_directory must be a directory, got the file {save_directory}")
+        os.makedirs(save_directory, exist_ok=True)
+        self.model.config.custom_pipelines = {
+            TASK: {"impl": f"{type(self).__module__.rsplit('.', 1)[-1]}.{type(self).__name__}", "pt": ("AutoModel",),
+                   "tf": (), "type": "image", "default": {}},
+        }
+        self.model.save_pretrained(save_directory, **kwargs)
+        write_flat_modules(type(self), save_directory)
+        self.image_processor.save_pretrained(save_directory)
+
+
+__all__ = ["OccludedFERPipeline"]

