@@ -212,6 +212,8 @@ class OccludedFERPipeline(ChunkPipeline):
 
     def _forward(self, model_inputs: dict, reconstruct: bool = True) -> dict:
         is_last = model_inputs.pop("is_last")
+        if not bool(model_inputs["has_face"].any()):  # only no-face placeholders: nothing to run
+            return {"has_face": model_inputs["has_face"], "is_last": is_last}
         pixel_values = model_inputs["pixel_values"].to(self.model.dtype)
         outputs = self.model(pixel_values=pixel_values, reconstruction=None if reconstruct else "none")
         result = {
