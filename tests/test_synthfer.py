@@ -145,3 +145,14 @@ def test_a_small_resnet_learns_synthfer_and_suffers_from_occlusion():
     assert clean > 0.45, clean  # chance is 0.14
     assert patches < clean - 0.05, (clean, patches)
     assert objects < clean - 0.03, (clean, objects)
+
+
+def test_procedural_occluders_plug_into_object_paste_on_any_face():
+    from latent_ofer_hf.data.occlusion import ObjectPaste
+
+    paste = ObjectPaste([family.draw for family in UNSEEN_OCCLUDERS], scale=(0.3, 0.5))
+    face = synthfer_sample(0, split="test").image
+    first, again = paste(face, seed=3), paste(face, seed=3)
+    assert first.pixel_mask.any() and np.array_equal(first.image, again.image)
+    outside = (face != first.image).any(-1) & ~first.pixel_mask  # only the occluder's soft edge may leak
+    assert outside.mean() < 0.01
