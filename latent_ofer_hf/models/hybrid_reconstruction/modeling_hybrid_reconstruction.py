@@ -126,7 +126,8 @@ class RefinementUNet(nn.Module):
         for level in range(1, levels):
             if level <= assembly:  # mirror-stream level: input 2·o, output 2·(2·o) (half face, half mirror)
                 in_channels = 2 * width(level)
-                down.append(DownBlock(in_channels, 2 * in_channels, final_norm=level < assembly))
+                down.append(DownBlock(in_channels, 2 * in_channels, final_norm=level < assembly,
+                                      channels_last_output=level == assembly))
                 below = 2 * width(level + 1) if level < assembly else 2 * inner
                 up.append(UpBlock(below, width(level)))
             else:  # plain level: constant width, full skip

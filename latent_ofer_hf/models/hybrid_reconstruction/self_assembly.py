@@ -88,8 +88,9 @@ def self_assembly(
     current_unit = current / _norm(current, eps)[..., None]
 
     # p_s: 3×3 mean of the mirror stream (positions outside the map are left out); pooling is fast channels-last
-    mirror = F.avg_pool2d(mirror_features.contiguous(memory_format=torch.channels_last), kernel_size=3, stride=1,
-                          padding=1, count_include_pad=False)
+    if mirror_features.stride(1) != 1:  # not channels-last strided (e.g. NCHW): pooling is much faster channels-last
+        mirror_features = mirror_features.contiguous(memory_format=torch.channels_last)
+    mirror = F.avg_pool2d(mirror_features, kernel_size=3, stride=1, padding=1, count_include_pad=False)
     mirror_candidate = mirror.permute(0, 2, 3, 1).reshape(batch, num_positions, channels).gather(1, rows)
     sim_mirror = torch.linalg.vecdot(current_unit, mirror_candidate) / _norm(mirror_candidate, eps)  # [B, T]
 

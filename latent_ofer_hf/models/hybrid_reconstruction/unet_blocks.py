@@ -13,10 +13,16 @@ def _norm(channels: int) -> nn.InstanceNorm2d:
 
 
 class DownBlock(nn.Module):
-    """LReLU → Conv4×4 stride 2 (dilation 2) → IN → LReLU → Conv3×3 (→ IN unless ``final_norm=False``)."""
+    """LReLU → Conv4×4 stride 2 (dilation 2) → IN → LReLU → Conv3×3 (→ IN unless ``final_norm=False``).
 
-    def __init__(self, in_channels: int, out_channels: int, final_norm: bool = True):
+    ``channels_last_output``: run the 3×3 conv on a channels-last input so its output is channels-last — set for the
+    block feeding the self-assembly layer, which works position-major (saves two full-map copies there).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, final_norm: bool = True,
+                 channels_last_output: bool = False):
         super().__init__()
+        self.channels_last_output = channels_last_output
         self.act = nn.LeakyReLU(LEAKY_SLOPE)
         self.down = nn.Conv2d(in_channels, in_channels, kernel_size=4, stride=2, padding=3, dilation=2)
         self.down_norm = _norm(in_channels)
@@ -24,8 +30,10 @@ class DownBlock(nn.Module):
         self.norm = _norm(out_channels) if final_norm else nn.Identity()
 
     def forward(self, hidden: torch.Tensor) -> torch.Tensor:
-        hidden = self.down_norm(self.down(self.act(hidden)))
-        return self.norm(self.conv(self.act(hidden)))
+        hidden = self.act(self.down_norm(self.down(self.act(hidden))))
+        if self.channels_last_output:
+            hidden = hidden.contiguous(memory_format=torch.channels_last)
+        return self.norm(self.conv(hidden))
 
 
 class InnermostDown(nn.Module):
