@@ -37,6 +37,15 @@ def test_batched_equals_reference_values_and_gradients():
     assert grads_batched[1].abs().sum() > 0  # the mirror stream gets gradient (the official layer drops it)
 
 
+def test_inference_path_equals_reference():
+    """Without autograd the layer takes its in-place path; same values, every mask kind (incl. all masked)."""
+    features, mirror, masks = _inputs()
+    with torch.no_grad():
+        batched = self_assembly(features, mirror, masks)
+        reference = self_assembly_reference(features, mirror, masks)
+    assert (batched - reference).abs().max() <= 1e-10
+
+
 def test_batched_equals_reference_in_float32_at_larger_size():
     torch.manual_seed(3)
     features = torch.randn(2, 16, 12, 12)

@@ -116,19 +116,27 @@ def self_assembly(
     numerator = weight_mirror[..., None] * mirror_candidate + weight_known[..., None] * known_candidate
     denominator = weight_mirror + weight_known  # [B, T]
 
-    # the sequential part: S_{i-1} = cos(p_i, out_{i-1}); S_0 = 0 (the "previous" of the first step is 0)
+    # the sequential part: S_{i-1} = cos(p_i, out_{i-1}); S_0 = 0 (the "previous" of the first step is 0). Few,
+    # in-place ops per step when no gradient is needed: this chain is the only part that cannot be batched.
     needs_fallback = (denominator <= eps).any(dim=0).tolist()  # steps where the weight sum may vanish
+    grad = torch.is_grad_enabled() and (current.requires_grad or numerator.requires_grad)
     previous = features.new_zeros(batch, channels)
-    previous_norm = features.new_full((batch,), eps)
+    previous_unit = previous
     outputs = []
-    step_inputs = zip(current_unit.unbind(1), numerator.unbind(1), denominator.unbind(1), needs_fallback, strict=True)
-    for step, (step_unit, step_numerator, step_denominator, fallback) in enumerate(step_inputs):
-        weight_previous = (torch.linalg.vecdot(step_unit, previous) / previous_norm).clamp_min(0)
-        total = step_denominator + weight_previous
-        previous = torch.addcmul(step_numerator, weight_previous[:, None], previous) / total.clamp_min(eps)[:, None]
+    steps_inputs = zip(current_unit.unbind(1), numerator.unbind(1), denominator.unbind(1), needs_fallback, strict=True)
+    for step, (unit, step_numerator, step_denominator, fallback) in enumerate(steps_inputs):
+        weight = torch.linalg.vecdot(unit, previous_unit)
+        weight = weight.clamp_min(0) if grad else weight.clamp_min_(0)
+        total = step_denominator + weight
         if fallback:  # no positive similarity: keep the position's own feature
-            previous = torch.where((total > eps)[:, None], previous, current[:, step])
-        previous_norm = _norm(previous, eps)
+            mixed = torch.addcmul(step_numerator, weight[:, None], previous) / total.clamp_min(eps)[:, None]
+            previous = torch.where((total > eps)[:, None], mixed, current[:, step])
+        elif grad:  # total ≥ the step's denominator > eps
+            previous = torch.addcmul(step_numerator, weight[:, None], previous) / total[:, None]
+        else:
+            previous = torch.addcmul(step_numerator, weight[:, None], previous).div_(total[:, None])
+        norm = torch.linalg.vector_norm(previous, dim=-1, keepdim=True)
+        previous_unit = previous / norm.clamp_min(eps) if grad else previous * norm.clamp_min_(eps).reciprocal_()
         outputs.append(previous)
     generated = torch.stack(outputs, dim=1)  # [B, T, C]
 
