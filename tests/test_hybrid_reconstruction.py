@@ -319,3 +319,33 @@ def test_composite_with_diffusion_backend_saves_and_loads(tmp_path):
     assert reloaded.config.reconstruction == "diffusion"
     assert_state_dicts_equal(diffusion, reloaded)
     assert isinstance(system.recognizer, ExpressionRecognizer)
+
+
+def test_frozen_feature_network_statistics_never_move():
+    discriminators = ReconstructionDiscriminators(ReconstructionDiscriminatorsConfig(**TINY_DISCRIMINATORS))
+    assert not discriminators.feature_backbone.training
+    before = {k: v.clone() for k, v in discriminators.feature_backbone.state_dict().items()}
+    discriminators.frozen_features(torch.randn(4, 3, 64, 64))
+    discriminators.train()(torch.randn(2, 3, 64, 64))
+    after = discriminators.feature_backbone.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+
+
+def test_composite_forward_passes_reconstruction_kwargs_and_rejects_unknown_ones():
+    system = LatentOferModel(preset_config("tiny"))
+    diffusion = LatentOferModel.from_components(system.vit, system.detector, system.recognizer,
+                                                reconstructor=_tiny_repaint()).eval()
+    x = torch.randn(1, 3, 224, 224)
+    with torch.no_grad():
+        runs = [diffusion(x, reconstruction_kwargs={"generator": torch.Generator().manual_seed(0)}).reconstruction
+                for _ in range(2)]
+        assert torch.equal(runs[0], runs[1])
+        with pytest.raises(TypeError, match="reconstuction"):
+            diffusion(x, reconstuction="none")
+
+
+@pytest.mark.parametrize("attention", ["eager", "sdpa"])
+def test_attention_implementation_reaches_the_vit_only(tmp_path, attention):
+    LatentOferModel(preset_config("tiny")).save_pretrained(tmp_path)
+    loaded = LatentOferModel.from_pretrained(tmp_path, attn_implementation=attention)
+    assert loaded.vit.config._attn_implementation == attention

@@ -107,3 +107,16 @@ def test_wrong_shapes_raise_clear_errors():
         self_assembly(features, torch.randn(1, 4, 5, 6), torch.zeros(1, 5, 5, dtype=torch.bool))
     with pytest.raises(ValueError, match="feature_mask"):
         self_assembly(features, features, torch.zeros(1, 4, 4, dtype=torch.bool))
+
+
+def test_half_precision_inputs_are_computed_in_float32():
+    """Squared norms of large 512-d features overflow float16; the layer must not silently become the identity."""
+    torch.manual_seed(1)
+    features, mirror = torch.randn(1, 512, 8, 8) * 20, torch.randn(1, 512, 8, 8) * 20
+    mask = torch.zeros(1, 8, 8, dtype=torch.bool)
+    mask[0, 5:, 2:6] = True
+    expected = self_assembly(features, mirror, mask)
+    for dtype in (torch.float16, torch.bfloat16):
+        got = self_assembly(features.to(dtype), mirror.to(dtype), mask)
+        assert got.dtype == dtype and torch.isfinite(got).all()
+        assert (got.float() - expected).abs().max() <= 0.02 * expected.abs().max()

@@ -9,6 +9,7 @@ import os
 import torch
 import torch.nn.functional as F
 from diffusers import RePaintScheduler, UNet2DModel
+from diffusers.utils.torch_utils import randn_tensor
 from torch import nn
 from transformers import PreTrainedModel
 
@@ -101,7 +102,7 @@ class RePaintReconstructor(HubCodeMixin, PreTrainedModel):
         scheduler = self.make_scheduler()
         scheduler.set_timesteps(num_inference_steps or config.num_inference_steps, config.jump_length,
                                 config.jump_n_sample, device=pixel_values.device)
-        sample = torch.randn(known_image.shape, generator=generator, device=known_image.device, dtype=dtype)
+        sample = randn_tensor(known_image.shape, generator=generator, device=known_image.device, dtype=dtype)
         previous_t = int(scheduler.timesteps[0]) + 1
         for t in scheduler.timesteps.tolist():
             if t < previous_t:  # denoise one step, re-imposing the (noised) visible pixels

@@ -87,6 +87,7 @@ class ReconstructionDiscriminators(ReconstructionDiscriminatorsPreTrainedModel):
             module._frozen_backbone = True
         self.feature_backbone.requires_grad_(False)
         self.post_init()
+        self.feature_backbone.eval()  # frozen from the start: its BatchNorm statistics never move
 
     def train(self, mode: bool = True) -> ReconstructionDiscriminators:
         super().train(mode)
@@ -101,6 +102,7 @@ class ReconstructionDiscriminators(ReconstructionDiscriminatorsPreTrainedModel):
     def load_feature_backbone(self, resnet: ResNetModel) -> None:
         """Copy a pretrained trunk (e.g. `ExpressionRecognizer.resnet`, or `ResNetModel.from_pretrained(...)`)."""
         self.feature_backbone.load_state_dict(resnet.state_dict())
+        self.feature_backbone.eval()
 
     def frozen_features(self, images: torch.Tensor) -> torch.Tensor:
         """[-1, 1] images → the frozen network's stage-`feature_stage` map (differentiable w.r.t. the images)."""

@@ -68,9 +68,13 @@ def self_assembly(
     Every candidate and similarity is computed for all samples and positions at once; only the chain through the
     previously generated feature runs step by step (one step per masked position, all samples together). Work is
     done position-major (``[B, N, C]``): free for channels-last inputs, and the output is channels-last in memory
-    (same shape and values; convolutions and norms accept either layout).
+    (same shape and values; convolutions and norms accept either layout). Half-precision inputs are computed in
+    float32 (squared norms of 512-d features overflow float16) and the result is cast back.
     """
     _check(features, mirror_features, feature_mask)
+    if features.dtype in (torch.float16, torch.bfloat16):
+        result = self_assembly(features.float(), mirror_features.float(), feature_mask, eps)
+        return result.to(features.dtype)
     batch, channels, height, width = features.shape
     num_positions = height * width
     mask = feature_mask.reshape(batch, num_positions).to(device=features.device, dtype=torch.bool)

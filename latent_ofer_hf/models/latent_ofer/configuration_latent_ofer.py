@@ -44,7 +44,8 @@ class LatentOferConfig(PreTrainedConfig):
     recognizer_config (`dict` or `ExpressionRecognizerConfig`, *optional*):
         The ResNet-18 + attention heads + expression-relevant latent recogniser (spec §2.4). Its `id2label` is the
         system's label schema.
-    reconstruction (`str`, *optional*, defaults to `"hybrid"` with a hybrid reconstructor, else `"mae"`):
+    reconstruction (`str`, *optional*, defaults by the reconstructor: `"hybrid"` (U-Net), `"diffusion"` (RePaint), or
+        `"mae"` when there is none):
         What fills the detected patches before recognition. `"hybrid"`: MAE fill then the U-Net refinement (the
         paper, spec §2.3). `"mae"`: the MAE fill alone (the coarse stage, spec §2.3.1; Table 2's "MAE" row).
         `"diffusion"`: the RePaint backend (beyond the paper). `"none"`: recognise the input as it is (ablation,

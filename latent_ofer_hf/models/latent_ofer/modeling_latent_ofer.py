@@ -37,6 +37,8 @@ RECONSTRUCTOR_CLASSES = {
     RePaintReconstructionConfig.model_type: RePaintReconstructor,
 }
 
+# standard transformers forward flags that this model accepts and has nothing to do with
+_IGNORED_FORWARD_KWARGS = {"return_dict", "output_attentions", "output_hidden_states"}
 # from_pretrained keywords that locate files (forwarded to each component with its subfolder)
 _HUB_KWARGS = ("cache_dir", "force_download", "local_files_only", "token", "revision", "proxies", "subfolder")
 
@@ -135,10 +137,13 @@ class LatentOferModel(LatentOferPreTrainedModel):
         **config_kwargs,
     ) -> LatentOferModel:
         """Assemble a system from (separately trained or loaded) components; their configs are checked to fit."""
+        attention = vit.config._attn_implementation  # building the composite config resets it on the ViT's config
         config = LatentOferConfig(
             vit_config=vit.config, detector_config=detector.config, recognizer_config=recognizer.config,
             reconstructor_config=None if reconstructor is None else reconstructor.config, **config_kwargs
         )
+        if attention is not None:
+            vit.set_attn_implementation(attention)
         return cls(config, vit=vit, detector=detector, recognizer=recognizer, reconstructor=reconstructor)
 
     # -- persistence: one subfolder per component ------------------------------------------------------------------
@@ -197,11 +202,13 @@ class LatentOferModel(LatentOferPreTrainedModel):
         classes = dict(cls.component_classes)
         if reconstructor_type is not None:
             classes["reconstructor"] = RECONSTRUCTOR_CLASSES[reconstructor_type]
+        attention = component_kwargs.pop("attn_implementation", None)  # only the ViT has attention
         components = {}
         for subfolder, component_class in classes.items():
             location = f"{base_subfolder}/{subfolder}" if base_subfolder else subfolder
+            extra = {"attn_implementation": attention} if subfolder == "vit" and attention is not None else {}
             components[subfolder] = component_class.from_pretrained(
-                path, subfolder=location, **hub_kwargs, **component_kwargs
+                path, subfolder=location, **hub_kwargs, **component_kwargs, **extra
             )
         mode = config.reconstruction if config is not None else root.get("reconstruction")
         model = cls.from_components(**components, reconstruction=mode)
@@ -225,6 +232,7 @@ class LatentOferModel(LatentOferPreTrainedModel):
             raise ValueError("reconstruction='none' does not reconstruct; choose 'mae', 'hybrid' or 'diffusion'")
         grid = self.config.vit_config.grid_size
         patch_mask = check_patch_mask(patch_mask, batch_size=pixel_values.shape[0], grid_size=grid)
+        patch_mask = patch_mask.to(pixel_values.device)
         if mode == "diffusion":
             return self.reconstructor(pixel_values, patch_mask=patch_mask, **backend_kwargs)
         coarse = self.vit._fill(pixel_values, patch_mask)  # stage 1: MAE, visible pixels kept
@@ -239,6 +247,7 @@ class LatentOferModel(LatentOferPreTrainedModel):
         pixel_values: torch.Tensor,
         labels: torch.Tensor | None = None,
         reconstruction: str | None = None,
+        reconstruction_kwargs: dict | None = None,
         **kwargs,
     ) -> LatentOferOutput:
         """Detect → reconstruct → recognise.
@@ -248,7 +257,11 @@ class LatentOferModel(LatentOferPreTrainedModel):
             labels: optional `[B]` class indices (order `config.id2label`) → `loss`.
             reconstruction: override `config.reconstruction` for this call (`"hybrid"`, `"mae"`, `"diffusion"`,
                 `"none"`).
+            reconstruction_kwargs: passed to the reconstructor (e.g. ``{"generator": g}`` for RePaint).
         """
+        unknown = set(kwargs) - _IGNORED_FORWARD_KWARGS
+        if unknown:
+            raise TypeError(f"{type(self).__name__}.forward got unexpected arguments {sorted(unknown)}")
         config = self.config
         check_pixel_values(pixel_values, image_size=config.vit_config.image_size)
         mode = config.reconstruction if reconstruction is None else reconstruction
@@ -263,7 +276,8 @@ class LatentOferModel(LatentOferPreTrainedModel):
         reconstructed = None
         face = pixel_values
         if mode != "none":
-            reconstructed = self.reconstruct(pixel_values, patch_mask, reconstruction=mode).reconstruction
+            reconstructed = self.reconstruct(pixel_values, patch_mask, reconstruction=mode,
+                                             **(reconstruction_kwargs or {})).reconstruction
             face = reconstructed
         # 4. recognise, with the expression-relevant latents of the input image
         recognition = self.recognizer(pixel_values=face, patch_latents=patch_latents, labels=labels)
