@@ -156,3 +156,21 @@ def test_procedural_occluders_plug_into_object_paste_on_any_face():
     assert first.pixel_mask.any() and np.array_equal(first.image, again.image)
     outside = (face != first.image).any(-1) & ~first.pixel_mask  # only the occluder's soft edge may leak
     assert outside.mean() < 0.01
+
+
+def test_identity_ids_are_global_and_other_sizes_work():
+    train = {synthfer_sample(i, split="train").identity for i in range(60)}
+    test = {synthfer_sample(i, split="test").identity for i in range(60)}
+    assert not train & test and max(train) < 2000 <= min(test)
+    small = synthfer_dataset(3, split="validation", image_size=112, occlusion="seen")
+    assert np.asarray(small[0]["occlusion_mask"]).shape == (7, 7) and small[0]["image"].size == (112, 112)
+    with pytest.raises(ValueError, match="at least 3"):
+        load_synthfer(2)
+
+
+def test_occluders_draw_at_tiny_sizes():
+    rng = np.random.default_rng(0)
+    for family in (*SEEN_OCCLUDERS, *UNSEEN_OCCLUDERS):
+        for size in (4, 9, 20):
+            rgba = family.draw(rng, size)
+            assert rgba.ndim == 3 and rgba.shape[2] == 4 and rgba[..., 3].any()

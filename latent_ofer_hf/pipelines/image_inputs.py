@@ -11,10 +11,10 @@ Documented choices:
   a browser or image viewer shows a transparent PNG/WebP, so the model sees what the user saw.
 * **Decompression bombs**: an encoded image whose header claims more than ``max_pixels`` pixels (default
   :data:`DEFAULT_MAX_PIXELS` = 64 megapixels) is refused *before* its pixels are decoded. PIL's own global limit
-  (``PIL.Image.MAX_IMAGE_PIXELS``) still applies on top; its ``DecompressionBombWarning`` is treated as an error
-  too. ``max_pixels=None`` switches off only this module's limit. Arrays and in-memory PIL images (not opened from
-  a file) are already decoded and are not limited. The warning is escalated with ``warnings.catch_warnings``, which
-  (before Python 3.14) is process-wide while a file is being opened.
+  (``PIL.Image.MAX_IMAGE_PIXELS``) still applies on top: an image over it is refused the same way (checked
+  explicitly; warning filters are process-wide and not thread-safe, so none are touched). ``max_pixels=None``
+  switches off only this module's limit. Arrays and in-memory PIL images (not opened from a file) are already
+  decoded and are not limited.
 * **High bit depth** (PIL modes ``I;16*``, ``I``; numpy integer arrays other than uint8) is scaled to 8 bit by the
   data's actual range, never clipped: values already within 0..255 are kept as they are; otherwise the range
   ``[min(lo, 0), hi]`` (``lo``/``hi`` the data's minimum/maximum) maps linearly onto 0..255, so a full 0..65535
@@ -37,7 +37,6 @@ import os
 import re
 import urllib.error
 import urllib.request
-import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -217,16 +216,17 @@ def _decode(opener: Callable[[], Image.Image], description: str, *, min_size: tu
             max_pixels: int | None, background: tuple[int, int, int]) -> Image.Image:
     """Open lazily, check the header size, then force a full decode of the first frame and normalise it."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with opener() as image:
-                _check_size(image.width, image.height, description, min_size, max_pixels)
-                image.load()
-                try:
-                    upright = ImageOps.exif_transpose(image)
-                except Exception:  # a broken EXIF block should not reject a decodable image
-                    upright = image
-                return _pil_to_rgb(upright, description, background)
+        with opener() as image:
+            _check_size(image.width, image.height, description, min_size, max_pixels)
+            if Image.MAX_IMAGE_PIXELS and image.width * image.height > Image.MAX_IMAGE_PIXELS:
+                raise Image.DecompressionBombWarning(f"{image.width * image.height} pixels exceeds PIL's limit of "
+                                                     f"{Image.MAX_IMAGE_PIXELS}")
+            image.load()
+            try:
+                upright = ImageOps.exif_transpose(image)
+            except Exception:  # a broken EXIF block should not reject a decodable image
+                upright = image
+            return _pil_to_rgb(upright, description, background)
     except InvalidImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import os
-import warnings
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -138,13 +137,14 @@ def image_problem(path: PathLike, mode: str = "verify") -> str | None:
     if mode == "none":
         return None
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
-                if mode == "decode":
-                    image.load()
-                else:
-                    image.verify()
+        with Image.open(path) as image:  # (no warning filters: they are process-wide and not thread-safe)
+            if Image.MAX_IMAGE_PIXELS and image.width * image.height > Image.MAX_IMAGE_PIXELS:
+                raise Image.DecompressionBombWarning(f"{image.width * image.height} pixels exceeds PIL's limit of "
+                                                     f"{Image.MAX_IMAGE_PIXELS}")
+            if mode == "decode":
+                image.load()
+            else:
+                image.verify()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         return f"decompression bomb: {error}"
     except UnidentifiedImageError:

@@ -6,7 +6,9 @@ Save with ``DatasetDict.save_to_disk(path)`` (reload with ``datasets.load_from_d
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
+from pathlib import Path
 
 import datasets
 import numpy as np
@@ -35,7 +37,18 @@ def synthfer_features(grid: int = 14) -> datasets.Features:
     })
 
 
-def _rows(indices: list[int], sample_kwargs: dict) -> Iterator[dict]:
+def _source_digest() -> str:
+    """Hash of the generator's code (SynthFER + the occlusion transforms it uses), part of the `datasets` cache key:
+    `from_generator` caches by its arguments only, so changed code must change them."""
+    package = Path(__file__).resolve().parents[1]
+    digest = hashlib.blake2b(digest_size=16)
+    for path in sorted([*package.joinpath("synthfer").glob("*.py"), *package.joinpath("occlusion").glob("*.py")]):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _rows(indices: list[int], sample_kwargs: dict, source_digest: str = "") -> Iterator[dict]:
     for index in indices:
         sample = synthfer_sample(index, **sample_kwargs)
         yield {
@@ -66,12 +79,14 @@ def synthfer_dataset(
     if not isinstance(num_images, int) or num_images <= 0:
         raise ValueError(f"num_images must be a positive integer, got {num_images!r}")
     sample_kwargs = {"split": split, "seed": seed, "occlusion": occlusion,
-                     "occlusion_probability": occlusion_probability, "image_size": image_size}
+                     "occlusion_probability": occlusion_probability, "image_size": image_size,
+                     "grid": image_size // 16}
     synthfer_sample(0, **sample_kwargs)  # validates the arguments before any worker starts
     shards = max(1, num_proc or 1)
     dataset = datasets.Dataset.from_generator(
         _rows, features=synthfer_features(image_size // 16), gen_kwargs={"indices": list(range(num_images)),
-                                                                         "sample_kwargs": sample_kwargs},
+                                                                         "sample_kwargs": sample_kwargs,
+                                                                         "source_digest": _source_digest()},
         num_proc=num_proc, keep_in_memory=keep_in_memory, split=datasets.NamedSplit(split),
     )
     return dataset.sort("index") if shards > 1 else dataset

@@ -22,6 +22,8 @@ from .render import LANDMARK_NAMES, render_face, sample_lighting, sample_pose
 
 SPLITS = ("train", "validation", "test")
 IDENTITIES_PER_SPLIT = {"train": 2000, "validation": 300, "test": 600}
+# global person ids: train 0–1999, validation 2000–2299, test 2300–2899 (pools never share a person)
+IDENTITY_OFFSETS = {"train": 0, "validation": 2000, "test": 2300}
 OCCLUSION_MODES = ("none", "seen", "unseen")
 
 
@@ -34,7 +36,7 @@ class SynthFERSample:
     pixel_mask: np.ndarray  # bool [H, W]
     patch_mask: np.ndarray  # bool [grid, grid]
     occluder: str  # family name, "" when clean
-    identity: int
+    identity: int  # global person id (unique across splits)
     action_units: np.ndarray  # float32 [15]
     landmarks: np.ndarray  # float32 [5, 2] (x, y), LANDMARK_NAMES order
     face_box: tuple[float, float, float, float]
@@ -60,11 +62,15 @@ def synthfer_sample(
     occlusion: str = "none",
     occlusion_probability: float = 1.0,
     image_size: int = 224,
-    grid: int = 14,
+    grid: int | None = None,
     min_patch_fraction: float = 0.5,
 ) -> SynthFERSample:
-    """The `index`-th face of a split: the same arguments always give the same sample."""
+    """The `index`-th face of a split: the same arguments always give the same sample. `grid` (default
+    `image_size // 16`, 14 at 224) is the patch grid of `patch_mask`."""
     _check(split, occlusion)
+    grid = image_size // 16 if grid is None else grid
+    if not isinstance(image_size, int) or image_size < 32 or grid < 1 or image_size % grid:
+        raise ValueError(f"image_size must be an integer >= 32 divisible by the patch grid {grid}, got {image_size!r}")
     rng = np.random.default_rng([seed, SPLITS.index(split), index])
     label = index % len(RAFDB_7)
     person = int(rng.integers(IDENTITIES_PER_SPLIT[split]))
@@ -86,7 +92,8 @@ def synthfer_sample(
     patch_mask = pixel_to_patch_mask(pixel_mask, grid=grid, min_fraction=min_patch_fraction)
     points = np.array([landmarks[name] for name in LANDMARK_NAMES], dtype=np.float32)
     return SynthFERSample(image=image, label=label, pixel_mask=pixel_mask, patch_mask=patch_mask, occluder=occluder,
-                          identity=person, action_units=units, landmarks=points, face_box=box)
+                          identity=IDENTITY_OFFSETS[split] + person, action_units=units, landmarks=points,
+                          face_box=box)
 
 
 def synthfer_batch(
@@ -99,13 +106,16 @@ def synthfer_batch(
 
 
 def default_split_sizes(total: int) -> dict[str, int]:
-    """80 / 10 / 10 split of `total` images."""
+    """80 / 10 / 10 split of `total` images (at least one per split, so `total` ≥ 3)."""
+    if not isinstance(total, int) or isinstance(total, bool) or total < 3:
+        raise ValueError(f"a total of at least 3 images is needed for train / validation / test, got {total!r}")
     validation = test = max(1, math.floor(total * 0.1))
     return {"train": total - validation - test, "validation": validation, "test": test}
 
 
 __all__ = [
     "IDENTITIES_PER_SPLIT",
+    "IDENTITY_OFFSETS",
     "OCCLUSION_MODES",
     "SPLITS",
     "SynthFERSample",

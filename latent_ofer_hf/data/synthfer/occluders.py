@@ -47,7 +47,8 @@ def draw_hand(rng: np.random.Generator, size: int) -> np.ndarray:
     for index in range(fingers):
         x0 = w * 0.1 + index * finger_w
         top = h * rng.uniform(0.02, 0.15) + (h * 0.2 if index in (0, fingers - 1) else 0)
-        draw.rounded_rectangle((x0 + 1, top, x0 + finger_w - 1, palm_top + h * 0.1), radius=finger_w / 2,
+        right = max(x0 + finger_w - 1, x0 + 2)  # at least 1 px wide on tiny faces
+        draw.rounded_rectangle((x0 + 1, top, right, palm_top + h * 0.1), radius=max(finger_w / 2, 0.5),
                                fill=skin, outline=outline)
     return np.asarray(image.rotate(rng.uniform(-35, 35), expand=True, resample=Image.Resampling.BILINEAR))
 
