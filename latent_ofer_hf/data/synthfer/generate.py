@@ -13,7 +13,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...models.common.labels import RAFDB_7
-from ..occlusion.masks import pixel_to_patch_mask
 from ..occlusion.object_paste import paste_occluder
 from .expressions import sample_action_units
 from .identity import Identity, sample_identity
@@ -79,6 +78,7 @@ def synthfer_sample(
     image, landmarks, box = render_face(identity, units, rng, size=image_size, pose=sample_pose(rng),
                                         lighting=sample_lighting(rng))
     pixel_mask = np.zeros(image.shape[:2], dtype=bool)
+    patch_mask = np.zeros((grid, grid), dtype=bool)
     occluder = ""
     if occlusion != "none" and rng.random() < occlusion_probability:
         families = OCCLUDER_FAMILIES[occlusion]
@@ -88,8 +88,7 @@ def synthfer_sample(
         anchor = family.anchors[int(rng.integers(len(family.anchors)))]
         result = paste_occluder(image, rgba, rng, anchor=anchor, scale=max(rgba.shape[:2]) / face_size,
                                 face_box=box, landmarks=landmarks, grid=grid, min_patch_fraction=min_patch_fraction)
-        image, pixel_mask, occluder = result.image, result.pixel_mask, family.name
-    patch_mask = pixel_to_patch_mask(pixel_mask, grid=grid, min_fraction=min_patch_fraction)
+        image, pixel_mask, patch_mask, occluder = result.image, result.pixel_mask, result.patch_mask, family.name
     points = np.array([landmarks[name] for name in LANDMARK_NAMES], dtype=np.float32)
     return SynthFERSample(image=image, label=label, pixel_mask=pixel_mask, patch_mask=patch_mask, occluder=occluder,
                           identity=IDENTITY_OFFSETS[split] + person, action_units=units, landmarks=points,

@@ -5,8 +5,6 @@ from __future__ import annotations
 from transformers import PreTrainedConfig, ResNetConfig
 from transformers.image_utils import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
-FEATURE_STAGE_CHANNELS_HINT = "the ResNet stage's width: hidden_sizes[feature_stage - 1]"
-
 
 class ReconstructionDiscriminatorsConfig(PreTrainedConfig):
     r"""
