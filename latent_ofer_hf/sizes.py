@@ -40,7 +40,9 @@ def _flops(fn) -> float:
 class _PassThrough(torch.nn.Module):
     """Stands in for the self-assembly layer on the meta device (its work depends on the mask's values)."""
 
-    def forward(self, features: torch.Tensor, mirror_features: torch.Tensor, feature_mask: torch.Tensor):
+    def forward(
+        self, features: torch.Tensor, mirror_features: torch.Tensor, feature_mask: torch.Tensor, inplace: bool = False
+    ) -> torch.Tensor:
         return features
 
 

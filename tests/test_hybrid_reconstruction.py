@@ -349,3 +349,15 @@ def test_attention_implementation_reaches_the_vit_only(tmp_path, attention):
     LatentOferModel(preset_config("tiny")).save_pretrained(tmp_path)
     loaded = LatentOferModel.from_pretrained(tmp_path, attn_implementation=attention)
     assert loaded.vit.config._attn_implementation == attention
+
+
+def test_inference_in_place_self_assembly_equals_the_autograd_forward():
+    """Without autograd the U-Net lets the layer overwrite its conv output; the result must not change."""
+    network = _tiny_network()
+    x, coarse, masks = torch.randn(3, 3, 224, 224), torch.randn(3, 3, 224, 224), _masks(3)
+    with torch.no_grad():
+        fast = network(x, coarse_pixel_values=coarse, patch_mask=masks)
+    slow = network(x, coarse_pixel_values=coarse, patch_mask=masks)  # parameters require grad: no in-place path
+    assert slow.reconstruction.requires_grad
+    torch.testing.assert_close(fast.reconstruction, slow.reconstruction.detach(), atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(fast.assembly_features, slow.assembly_features.detach(), atol=1e-5, rtol=1e-5)

@@ -120,3 +120,44 @@ def test_half_precision_inputs_are_computed_in_float32():
         got = self_assembly(features.to(dtype), mirror.to(dtype), mask)
         assert got.dtype == dtype and torch.isfinite(got).all()
         assert (got.float() - expected).abs().max() <= 0.02 * expected.abs().max()
+
+
+def test_inplace_writes_into_a_channels_last_half_and_matches():
+    """The U-Net's inference call: the face half of a channels-last conv output is overwritten with the result."""
+    torch.manual_seed(4)
+    conv_output = torch.randn(5, 12, 7, 7, dtype=torch.float64).contiguous(memory_format=torch.channels_last)
+    face, mirror = conv_output.chunk(2, dim=1)
+    masks = _masks(5, 7)
+    expected = self_assembly_reference(face, mirror, masks)
+    mirror_before = mirror.clone()
+    with torch.no_grad():
+        got = self_assembly(face, mirror, masks, inplace=True)
+    assert got.data_ptr() == face.data_ptr()  # written into the input, no new map
+    assert (got - expected).abs().max() <= 1e-10 and (face - expected).abs().max() <= 1e-10
+    assert torch.equal(mirror, mirror_before)
+
+
+def test_inplace_falls_back_to_a_new_tensor_for_nchw_and_refuses_autograd():
+    features, mirror, masks = _inputs()
+    expected = self_assembly_reference(features, mirror, masks).detach()
+    nchw, before = features.detach().clone(), features.detach().clone()
+    with torch.no_grad():
+        got = self_assembly(nchw, mirror.detach(), masks, inplace=True)  # rows are not a view: a new result
+    assert (got - expected).abs().max() <= 1e-10
+    assert torch.equal(nchw, before)
+    with pytest.raises(ValueError, match="autograd"):
+        self_assembly(features, mirror, masks, inplace=True)
+
+
+def test_equal_mask_sizes_and_padding_steps_agree():
+    """Batches where every sample has the same masked count (no padding step) and where counts differ."""
+    torch.manual_seed(5)
+    features, mirror = torch.randn(3, 8, 6, 6, dtype=torch.float64), torch.randn(3, 8, 6, 6, dtype=torch.float64)
+    same = torch.zeros(3, 6, 6, dtype=torch.bool)
+    same[0, 4:, 1:5], same[1, 0, :4], same[1, 1, :4], same[2, :, 5], same[2, :2, 0] = True, True, True, True, True
+    uneven = same.clone()
+    uneven[2] = False
+    for masks in (same, uneven):
+        with torch.no_grad():
+            got = self_assembly(features, mirror, masks)
+        assert (got - self_assembly_reference(features, mirror, masks)).abs().max() <= 1e-10

@@ -158,7 +158,8 @@ class RefinementUNet(nn.Module):
             hidden = block(hidden)
             if index + 1 == self.assembly_level:
                 face, mirror = hidden.chunk(2, dim=1)
-                assembly_features = self.assembly(face, mirror, feature_mask)
+                # without autograd the layer writes into this conv output's face half (used nowhere else)
+                assembly_features = self.assembly(face, mirror, feature_mask, inplace=not hidden.requires_grad)
                 hidden = self.assembly_norm(assembly_features)
         skips.append(hidden)
         hidden = torch.cat([self.innermost_up(self.innermost_down(hidden)), hidden], dim=1)

@@ -56,25 +56,38 @@ def _check(features: torch.Tensor, mirror_features: torch.Tensor, feature_mask: 
 
 
 def _norm(vectors: torch.Tensor, eps: float) -> torch.Tensor:
-    """Euclidean norm over the last dimension, clamped at ``eps`` (``vecdot`` is much faster than ``vector_norm``)."""
-    return torch.linalg.vecdot(vectors, vectors).clamp_min(eps * eps).sqrt()
+    """Euclidean norm over the last dimension, clamped at ``eps`` (a reduction: no temporary of the input's size)."""
+    return torch.linalg.vector_norm(vectors, dim=-1).clamp_min(eps)
 
 
 def self_assembly(
-    features: torch.Tensor, mirror_features: torch.Tensor, feature_mask: torch.Tensor, eps: float = EPS
+    features: torch.Tensor,
+    mirror_features: torch.Tensor,
+    feature_mask: torch.Tensor,
+    eps: float = EPS,
+    *,
+    inplace: bool = False,
 ) -> torch.Tensor:
     """Batched self-assembly: features and mirror-stream features ``[B, C, H, W]``, bool mask ``[B, H, W]`` → features.
 
-    Every candidate and similarity is computed for all samples and positions at once; only the chain through the
-    previously generated feature runs step by step (one step per masked position, all samples together). Work is
-    done position-major (``[B, N, C]``): free for channels-last inputs, and the output is channels-last in memory
-    (same shape and values; convolutions and norms accept either layout). Half-precision inputs are computed in
-    float32 (squared norms of 512-d features overflow float16) and the result is cast back.
+    Every candidate and similarity is computed for all samples and masked positions at once (one batched matmul for
+    the most-similar-known search); only the chain through the previously generated feature runs step by step, one
+    step per masked position for all samples together. Work is position-major: free for channels-last inputs, and
+    the output is channels-last in memory (same shape and values; convolutions and norms accept either layout).
+    Half-precision inputs are computed in float32 (squared norms of 512-d features overflow float16) and the result
+    is cast back.
+
+    ``inplace=True`` (only without autograd) writes the masked positions into ``features`` itself when its memory is
+    position-major (channels-last strides, e.g. a half of a channels-last conv output, as the U-Net hands it) and
+    returns it, sparing a full-map copy; otherwise the result is a new tensor. Use the returned tensor either way.
     """
     _check(features, mirror_features, feature_mask)
+    grad = torch.is_grad_enabled() and (features.requires_grad or mirror_features.requires_grad)
+    if inplace and grad:
+        raise ValueError("self_assembly(inplace=True) needs autograd off (torch.no_grad() or torch.inference_mode())")
     if features.dtype in (torch.float16, torch.bfloat16):
         result = self_assembly(features.float(), mirror_features.float(), feature_mask, eps)
-        return result.to(features.dtype)
+        return features.copy_(result) if inplace else result.to(features.dtype)
     batch, channels, height, width = features.shape
     num_positions = height * width
     mask = feature_mask.reshape(batch, num_positions).to(device=features.device, dtype=torch.bool)
@@ -82,23 +95,26 @@ def self_assembly(
     steps = int(counts.max())
     if steps == 0:
         return features
-    flat = features.permute(0, 2, 3, 1).reshape(batch, num_positions, channels)  # [B, N, C]
+    rows = features.permute(0, 2, 3, 1).reshape(batch * num_positions, channels)  # [B·N, C]; a view if channels-last
+    in_place = inplace and rows.untyped_storage().data_ptr() == features.untyped_storage().data_ptr()  # a view
+    output = rows if in_place else rows.clone()
+    offsets = torch.arange(batch, device=mask.device) * num_positions
 
-    # masked positions of each sample in raster order, then its unmasked ones; the first `steps` are processed
-    order = torch.argsort((~mask).to(torch.int8), dim=1, stable=True)[:, :steps]  # [B, T]
-    valid = torch.arange(steps, device=mask.device)[None, :] < counts[:, None]  # [B, T]; False = padding
-    rows = order[..., None].expand(-1, -1, channels)
-    current = flat.gather(1, rows)  # p_i [B, T, C]
-    current_unit = current / _norm(current, eps)[..., None]
+    # masked positions of each sample in raster order, padded to T = the largest count with its unmasked positions
+    # (computed on, never written back): step-major row indices [T, B]
+    order = torch.argsort((~mask).to(torch.int8), dim=1, stable=True)[:, :steps].T
+    valid = torch.arange(steps, device=mask.device)[:, None] < counts[None, :]  # [T, B]; False = padding
+    index = (order + offsets).contiguous()
+    current = rows.index_select(0, index.view(-1)).view(steps, batch, channels)  # p_i [T, B, C]
+    current_norm = _norm(current, eps)[..., None]
+    # without autograd p_i is normalised in place; the chain reads a position's own feature from `rows` instead
+    current_unit = current / current_norm if grad else current.div_(current_norm)
 
-    # p_s: 3×3 mean of the mirror stream (positions outside the map are left out); pooling is fast channels-last
-    if mirror_features.stride(1) != 1:  # not channels-last strided (e.g. NCHW): pooling is much faster channels-last
-        mirror_features = mirror_features.contiguous(memory_format=torch.channels_last)
-    mirror = F.avg_pool2d(mirror_features, kernel_size=3, stride=1, padding=1, count_include_pad=False)
-    mirror_candidate = mirror.permute(0, 2, 3, 1).reshape(batch, num_positions, channels).gather(1, rows)
-    sim_mirror = torch.linalg.vecdot(current_unit, mirror_candidate) / _norm(mirror_candidate, eps)  # [B, T]
+    # p_s: 3×3 mean of the mirror stream (positions outside the map left out), pooled over the masked bounding box only
+    mirror_candidate = _mirror_means(mirror_features, mask.view(batch, height, width), order)
+    sim_mirror = torch.linalg.vecdot(current_unit, mirror_candidate) / _norm(mirror_candidate, eps)  # [T, B]
 
-    # p_k: the most similar known feature of the same sample (known rows gathered, padded with -inf scores)
+    # p_k: the most similar known feature of the same sample (known rows padded to K, padding scored −inf)
     known_counts = num_positions - counts
     known_slots = int(known_counts.max())
     if known_slots == 0:  # every position of every sample masked: no known candidate
@@ -106,47 +122,115 @@ def self_assembly(
         known_candidate = torch.zeros_like(current)
     else:
         known_order = torch.argsort(mask.to(torch.int8), dim=1, stable=True)[:, :known_slots]  # [B, K]
-        known = flat.gather(1, known_order[..., None].expand(-1, -1, channels))  # [B, K, C]
-        known_unit = known / _norm(known, eps)[..., None]
-        padding = torch.arange(known_slots, device=mask.device)[None, :] >= known_counts[:, None]
+        known_index = known_order + offsets[:, None]
+        known = rows.index_select(0, known_index.view(-1)).view(batch, known_slots, channels)
+        known_norm = _norm(known, eps)[..., None]
+        known_unit = known / known_norm if grad else known.div_(known_norm)
+        padding = torch.arange(known_slots, device=mask.device)[None, :] >= known_counts[:, None]  # [B, K]
         bias = torch.zeros(padding.shape, dtype=features.dtype, device=features.device)
-        bias = bias.masked_fill(padding, float("-inf"))[:, None, :]  # [B, 1, K]
-        similarity = torch.baddbmm(bias, current_unit, known_unit.transpose(1, 2))  # [B, T, K]
-        sim_known, known_index = similarity.max(dim=-1)  # [B, T]
-        sim_known = torch.where((known_counts > 0)[:, None], sim_known, torch.zeros_like(sim_known))
-        known_candidate = known.gather(1, known_index[..., None].expand(-1, -1, channels))  # [B, T, C]
+        bias = bias.masked_fill_(padding, float("-inf"))[:, None, :]  # [B, 1, K]
+        similarity = torch.baddbmm(bias, current_unit.transpose(0, 1), known_unit.transpose(1, 2))  # [B, T, K]
+        sim_known, best = similarity.max(dim=-1)  # [B, T]; −inf where a sample has no known position
+        sim_known = sim_known.T
+        known_candidate = rows.index_select(0, known_index.gather(1, best).T.reshape(-1)).view_as(current)
 
     weight_mirror, weight_known = sim_mirror.clamp_min(0), sim_known.clamp_min(0)
-    numerator = weight_mirror[..., None] * mirror_candidate + weight_known[..., None] * known_candidate
-    denominator = weight_mirror + weight_known  # [B, T]
+    if grad:
+        numerator = torch.addcmul(weight_mirror[..., None] * mirror_candidate, weight_known[..., None], known_candidate)
+    else:
+        numerator = mirror_candidate.mul_(weight_mirror[..., None]).addcmul_(weight_known[..., None], known_candidate)
+    # padding steps are dropped; weight 1 keeps them off the keep-own-feature branch
+    denominator = (weight_mirror + weight_known).masked_fill_(~valid, 1.0)  # [T, B]
+    if grad:
+        generated = _chain_autograd(current, current_unit, numerator, denominator, eps)
+    else:
+        generated = _chain_inference(rows, index, current_unit, numerator, denominator, eps)
 
-    # the sequential part: S_{i-1} = cos(p_i, out_{i-1}); S_0 = 0 (the "previous" of the first step is 0). Few,
-    # in-place ops per step when no gradient is needed: this chain is the only part that cannot be batched.
-    needs_fallback = (denominator <= eps).any(dim=0).tolist()  # steps where the weight sum may vanish
-    grad = torch.is_grad_enabled() and (current.requires_grad or numerator.requires_grad)
-    previous = features.new_zeros(batch, channels)
-    previous_unit = previous
-    outputs = []
-    steps_inputs = zip(current_unit.unbind(1), numerator.unbind(1), denominator.unbind(1), needs_fallback, strict=True)
-    for step, (unit, step_numerator, step_denominator, fallback) in enumerate(steps_inputs):
-        weight = torch.linalg.vecdot(unit, previous_unit)
-        weight = weight.clamp_min(0) if grad else weight.clamp_min_(0)
-        total = step_denominator + weight
-        if fallback:  # no positive similarity: keep the position's own feature
-            mixed = torch.addcmul(step_numerator, weight[:, None], previous) / total.clamp_min(eps)[:, None]
-            previous = torch.where((total > eps)[:, None], mixed, current[:, step])
-        elif grad:  # total ≥ the step's denominator > eps
-            previous = torch.addcmul(step_numerator, weight[:, None], previous) / total[:, None]
+    # write back the masked positions (padding steps are left out); channels-last once reshaped
+    generated = generated.view(-1, channels)
+    if bool(valid.all()):
+        output.index_copy_(0, index.view(-1), generated)
+    else:
+        keep = valid.view(-1)
+        output.index_copy_(0, index.view(-1)[keep], generated[keep])
+    if in_place:
+        return features
+    return output.view(batch, height, width, channels).permute(0, 3, 1, 2)
+
+
+def _mirror_means(mirror_features: torch.Tensor, mask: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
+    """3×3 means of the mirror stream at the masked positions ``order`` [T, B] → ``[T, B, C]``.
+
+    Pooled over the bounding box of all masked positions plus a one-position margin only: the means inside the box
+    see every neighbour that exists in the map.
+    """
+    batch, channels, height, width = mirror_features.shape
+    any_row, any_column = mask.any(dim=(0, 2)), mask.any(dim=(0, 1))
+    hit_rows, hit_columns = any_row.nonzero()[:, 0], any_column.nonzero()[:, 0]
+    top, bottom = max(int(hit_rows[0]) - 1, 0), min(int(hit_rows[-1]) + 2, height)
+    left, right = max(int(hit_columns[0]) - 1, 0), min(int(hit_columns[-1]) + 2, width)
+    crop = mirror_features[:, :, top:bottom, left:right]
+    pooled = F.avg_pool2d(crop, kernel_size=3, stride=1, padding=1, count_include_pad=False)
+    crop_height, crop_width = bottom - top, right - left
+    pooled = pooled.permute(0, 2, 3, 1).reshape(batch * crop_height * crop_width, channels)
+    y, x = order // width - top, order % width - left
+    inside = (y >= 0) & (y < crop_height) & (x >= 0) & (x < crop_width)  # padding steps may fall outside the box
+    sample = torch.arange(batch, device=order.device)[None, :] * (crop_height * crop_width)
+    local = torch.where(inside, y * crop_width + x, 0) + sample
+    return pooled.index_select(0, local.reshape(-1)).view(*order.shape, channels)
+
+
+def _chain_autograd(
+    current: torch.Tensor, current_unit: torch.Tensor, numerator: torch.Tensor, denominator: torch.Tensor, eps: float
+) -> torch.Tensor:
+    """The sequential part with plain autograd ops: out_t = (numerator_t + w_t·out_{t−1}) / (denominator_t + w_t),
+    w_t = max(0, cos(p_t, out_{t−1})), w_0 = 0; a position with all weights 0 keeps its own feature."""
+    fallback = (denominator <= eps).any(dim=1).tolist()  # steps where some sample's weight sum may vanish
+    outputs: list[torch.Tensor] = []
+    previous = previous_unit = None
+    for step, keep_own in enumerate(fallback):
+        step_numerator, total = numerator[step], denominator[step]
+        if previous_unit is not None:
+            weight = torch.linalg.vecdot(current_unit[step], previous_unit).clamp_min(0)
+            step_numerator = torch.addcmul(step_numerator, weight[:, None], previous)
+            total = total + weight
+        if keep_own:
+            mixed = step_numerator / total.clamp_min(eps)[:, None]
+            previous = torch.where((total > eps)[:, None], mixed, current[step])
         else:
-            previous = torch.addcmul(step_numerator, weight[:, None], previous).div_(total[:, None])
-        norm = torch.linalg.vector_norm(previous, dim=-1, keepdim=True)
-        previous_unit = previous / norm.clamp_min(eps) if grad else previous * norm.clamp_min_(eps).reciprocal_()
+            previous = step_numerator / total[:, None]
+        previous_unit = previous / _norm(previous, eps)[:, None]
         outputs.append(previous)
-    generated = torch.stack(outputs, dim=1)  # [B, T, C]
+    return torch.stack(outputs)
 
-    # write back; padding steps rewrite their (unmasked) position with its own value
-    generated = torch.where(valid[..., None], generated, current)
-    return flat.scatter(1, rows, generated).reshape(batch, height, width, channels).permute(0, 3, 1, 2)
+
+def _chain_inference(
+    rows: torch.Tensor,
+    index: torch.Tensor,
+    current_unit: torch.Tensor,
+    numerator: torch.Tensor,
+    denominator: torch.Tensor,
+    eps: float,
+) -> torch.Tensor:
+    """:func:`_chain_autograd` without autograd, a few in-place ops per step. Step t's output overwrites
+    ``current_unit[t]`` once read (returned: that buffer). A position's own feature (needed only where every weight
+    is 0) is read from ``rows`` at ``index`` [T, B]."""
+    fallback = (denominator <= eps).any(dim=1).tolist()  # steps where some sample's weight sum may vanish
+    for step, keep_own in enumerate(fallback):
+        out = current_unit[step]
+        if step == 0:
+            total = denominator[0]
+            torch.div(numerator[0], total.clamp_min(eps)[:, None], out=out)
+        else:
+            previous = current_unit[step - 1]
+            inverse_norm = torch.linalg.vector_norm(previous, dim=-1).clamp_min_(eps).reciprocal_()
+            weight = torch.linalg.vecdot(out, previous).clamp_min_(0).mul_(inverse_norm)
+            total = weight + denominator[step]
+            torch.addcmul(numerator[step], weight[:, None], previous, out=out)
+            out.div_(total.clamp_min(eps)[:, None] if keep_own else total[:, None])
+        if keep_own:
+            out.copy_(torch.where((total > eps)[:, None], out, rows.index_select(0, index[step])))
+    return current_unit
 
 
 def self_assembly_reference(
@@ -201,9 +285,9 @@ class SelfAssemblyLayer(nn.Module):
     """The layer as a module (no parameters): ``(features, mirror_features, feature_mask) → features``."""
 
     def forward(
-        self, features: torch.Tensor, mirror_features: torch.Tensor, feature_mask: torch.Tensor
+        self, features: torch.Tensor, mirror_features: torch.Tensor, feature_mask: torch.Tensor, inplace: bool = False
     ) -> torch.Tensor:
-        return self_assembly(features, mirror_features, feature_mask)
+        return self_assembly(features, mirror_features, feature_mask, inplace=inplace)
 
 
 __all__ = ["SelfAssemblyLayer", "feature_mask_from_pixels", "self_assembly", "self_assembly_reference"]
