@@ -103,6 +103,7 @@ def test_works_at_the_system_resolution_224():
 
 def test_batch_equals_one_by_one():
     network = _tiny_network()
+    network.disable_slicing()  # the whole batch through the U-Net at once (the CPU default slices it)
     x, coarse, masks = torch.randn(3, 3, 224, 224), torch.randn(3, 3, 224, 224), _masks(3)
     with torch.no_grad():
         batched = network(x, coarse_pixel_values=coarse, patch_mask=masks).reconstruction
@@ -361,3 +362,25 @@ def test_inference_in_place_self_assembly_equals_the_autograd_forward():
     assert slow.reconstruction.requires_grad
     torch.testing.assert_close(fast.reconstruction, slow.reconstruction.detach(), atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(fast.assembly_features, slow.assembly_features.detach(), atol=1e-5, rtol=1e-5)
+
+
+def test_slicing_gives_the_batched_results_and_loss():
+    network = _tiny_network()
+    x, coarse, target, masks = (torch.randn(3, 3, 224, 224), torch.randn(3, 3, 224, 224),
+                                torch.randn(3, 3, 224, 224), _masks(3))
+    assert network._slices(3, torch.device("cpu")) == 1 and network._slices(3, torch.device("cuda")) is None
+    assert network._slices(1, torch.device("cpu")) is None  # a single face needs no slicing
+    network.disable_slicing()
+    whole = network(x, coarse_pixel_values=coarse, patch_mask=masks, target_pixel_values=target)
+    network.enable_slicing(2)  # slices of 2 and 1
+    sliced = network(x, coarse_pixel_values=coarse, patch_mask=masks, target_pixel_values=target)
+    assert set(sliced.keys()) == set(whole.keys())
+    for name in whole.keys():
+        torch.testing.assert_close(sliced[name], whole[name], atol=1e-5, rtol=1e-5)
+    sliced.loss.backward()  # one graph through the slices
+    assert network.unet.stem.weight.grad.abs().sum() > 0
+    network.reset_slicing()
+    assert network.slice_size == "auto"
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="slice_size"):
+            network.enable_slicing(bad)

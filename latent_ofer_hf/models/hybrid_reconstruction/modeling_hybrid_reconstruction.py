@@ -184,7 +184,31 @@ class HybridReconstructionNetwork(HybridReconstructionPreTrainedModel):
     def __init__(self, config: HybridReconstructionConfig):
         super().__init__(config)
         self.unet = RefinementUNet(config)
+        self.slice_size: int | None | str = "auto"
         self.post_init()
+
+    # ---------------------------------------------------------------------------------------------------- slicing
+    def enable_slicing(self, slice_size: int = 1) -> None:
+        """Run the U-Net on slices of `slice_size` faces of a batch (as diffusers' VAE slicing): the same results,
+        less memory. The default, `"auto"` (see `reset_slicing`), slices by 1 on CPUs, where a batch's activations
+        (tens of MB each) are page-faulted in afresh at every layer and batching makes the U-Net slower per face."""
+        if not isinstance(slice_size, int) or isinstance(slice_size, bool) or slice_size < 1:
+            raise ValueError(f"slice_size must be a positive int, got {slice_size!r}")
+        self.slice_size = slice_size
+
+    def disable_slicing(self) -> None:
+        """Run the whole batch at once."""
+        self.slice_size = None
+
+    def reset_slicing(self) -> None:
+        """Back to the default: slices of 1 on CPU, the whole batch on other devices."""
+        self.slice_size = "auto"
+
+    def _slices(self, batch: int, device: torch.device) -> int | None:
+        size = self.slice_size
+        if size == "auto":
+            size = 1 if device.type == "cpu" else None
+        return size if size is not None and batch > size else None
 
     # ---------------------------------------------------------------------------------------------- pixel spaces
     def to_unit_range(self, pixel_values: torch.Tensor) -> torch.Tensor:
@@ -246,6 +270,23 @@ class HybridReconstructionNetwork(HybridReconstructionPreTrainedModel):
             raise ValueError(f"coarse_pixel_values {list(coarse_pixel_values.shape)} must match pixel_values "
                              f"{list(pixel_values.shape)}")
         hole = check_hole(pixel_values, patch_mask, pixel_mask)
+        target = None if target_pixel_values is None else check_square_pixels(target_pixel_values,
+                                                                               "target_pixel_values")
+        slice_size = self._slices(pixel_values.shape[0], pixel_values.device)
+        if slice_size is None:
+            return self._refine(pixel_values, coarse_pixel_values, hole, target)
+        parts = [self._refine(pixel_values[i : i + slice_size], coarse_pixel_values[i : i + slice_size],
+                              hole[i : i + slice_size], None if target is None else target[i : i + slice_size])
+                 for i in range(0, pixel_values.shape[0], slice_size)]
+        fields = {name: torch.cat([part[name] for part in parts]) for name in parts[0].keys() if name != "loss"}
+        loss = None  # L1 means over slices, weighted by their sizes = the L1 mean over the batch
+        if target is not None:
+            loss = sum(part.loss * part.reconstruction.shape[0] for part in parts) / pixel_values.shape[0]
+        return HybridReconstructionOutput(loss=loss, **fields)
+
+    def _refine(self, pixel_values: torch.Tensor, coarse_pixel_values: torch.Tensor, hole: torch.Tensor,
+                target: torch.Tensor | None) -> HybridReconstructionOutput:
+        """The forward on checked inputs (one batch or one slice of it)."""
         size, config = self.config.image_size, self.config
 
         image = self.to_unit_range(pixel_values)
@@ -260,8 +301,7 @@ class HybridReconstructionNetwork(HybridReconstructionPreTrainedModel):
         if config.keep_visible_pixels:  # visible pixels bit-exact from the input
             output = torch.where(hole, output, pixel_values)
         loss = None
-        if target_pixel_values is not None:
-            target = check_square_pixels(target_pixel_values, "target_pixel_values")
+        if target is not None:
             loss = config.lambda_re * F.l1_loss(generated, self.to_working_images(target))
         return HybridReconstructionOutput(
             loss=loss,
