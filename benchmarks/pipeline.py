@@ -136,7 +136,7 @@ def run_preset(preset: str, images: list, real: bool, repeats: int) -> tuple[flo
         print(f"  {name:<34} {seconds * 1e3:9.1f} ms")
     throughput = {}
     for batch in (1, 8):
-        seconds = _time(lambda batch=batch: fer(images, batch_size=batch, **call), repeats=2)
+        seconds = _time(lambda batch=batch: fer(images, batch_size=batch, **call), repeats=3)
         throughput[batch] = n / seconds
         print(f"  whole pipeline, batch {batch}: {seconds / n * 1e3:9.1f} ms per face = {n / seconds:6.2f} faces/s")
 
