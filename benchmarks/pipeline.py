@@ -67,6 +67,14 @@ def peak_matmul_gflops(size: int = 2048, repeats: int = 5) -> float:
     return 2 * size**3 / _time(lambda: a @ b, repeats) / 1e9
 
 
+aten = torch.ops.aten
+# torch's FLOP formulas, plus the CPU flash-attention kernel that scaled_dot_product_attention runs on a CPU
+FLOP_FORMULAS = {
+    **flop_registry,
+    aten._scaled_dot_product_flash_attention_for_cpu: flop_registry[aten._scaled_dot_product_flash_attention],
+}
+
+
 class _FlopCount(TorchDispatchMode):
     """Counts FLOPs with torch's own formulas (matmuls, convolutions, attention), like `FlopCounterMode` but without
     its module tracking, which fails inside the pipeline's inference mode."""
@@ -77,14 +85,15 @@ class _FlopCount(TorchDispatchMode):
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        if func._overloadpacket not in flop_registry:
+        formula = FLOP_FORMULAS.get(func._overloadpacket)
+        if formula is None:
             with self:  # count what it decomposes into
                 decomposed = func.decompose(*args, **kwargs)
             if decomposed is not NotImplemented:
                 return decomposed
         out = func(*args, **kwargs)
-        if func._overloadpacket in flop_registry:
-            self.flops += flop_registry[func._overloadpacket](*args, **kwargs, out_val=out)
+        if formula is not None:
+            self.flops += formula(*args, **kwargs, out_val=out)
         return out
 
 

@@ -4,16 +4,18 @@ Usage: python benchmarks/self_assembly.py [--repeats 7] [--skip-network]
 
 Setting: 32×32×512 features (the paper's 256² U-Net bottleneck), a lower-face block of 12×30 = 360 of 1024 positions
 masked (35 %), random features. Inputs are the two channel halves of one [B, 1024, 32, 32] conv output. The headline
-is the call the U-Net makes in inference: that conv output is channels-last (the layer works position-major) and
-the layer writes into its face half (`inplace=True`). Also timed: the same halves into a new output tensor, and
-halves of an NCHW output. Median wall time after one warm-up; forward under `torch.inference_mode`, forward +
-backward with autograd (never in place). Then the layer's share of the whole reconstruction forward
-(paper-preset `HybridReconstructionNetwork`, random weights, 224² input with the matching hole).
+uses the layout and write the U-Net uses in inference: that conv output is channels-last (the layer works
+position-major) and the layer writes into its face half (`inplace=True`). (On a CPU the U-Net runs a batch one face
+at a time by default, so there it makes batch-1 calls; batch-8 calls come from a whole-batch U-Net, e.g. on a GPU
+or after `disable_slicing()`.) Also timed: the same halves into a new output tensor, and halves of an NCHW output.
+Median wall time after one warm-up; forward under `torch.inference_mode`, forward +
+backward with autograd (never in place). Then the layer's share of the whole reconstruction forward as it runs by
+default (paper-preset `HybridReconstructionNetwork`, random weights, 224² input with the matching hole).
 
 Anchor (from the issue): the official implementation, a per-sample per-position Python loop that only runs at batch
 1, takes 0.42 s per image for this forward on this CPU class. Goal: ≤ 4 ms per image at batch 8, and batch 8 at least
-3× faster per image than batch 1. Last line: `self_assembly_ms_per_image_b8=<float>` (the U-Net's in-place call;
-forward).
+3× faster per image than batch 1. Last line: `self_assembly_ms_per_image_b8=<float>` (channels-last halves, in
+place; forward).
 """
 
 from __future__ import annotations
@@ -94,7 +96,7 @@ def time_network_share(batch: int, repeats: int) -> tuple[float, float]:
     network.unet.assembly.forward = timed
     with torch.inference_mode():
         whole = _median(forward, max(1, repeats // 3))
-    return whole, statistics.median(layer_time)
+    return whole, statistics.median(layer_time[1:])  # [0] is the warm-up's
 
 
 def main() -> None:

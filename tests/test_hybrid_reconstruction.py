@@ -160,6 +160,11 @@ def test_bad_inputs_raise_clear_errors():
         network(torch.full_like(x, float("nan")), coarse_pixel_values=x, patch_mask=_masks(1))
     with pytest.raises(ValueError, match="channels"):
         network(torch.randn(1, 4, 224, 224), coarse_pixel_values=x, patch_mask=_masks(1))
+    three = torch.randn(3, 3, 224, 224)
+    for targets in (1, 5):  # one target per face, sliced or not (a wrong count once gave a silent NaN loss)
+        with pytest.raises(ValueError, match="one target per face"):
+            network(three, coarse_pixel_values=three, patch_mask=_masks(3),
+                    target_pixel_values=torch.randn(targets, 3, 224, 224))
 
 
 # ---------------------------------------------------------------------------------------------- save and load

@@ -137,14 +137,18 @@ def test_inplace_writes_into_a_channels_last_half_and_matches():
     assert torch.equal(mirror, mirror_before)
 
 
-def test_inplace_falls_back_to_a_new_tensor_for_nchw_and_refuses_autograd():
+def test_inplace_falls_back_to_a_new_tensor_unless_position_major_and_refuses_autograd():
     features, mirror, masks = _inputs()
     expected = self_assembly_reference(features, mirror, masks).detach()
     nchw, before = features.detach().clone(), features.detach().clone()
     with torch.no_grad():
-        got = self_assembly(nchw, mirror.detach(), masks, inplace=True)  # rows are not a view: a new result
-    assert (got - expected).abs().max() <= 1e-10
+        got = self_assembly(nchw, mirror.detach(), masks, inplace=True)  # NCHW: not position-major, a new result
+        single = self_assembly(nchw[:1], mirror.detach()[:1], masks[:1], inplace=True)  # NCHW at batch 1 too
+        shared = torch.randn(1, 6, 7, 7, dtype=torch.float64).expand(2, -1, -1, -1)  # overlapping rows
+        from_shared = self_assembly(shared, shared, masks[:2], inplace=True)
+    assert (got - expected).abs().max() <= 1e-10 and (single - expected[:1]).abs().max() <= 1e-10
     assert torch.equal(nchw, before)
+    assert (from_shared - self_assembly_reference(shared, shared, masks[:2])).abs().max() <= 1e-10
     with pytest.raises(ValueError, match="autograd"):
         self_assembly(features, mirror, masks, inplace=True)
 

@@ -158,7 +158,8 @@ class RefinementUNet(nn.Module):
             hidden = block(hidden)
             if index + 1 == self.assembly_level:
                 face, mirror = hidden.chunk(2, dim=1)
-                # without autograd the layer writes into this conv output's face half (used nowhere else)
+                # without autograd the layer writes into this conv output's face half (the U-Net reads only the
+                # result; a forward hook on the block would see the overwritten values)
                 assembly_features = self.assembly(face, mirror, feature_mask, inplace=not hidden.requires_grad)
                 hidden = self.assembly_norm(assembly_features)
         skips.append(hidden)
@@ -270,8 +271,12 @@ class HybridReconstructionNetwork(HybridReconstructionPreTrainedModel):
             raise ValueError(f"coarse_pixel_values {list(coarse_pixel_values.shape)} must match pixel_values "
                              f"{list(pixel_values.shape)}")
         hole = check_hole(pixel_values, patch_mask, pixel_mask)
-        target = None if target_pixel_values is None else check_square_pixels(target_pixel_values,
-                                                                               "target_pixel_values")
+        target = None
+        if target_pixel_values is not None:
+            target = check_square_pixels(target_pixel_values, "target_pixel_values")
+            if target.shape[0] != pixel_values.shape[0]:
+                raise ValueError(f"target_pixel_values holds {target.shape[0]} faces, pixel_values "
+                                 f"{pixel_values.shape[0]}: give one target per face")
         slice_size = self._slices(pixel_values.shape[0], pixel_values.device)
         if slice_size is None:
             return self._refine(pixel_values, coarse_pixel_values, hole, target)

@@ -55,6 +55,18 @@ def _check(features: torch.Tensor, mirror_features: torch.Tensor, feature_mask: 
         raise ValueError(f"feature_mask must be [B, H, W] = {[batch, height, width]}, got {list(feature_mask.shape)}")
 
 
+def _position_rows(features: torch.Tensor) -> torch.Tensor | None:
+    """``features`` ``[B, C, H, W]`` as a ``[B·H·W, C]`` view of rows that do not overlap, or None when its memory
+    is not laid out that way (e.g. NCHW, or an expanded tensor)."""
+    batch, channels, height, width = features.shape
+    rows = features.permute(0, 2, 3, 1).reshape(batch * height * width, channels)
+    if rows.untyped_storage().data_ptr() != features.untyped_storage().data_ptr():  # reshape copied
+        return None
+    if (channels > 1 and rows.stride(1) != 1) or (rows.shape[0] > 1 and rows.stride(0) < channels):
+        return None
+    return rows
+
+
 def _norm(vectors: torch.Tensor, eps: float) -> torch.Tensor:
     """Euclidean norm over the last dimension, clamped at ``eps`` (a reduction: no temporary of the input's size)."""
     return torch.linalg.vector_norm(vectors, dim=-1).clamp_min(eps)
@@ -78,8 +90,9 @@ def self_assembly(
     is cast back.
 
     ``inplace=True`` (only without autograd) writes the masked positions into ``features`` itself when its memory is
-    position-major (channels-last strides, e.g. a half of a channels-last conv output, as the U-Net hands it) and
-    returns it, sparing a full-map copy; otherwise the result is a new tensor. Use the returned tensor either way.
+    position-major without overlap (channels-last strides, e.g. a half of a channels-last conv output, as the U-Net
+    hands it) and returns it, sparing a full-map copy; otherwise the result is a new tensor. Use the returned tensor
+    either way. With no masked position the input itself is returned (unchanged).
     """
     _check(features, mirror_features, feature_mask)
     grad = torch.is_grad_enabled() and (features.requires_grad or mirror_features.requires_grad)
@@ -87,16 +100,19 @@ def self_assembly(
         raise ValueError("self_assembly(inplace=True) needs autograd off (torch.no_grad() or torch.inference_mode())")
     if features.dtype in (torch.float16, torch.bfloat16):
         result = self_assembly(features.float(), mirror_features.float(), feature_mask, eps)
-        return features.copy_(result) if inplace else result.to(features.dtype)
+        return features.copy_(result) if inplace and _position_rows(features) is not None else result.to(features.dtype)
     batch, channels, height, width = features.shape
     num_positions = height * width
     mask = feature_mask.reshape(batch, num_positions).to(device=features.device, dtype=torch.bool)
     counts = mask.sum(dim=1)
-    steps = int(counts.max())
+    count_list = counts.tolist()  # the one host sync for the batch's masked counts
+    steps = max(count_list)
     if steps == 0:
         return features
-    rows = features.permute(0, 2, 3, 1).reshape(batch * num_positions, channels)  # [B·N, C]; a view if channels-last
-    in_place = inplace and rows.untyped_storage().data_ptr() == features.untyped_storage().data_ptr()  # a view
+    rows = _position_rows(features) if inplace else None  # [B·N, C] view of `features`, written in place
+    in_place = rows is not None
+    if not in_place:
+        rows = features.permute(0, 2, 3, 1).reshape(batch * num_positions, channels)  # a view if channels-last
     output = rows if in_place else rows.clone()
     offsets = torch.arange(batch, device=mask.device) * num_positions
 
@@ -116,7 +132,7 @@ def self_assembly(
 
     # p_k: the most similar known feature of the same sample (known rows padded to K, padding scored −inf)
     known_counts = num_positions - counts
-    known_slots = int(known_counts.max())
+    known_slots = num_positions - min(count_list)
     if known_slots == 0:  # every position of every sample masked: no known candidate
         sim_known = torch.zeros_like(sim_mirror)
         known_candidate = torch.zeros_like(current)
@@ -148,7 +164,7 @@ def self_assembly(
 
     # write back the masked positions (padding steps are left out); channels-last once reshaped
     generated = generated.view(-1, channels)
-    if bool(valid.all()):
+    if min(count_list) == steps:  # no padding step
         output.index_copy_(0, index.view(-1), generated)
     else:
         keep = valid.view(-1)
@@ -165,10 +181,13 @@ def _mirror_means(mirror_features: torch.Tensor, mask: torch.Tensor, order: torc
     see every neighbour that exists in the map.
     """
     batch, channels, height, width = mirror_features.shape
-    any_row, any_column = mask.any(dim=(0, 2)), mask.any(dim=(0, 1))
-    hit_rows, hit_columns = any_row.nonzero()[:, 0], any_column.nonzero()[:, 0]
-    top, bottom = max(int(hit_rows[0]) - 1, 0), min(int(hit_rows[-1]) + 2, height)
-    left, right = max(int(hit_columns[0]) - 1, 0), min(int(hit_columns[-1]) + 2, width)
+    rows_hit, columns_hit = mask.any(dim=(0, 2)), mask.any(dim=(0, 1))
+    first_row, last_row = _first_last(rows_hit)
+    first_column, last_column = _first_last(columns_hit)
+    first_row, last_row, first_column, last_column = torch.stack(
+        [first_row, last_row, first_column, last_column]).tolist()  # one host sync for the box
+    top, bottom = max(first_row - 1, 0), min(last_row + 2, height)
+    left, right = max(first_column - 1, 0), min(last_column + 2, width)
     crop = mirror_features[:, :, top:bottom, left:right]
     pooled = F.avg_pool2d(crop, kernel_size=3, stride=1, padding=1, count_include_pad=False)
     crop_height, crop_width = bottom - top, right - left
@@ -178,6 +197,12 @@ def _mirror_means(mirror_features: torch.Tensor, mask: torch.Tensor, order: torc
     sample = torch.arange(batch, device=order.device)[None, :] * (crop_height * crop_width)
     local = torch.where(inside, y * crop_width + x, 0) + sample
     return pooled.index_select(0, local.reshape(-1)).view(*order.shape, channels)
+
+
+def _first_last(hit: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Indices of the first and last True of a non-empty bool vector, as 0-d tensors (no host sync)."""
+    index = torch.arange(hit.shape[0], device=hit.device)
+    return torch.where(hit, index, hit.shape[0]).min(), torch.where(hit, index, -1).max()
 
 
 def _chain_autograd(
