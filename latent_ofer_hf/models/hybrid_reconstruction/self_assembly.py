@@ -55,16 +55,19 @@ def _check(features: torch.Tensor, mirror_features: torch.Tensor, feature_mask: 
         raise ValueError(f"feature_mask must be [B, H, W] = {[batch, height, width]}, got {list(feature_mask.shape)}")
 
 
-def _position_rows(features: torch.Tensor) -> torch.Tensor | None:
-    """``features`` ``[B, C, H, W]`` as a ``[B·H·W, C]`` view of rows that do not overlap, or None when its memory
-    is not laid out that way (e.g. NCHW, or an expanded tensor)."""
+def _rows(features: torch.Tensor) -> torch.Tensor:
+    """``[B, C, H, W]`` → ``[B·H·W, C]`` position-major rows (a view when the memory is channels-last)."""
     batch, channels, height, width = features.shape
-    rows = features.permute(0, 2, 3, 1).reshape(batch * height * width, channels)
-    if rows.untyped_storage().data_ptr() != features.untyped_storage().data_ptr():  # reshape copied
-        return None
-    if (channels > 1 and rows.stride(1) != 1) or (rows.shape[0] > 1 and rows.stride(0) < channels):
-        return None
-    return rows
+    return features.permute(0, 2, 3, 1).reshape(batch * height * width, channels)
+
+
+def _writable_view(features: torch.Tensor, rows: torch.Tensor) -> bool:
+    """Whether ``rows`` is a view of ``features`` whose rows do not overlap, so that writing it writes ``features``
+    (false for NCHW memory, which reshaping copies, and for expanded tensors)."""
+    if rows.untyped_storage().data_ptr() != features.untyped_storage().data_ptr():
+        return False
+    count, channels = rows.shape
+    return (channels == 1 or rows.stride(1) == 1) and (count == 1 or rows.stride(0) >= channels)
 
 
 def _norm(vectors: torch.Tensor, eps: float) -> torch.Tensor:
@@ -100,7 +103,9 @@ def self_assembly(
         raise ValueError("self_assembly(inplace=True) needs autograd off (torch.no_grad() or torch.inference_mode())")
     if features.dtype in (torch.float16, torch.bfloat16):
         result = self_assembly(features.float(), mirror_features.float(), feature_mask, eps)
-        return features.copy_(result) if inplace and _position_rows(features) is not None else result.to(features.dtype)
+        if inplace and _writable_view(features, _rows(features)):
+            return features.copy_(result)
+        return result.to(features.dtype)
     batch, channels, height, width = features.shape
     num_positions = height * width
     mask = feature_mask.reshape(batch, num_positions).to(device=features.device, dtype=torch.bool)
@@ -109,10 +114,8 @@ def self_assembly(
     steps = max(count_list)
     if steps == 0:
         return features
-    rows = _position_rows(features) if inplace else None  # [B·N, C] view of `features`, written in place
-    in_place = rows is not None
-    if not in_place:
-        rows = features.permute(0, 2, 3, 1).reshape(batch * num_positions, channels)  # a view if channels-last
+    rows = _rows(features)  # [B·N, C]
+    in_place = inplace and _writable_view(features, rows)
     output = rows if in_place else rows.clone()
     offsets = torch.arange(batch, device=mask.device) * num_positions
 
