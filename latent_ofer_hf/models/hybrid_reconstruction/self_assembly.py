@@ -244,20 +244,22 @@ def _chain_inference(
     ``current_unit[t]`` once read (returned: that buffer). A position's own feature (needed only where every weight
     is 0) is read from ``rows`` at ``index`` [T, B]."""
     fallback = (denominator <= eps).any(dim=1).tolist()  # steps where some sample's weight sum may vanish
-    for step, keep_own in enumerate(fallback):
-        out = current_unit[step]
-        if step == 0:
-            total = denominator[0]
-            torch.div(numerator[0], total.clamp_min(eps)[:, None], out=out)
+    units, numerators, denominators = current_unit.unbind(0), numerator.unbind(0), denominator[..., None].unbind(0)
+    previous = None
+    for step, (out, step_numerator, total, keep_own) in enumerate(
+        zip(units, numerators, denominators, fallback, strict=True)
+    ):
+        if previous is None:  # S_0 = 0: the first step mixes the mirror and known candidates only
+            torch.div(step_numerator, total.clamp_min(eps), out=out)
         else:
-            previous = current_unit[step - 1]
-            inverse_norm = torch.linalg.vector_norm(previous, dim=-1).clamp_min_(eps).reciprocal_()
-            weight = torch.linalg.vecdot(out, previous).clamp_min_(0).mul_(inverse_norm)
-            total = weight + denominator[step]
-            torch.addcmul(numerator[step], weight[:, None], previous, out=out)
-            out.div_(total.clamp_min(eps)[:, None] if keep_own else total[:, None])
+            inverse_norm = torch.linalg.vector_norm(previous, dim=-1, keepdim=True).clamp_min_(eps).reciprocal_()
+            weight = torch.linalg.vecdot(out, previous)[:, None].clamp_min_(0).mul_(inverse_norm)  # [B, 1]
+            total = weight + total
+            torch.addcmul(step_numerator, weight, previous, out=out)
+            out.div_(total.clamp_min(eps) if keep_own else total)
         if keep_own:
-            out.copy_(torch.where((total > eps)[:, None], out, rows.index_select(0, index[step])))
+            out.copy_(torch.where(total > eps, out, rows.index_select(0, index[step])))
+        previous = out
     return current_unit
 
 
