@@ -48,11 +48,43 @@ def _table(rows: list[tuple[str, list[dict] | None, str | None]]) -> str:
     return "\n".join(lines)
 
 
+def _fail(message: str) -> int:
+    print(f"latent-ofer: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _device_problem(device: str | None) -> str | None:
+    """Why `device` cannot be used here, or None."""
+    if device is None:
+        return None
+    import torch
+
+    try:
+        parsed = torch.device(device)
+    except RuntimeError:
+        return f"--device {device!r} is not a device (e.g. cpu, cuda, cuda:1, mps)"
+    if parsed.type == "cuda" and not torch.cuda.is_available():
+        return f"--device {device}: this torch build or machine has no CUDA GPU"
+    if parsed.type == "cuda" and parsed.index is not None and parsed.index >= torch.cuda.device_count():
+        return f"--device {device}: only {torch.cuda.device_count()} CUDA device(s) here"
+    if parsed.type == "mps" and not torch.backends.mps.is_available():
+        return f"--device {device}: MPS is not available here"
+    return None
+
+
 def predict(args: argparse.Namespace) -> int:
     from .pipelines.image_inputs import InvalidImageError, load_image_input
     from .pipelines.visualise import visualise
 
-    fer = _build_pipeline(args.model, args.device)
+    if args.save_vis and Path(args.save_vis).exists() and not Path(args.save_vis).is_dir():
+        return _fail(f"--save-vis {args.save_vis} is a file, not a directory")
+    device_problem = _device_problem(args.device)
+    if device_problem:
+        return _fail(device_problem)
+    try:
+        fer = _build_pipeline(args.model, args.device)
+    except (OSError, ValueError) as error:  # missing folder, not a saved system, unreachable repo id
+        return _fail(f"cannot load the model {args.model!r}: {error}")
     call = {"top_k": args.top_k, "return_face": bool(args.save_vis)}
     if args.no_detector:
         call["detector"] = None

@@ -93,6 +93,25 @@ def test_output_schema_and_flags(fer):
         fer(_face(), detector=None, top_k=0)
 
 
+def test_construction_options_are_defaults_that_calls_override(model_dir):
+    """Options given to `pipeline(...)` hold for every call (detector=None included) until a call says otherwise."""
+    crops_only = pipeline("occluded-fer", model=str(model_dir), detector=None, reconstruct=False)
+    image = _face(3).resize((300, 300))
+    (face,) = crops_only(image)  # no detection: the whole image is the face
+    assert face["box"] == {"xmin": 0, "ymin": 0, "xmax": 300, "ymax": 300} and "reconstruction" not in face
+    (again,) = crops_only(image, reconstruct=True)  # a call turns reconstruction back on, and gets it
+    assert "reconstruction" in again
+    assert "reconstruction" not in crops_only(image)[0]  # and the construction default is back
+
+
+def test_flags_must_be_booleans_and_top_k_an_integer(fer):
+    for name in ("reconstruct", "return_reconstruction", "bgr", "return_face", "return_relevant_patches"):
+        with pytest.raises(ValueError, match=f"{name} must be True or False"):
+            fer(_face(), detector=None, **{name: "none"})  # a string is not silently truthy
+    (face,) = fer(_face(), detector=None, top_k=np.int64(2), reconstruct=np.bool_(False))
+    assert len(face["scores"]) == 2 and "reconstruction" not in face
+
+
 # ------------------------------------------------------------------------------------------------- input kinds
 def test_every_input_kind_gives_the_same_result(fer, tmp_path):
     image = _face(1)
@@ -165,6 +184,16 @@ def test_caller_boxes_single_and_per_image(fer):
         fer(image, boxes=[(50, 50, 40, 60)])
     with pytest.raises(ValueError, match="outside"):
         fer(image, boxes=[(500, 500, 600, 600)])
+    as_array = fer(image, boxes=np.array(boxes))  # another detector's [N, 4] output
+    assert np.allclose(_scores(as_array), _scores(faces), atol=1e-6)
+    with pytest.raises(ValueError, match="shape"):
+        fer(image, boxes=np.array(boxes[0]))
+    with pytest.raises(ValueError, match="list of boxes"):  # per-image lists were once read as one box each
+        fer(image, boxes=[[boxes[0]], [boxes[1]]])
+    with pytest.raises(ValueError, match="single image"):  # which image would they belong to?
+        fer([image, image], boxes=boxes)
+    with pytest.raises(ValueError, match="smaller than a face crop"):
+        fer(image, boxes=[(10, 10, 11, 11)])
 
 
 # --------------------------------------------------------------------------------------------------- bad inputs
@@ -253,7 +282,10 @@ def test_saved_pipeline_runs_as_remote_code_without_the_package(fer, tmp_path):
     pipe_dir = tmp_path / "pipe"
     fer.save_pretrained(pipe_dir)
     config = json.loads((pipe_dir / "config.json").read_text())
-    assert config["custom_pipelines"]["occluded-fer"]["impl"] == "pipeline_occluded_fer.OccludedFERPipeline"
+    assert config["custom_pipelines"] == {"occluded-fer-remote-code": {
+        "impl": "pipeline_occluded_fer.OccludedFERPipeline", "pt": ["AutoModel"], "tf": [], "type": "image",
+        "default": {}}}
+    assert not hasattr(fer.model.config, "custom_pipelines")  # the live model's config is left alone
     for name in ("pipeline_occluded_fer.py", "image_inputs.py", "mtcnn.py", "alignment.py"):
         assert (pipe_dir / name).is_file(), name
     image_file = tmp_path / "face.png"
@@ -267,6 +299,11 @@ def test_saved_pipeline_runs_as_remote_code_without_the_package(fer, tmp_path):
                             text=True, timeout=300)
     assert result.returncode == 0 and "REMOTE-PIPELINE-OK" in result.stdout, result.stdout + result.stderr
     assert load_file(tmp_path / "expected.safetensors")["scores"].shape == (7,)
+    # with the package installed, the saved folder loads by the task name, without trust_remote_code
+    reloaded = pipeline("occluded-fer", model=str(pipe_dir))
+    assert type(reloaded) is type(fer)
+    assert max(abs(a - b) for a, b in zip(_scores(reloaded(Image.open(image_file), detector=None))[0], expected,
+                                          strict=True)) < 1e-5
 
 
 def test_push_to_hub_sends_code_config_and_safetensors_only(fer, monkeypatch):
@@ -308,3 +345,22 @@ def test_cli_predict_table_json_and_pictures(model_dir, tmp_path, capsys):
     assert code == 1 and "error:" in table and "face.png" in table
     pictures = sorted((tmp_path / "vis").glob("*.png"))
     assert len(pictures) == 1 and Image.open(pictures[0]).width >= 3 * 224
+
+
+def test_cli_setup_errors_are_one_line_messages(model_dir, tmp_path, capsys):
+    image = tmp_path / "face.png"
+    _face(6).save(image)
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "a_file").write_text("x")
+    cases = {
+        "missing model folder": (["--model", str(tmp_path / "nope")], "cannot load the model"),
+        "empty model folder": (["--model", str(tmp_path / "empty")], "cannot load the model"),
+        "--save-vis is a file": (["--model", str(model_dir), "--save-vis", str(tmp_path / "a_file")], "is a file"),
+        "bad device": (["--model", str(model_dir), "--device", "gpu9"], "not a device"),
+    }
+    if not torch.cuda.is_available():
+        cases["no CUDA"] = (["--model", str(model_dir), "--device", "cuda"], "no CUDA")
+    for name, (options, message) in cases.items():
+        assert cli_main(["predict", str(image), *options]) == 2, name
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err, (name, err)

@@ -12,7 +12,9 @@ Steps, as the paper reads: detect faces (MTCNN, offline weights) and align them 
 
 from __future__ import annotations
 
+import numbers
 import os
+import types
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -27,7 +29,13 @@ from ..models.latent_ofer.image_processing_latent_ofer import LatentOferImagePro
 from .image_inputs import InvalidImageError, describe_input, load_image_input
 
 TASK = "occluded-fer"
+# The task name under `custom_pipelines` in a saved config, for remote code. It differs from TASK on purpose: for a
+# task listed there, `transformers.pipeline` demands `trust_remote_code=True` even when this package is installed and
+# has registered TASK; under another name, pip users load a saved folder with `pipeline(TASK, model=folder)` and
+# remote users with `pipeline(model=folder, trust_remote_code=True)` (the single custom task is picked).
+REMOTE_CODE_TASK = "occluded-fer-remote-code"
 _AUTO = "auto"
+_UNSET = object()  # a call argument that was not given (None is a meaningful value for `detector`)
 MIN_FACE_CROP = 8  # a face crop given with detector=None must be at least this many pixels per side
 
 
@@ -52,21 +60,42 @@ def _is_hf_dataset(value: object) -> bool:
 
 
 def _check_boxes(boxes: object, width: int, height: int) -> list[DetectedFace]:
+    if isinstance(boxes, (np.ndarray, torch.Tensor)):  # e.g. another detector's [N, 4] output
+        if boxes.ndim != 2 or boxes.shape[-1] != 4:
+            raise ValueError(f"boxes given as an array must have shape [N, 4], got {list(boxes.shape)}")
+        boxes = boxes.tolist()
     if not isinstance(boxes, Sequence) or isinstance(boxes, (str, bytes)):
         raise ValueError(f"boxes must be a list of (x0, y0, x1, y1), got {type(boxes).__name__}")
     faces = []
     for index, box in enumerate(boxes):
-        values = np.asarray(box, dtype=np.float64).reshape(-1) if not isinstance(box, Mapping) else np.asarray(
-            [box.get("xmin"), box.get("ymin"), box.get("xmax"), box.get("ymax")], dtype=np.float64)
+        if isinstance(box, Mapping):
+            values = np.asarray([box.get("xmin"), box.get("ymin"), box.get("xmax"), box.get("ymax")], dtype=np.float64)
+        else:
+            if isinstance(box, Sequence) and any(isinstance(value, (Sequence, np.ndarray)) for value in box):
+                raise ValueError(f"boxes[{index}] = {box!r} is a list of boxes: boxes= holds one image's boxes; for "
+                                 "several images pass {'image': ..., 'boxes': [...]} items")
+            values = np.asarray(box, dtype=np.float64).reshape(-1)
         if values.shape != (4,) or not np.isfinite(values).all():
             raise ValueError(f"boxes[{index}] must be 4 finite numbers (x0, y0, x1, y1), got {box!r}")
         x0, y0, x1, y1 = values.tolist()
         if x1 <= x0 or y1 <= y0:
             raise ValueError(f"boxes[{index}] = {box!r} is empty (need x1 > x0 and y1 > y0)")
+        if min(x1 - x0, y1 - y0) < MIN_FACE_CROP:
+            raise ValueError(f"boxes[{index}] = {box!r} is smaller than a face crop can be "
+                             f"({MIN_FACE_CROP}x{MIN_FACE_CROP} pixels at least)")
         if x1 <= 0 or y1 <= 0 or x0 >= width or y0 >= height:
             raise ValueError(f"boxes[{index}] = {box!r} lies outside the {width}x{height} image")
         faces.append(DetectedFace(box=(x0, y0, x1, y1), score=1.0, landmarks=None))
     return faces
+
+
+def _flag(name: str, value: object) -> bool:
+    """A True/False call argument; anything else (e.g. the string "none") is an error, not silently truthy."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {value!r}"
+                         + (" (the reconstruction mode is the model's: model.config.reconstruction)"
+                            if name == "reconstruct" else ""))
+    return bool(value)
 
 
 class OccludedFERPipeline(ChunkPipeline):
@@ -75,15 +104,17 @@ class OccludedFERPipeline(ChunkPipeline):
     Call arguments (all optional):
         detector: ``"auto"`` (default: MTCNN when its weights are installed, else OpenCV Haar), ``None`` (each input
             is already a face crop: the whole image is the face) or any object with ``detect(PIL image) → faces``.
-        boxes: the caller's own face boxes ``[(x0, y0, x1, y1), ...]`` for a single image (per image: pass
-            ``{"image": ..., "boxes": [...]}`` items).
+        boxes: the caller's own face boxes ``[(x0, y0, x1, y1), ...]`` (or an ``[N, 4]`` array), each at least 8×8
+            pixels, for a single image (for several images pass ``{"image": ..., "boxes": [...]}`` items).
         bgr: numpy inputs are in BGR order (OpenCV).
         top_k: how many classes `scores` lists (default: all).
-        reconstruct: False recognises the raw face (skips detection-guided reconstruction).
+        reconstruct: False recognises the raw face (skips detection-guided reconstruction; no reconstruction is
+            returned). Flags must be True/False: a string such as ``"none"`` is an error, not truthy.
         return_reconstruction: include the reconstructed face crop (PIL) — default True.
         return_relevant_patches: include the indices of the patches whose latents were used — default True.
         return_face: include the aligned 224×224 input crop (PIL) as ``"face"`` — default False (for visualising).
         timeout: seconds for URL inputs.
+    Options given to ``pipeline(...)`` are defaults for every call; a call's own options override them.
 
     Returns, per image, a list with one dict per face (an image with no face gives ``[]``)::
 
@@ -116,6 +147,11 @@ class OccludedFERPipeline(ChunkPipeline):
             return []
         if isinstance(inputs, tuple):
             inputs = list(inputs)
+        several = (isinstance(inputs, list) and len(inputs) > 1) or _is_hf_dataset(inputs) or isinstance(
+            inputs, types.GeneratorType)
+        if kwargs.get("boxes") is not None and several:
+            raise ValueError("boxes= gives the boxes of a single image; for several images pass "
+                             "{'image': ..., 'boxes': [...]} items")
         if _is_hf_dataset(inputs):  # rows → the pipeline's own batching over a torch dataset
             inputs = _Rows(inputs)
         return super().__call__(inputs, *args, **kwargs)
@@ -123,7 +159,7 @@ class OccludedFERPipeline(ChunkPipeline):
     # -- parameters ------------------------------------------------------------------------------------------------
     def _sanitize_parameters(
         self,
-        detector: Any = _AUTO,
+        detector: Any = _UNSET,
         boxes: Sequence | None = None,
         bgr: bool | None = None,
         top_k: int | None = None,
@@ -133,27 +169,29 @@ class OccludedFERPipeline(ChunkPipeline):
         return_face: bool | None = None,
         timeout: float | None = None,
     ):
-        preprocess: dict[str, Any] = {"detector": detector}
+        preprocess: dict[str, Any] = {}
+        if detector is not _UNSET:
+            preprocess["detector"] = detector
         if boxes is not None:
             preprocess["boxes"] = boxes
         if bgr is not None:
-            preprocess["bgr"] = bool(bgr)
+            preprocess["bgr"] = _flag("bgr", bgr)
         if timeout is not None:
             preprocess["timeout"] = timeout
-        forward = {} if reconstruct is None else {"reconstruct": bool(reconstruct)}
+        forward: dict[str, Any] = {}
         postprocess: dict[str, Any] = {}
+        if reconstruct is not None:  # without it there is no reconstruction to return (postprocess checks)
+            forward["reconstruct"] = _flag("reconstruct", reconstruct)
         if top_k is not None:
-            if not isinstance(top_k, int) or isinstance(top_k, bool) or top_k < 1:
+            if not isinstance(top_k, numbers.Integral) or isinstance(top_k, (bool, np.bool_)) or top_k < 1:
                 raise ValueError(f"top_k must be a positive integer, got {top_k!r}")
-            postprocess["top_k"] = top_k
+            postprocess["top_k"] = int(top_k)
         if return_reconstruction is not None:
-            postprocess["return_reconstruction"] = bool(return_reconstruction)
+            postprocess["return_reconstruction"] = _flag("return_reconstruction", return_reconstruction)
         if return_relevant_patches is not None:
-            postprocess["return_relevant_patches"] = bool(return_relevant_patches)
+            postprocess["return_relevant_patches"] = _flag("return_relevant_patches", return_relevant_patches)
         if return_face is not None:
-            postprocess["return_face"] = bool(return_face)
-        if reconstruct is False:
-            postprocess["return_reconstruction"] = False
+            postprocess["return_face"] = _flag("return_face", return_face)
         return preprocess, forward, postprocess
 
     def _detector(self, detector: Any):
@@ -270,11 +308,19 @@ class OccludedFERPipeline(ChunkPipeline):
         if os.path.isfile(save_directory):
             raise ValueError(f"save_directory must be a directory, got the file {save_directory}")
         os.makedirs(save_directory, exist_ok=True)
-        self.model.config.custom_pipelines = {
-            TASK: {"impl": f"{type(self).__module__.rsplit('.', 1)[-1]}.{type(self).__name__}", "pt": ("AutoModel",),
-                   "tf": (), "type": "image", "default": {}},
+        config = self.model.config
+        had, previous = hasattr(config, "custom_pipelines"), getattr(config, "custom_pipelines", None)
+        config.custom_pipelines = {  # in the saved config only: the live model's config is left as it was
+            REMOTE_CODE_TASK: {"impl": f"{type(self).__module__.rsplit('.', 1)[-1]}.{type(self).__name__}",
+                               "pt": ("AutoModel",), "tf": (), "type": "image", "default": {}},
         }
-        self.model.save_pretrained(save_directory, **kwargs)
+        try:
+            self.model.save_pretrained(save_directory, **kwargs)
+        finally:
+            if had:
+                config.custom_pipelines = previous
+            else:
+                del config.custom_pipelines
         write_flat_modules(type(self), save_directory)
         self.image_processor.save_pretrained(save_directory)
 
