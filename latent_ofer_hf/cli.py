@@ -53,6 +53,11 @@ def _fail(message: str) -> int:
     return 2
 
 
+def _looks_like_path(model: str) -> bool:
+    """A local path rather than a Hub repo id ("user/name")."""
+    return Path(model).is_absolute() or model.startswith((".", "~")) or model.count("/") > 1 or Path(model).exists()
+
+
 def _device_problem(device: str | None) -> str | None:
     """Why `device` cannot be used here, or None."""
     if device is None:
@@ -81,6 +86,8 @@ def predict(args: argparse.Namespace) -> int:
     device_problem = _device_problem(args.device)
     if device_problem:
         return _fail(device_problem)
+    if args.model and _looks_like_path(args.model) and not Path(args.model).expanduser().is_dir():
+        return _fail(f"--model {args.model}: no such folder (give a saved system's folder or a Hub repo id)")
     try:
         fer = _build_pipeline(args.model, args.device)
     except (OSError, ValueError) as error:  # missing folder, not a saved system, unreachable repo id

@@ -353,7 +353,7 @@ def test_cli_setup_errors_are_one_line_messages(model_dir, tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     (tmp_path / "a_file").write_text("x")
     cases = {
-        "missing model folder": (["--model", str(tmp_path / "nope")], "cannot load the model"),
+        "missing model folder": (["--model", str(tmp_path / "nope")], "no such folder"),
         "empty model folder": (["--model", str(tmp_path / "empty")], "cannot load the model"),
         "--save-vis is a file": (["--model", str(model_dir), "--save-vis", str(tmp_path / "a_file")], "is a file"),
         "bad device": (["--model", str(model_dir), "--device", "gpu9"], "not a device"),
