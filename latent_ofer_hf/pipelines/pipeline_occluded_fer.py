@@ -70,6 +70,8 @@ def _check_boxes(boxes: object, width: int, height: int) -> list[DetectedFace]:
     for index, box in enumerate(boxes):
         if isinstance(box, Mapping):
             values = np.asarray([box.get("xmin"), box.get("ymin"), box.get("xmax"), box.get("ymax")], dtype=np.float64)
+        elif isinstance(box, (str, bytes)):
+            raise ValueError(f"boxes[{index}] must be 4 finite numbers (x0, y0, x1, y1), got {box!r}")
         else:
             if isinstance(box, Sequence) and any(isinstance(value, (Sequence, np.ndarray)) for value in box):
                 raise ValueError(f"boxes[{index}] = {box!r} is a list of boxes: boxes= holds one image's boxes; for "
