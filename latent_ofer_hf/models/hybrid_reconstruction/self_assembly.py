@@ -160,10 +160,11 @@ def self_assembly(
         numerator = mirror_candidate.mul_(weight_mirror[..., None]).addcmul_(weight_known[..., None], known_candidate)
     # padding steps are dropped; weight 1 keeps them off the keep-own-feature branch
     denominator = (weight_mirror + weight_known).masked_fill_(~valid, 1.0)  # [T, B]
+    fallback = (denominator <= eps).any(dim=1).tolist()  # steps where some sample's weight sum may vanish
     if grad:
-        generated = _chain_autograd(current, current_unit, numerator, denominator, eps)
+        generated = _chain_autograd(current, current_unit, numerator, denominator, fallback, eps)
     else:
-        generated = _chain_inference(rows, index, current_unit, numerator, denominator, eps)
+        generated = _chain_inference(rows, index, current_unit, numerator, denominator, fallback, eps)
 
     # write back the masked positions (padding steps are left out); channels-last once reshaped
     generated = generated.view(-1, channels)
@@ -209,11 +210,16 @@ def _first_last(hit: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def _chain_autograd(
-    current: torch.Tensor, current_unit: torch.Tensor, numerator: torch.Tensor, denominator: torch.Tensor, eps: float
+    current: torch.Tensor,
+    current_unit: torch.Tensor,
+    numerator: torch.Tensor,
+    denominator: torch.Tensor,
+    fallback: list[bool],
+    eps: float,
 ) -> torch.Tensor:
     """The sequential part with plain autograd ops: out_t = (numerator_t + w_t·out_{t−1}) / (denominator_t + w_t),
-    w_t = max(0, cos(p_t, out_{t−1})), w_0 = 0; a position with all weights 0 keeps its own feature."""
-    fallback = (denominator <= eps).any(dim=1).tolist()  # steps where some sample's weight sum may vanish
+    w_t = max(0, cos(p_t, out_{t−1})), w_0 = 0; a position with all weights 0 keeps its own feature (checked only
+    at the steps flagged in `fallback`)."""
     outputs: list[torch.Tensor] = []
     previous = previous_unit = None
     for step, keep_own in enumerate(fallback):
@@ -238,12 +244,12 @@ def _chain_inference(
     current_unit: torch.Tensor,
     numerator: torch.Tensor,
     denominator: torch.Tensor,
+    fallback: list[bool],
     eps: float,
 ) -> torch.Tensor:
     """:func:`_chain_autograd` without autograd, a few in-place ops per step. Step t's output overwrites
     ``current_unit[t]`` once read (returned: that buffer). A position's own feature (needed only where every weight
     is 0) is read from ``rows`` at ``index`` [T, B]."""
-    fallback = (denominator <= eps).any(dim=1).tolist()  # steps where some sample's weight sum may vanish
     units, numerators, denominators = current_unit.unbind(0), numerator.unbind(0), denominator[..., None].unbind(0)
     previous = None
     for step, (out, step_numerator, total, keep_own) in enumerate(
