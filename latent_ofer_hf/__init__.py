@@ -6,11 +6,15 @@ detect (``ViTLatentBackbone`` + ``OcclusionPatchDetector``) → reconstruct (``H
 combined by ``LatentOferModel``.
 """
 
-from transformers import AutoConfig, AutoModel, AutoModelForImageClassification
+import transformers
+from transformers import AutoConfig
 from transformers.pipelines import PIPELINE_REGISTRY
 
+from .models.common.deprecation import deprecated_aliases
+from .models.common.input_checks import input_value_checks
 from .models.common.labels import label_order, remap_labels, remap_logits
-from .models.diffusion_reconstruction import RePaintReconstructionConfig, RePaintReconstructor
+from .models.common.reconstruction import ReconstructionOutput
+from .models.diffusion_reconstruction import RePaintReconstructor, RePaintReconstructorConfig
 from .models.expression_recognizer import ExpressionRecognizer, ExpressionRecognizerConfig
 from .models.hybrid_reconstruction import (
     HybridReconstructionConfig,
@@ -18,10 +22,10 @@ from .models.hybrid_reconstruction import (
     ReconstructionDiscriminators,
     ReconstructionDiscriminatorsConfig,
 )
-from .models.latent_ofer import LatentOferConfig, LatentOferModel, LatentOferOutput
+from .models.latent_ofer import COMPONENTS, LatentOferConfig, LatentOferModel, LatentOferOutput
 from .models.latent_ofer.image_processing_latent_ofer import LatentOferImageProcessor
-from .models.occlusion_detector import OcclusionDetectorConfig, OcclusionPatchDetector
-from .models.vit_latents import ViTLatentBackbone, ViTLatentsConfig
+from .models.occlusion_detector import OcclusionPatchDetector, OcclusionPatchDetectorConfig
+from .models.vit_latents import ViTLatentBackbone, ViTLatentBackboneConfig
 from .pipelines.pipeline_occluded_fer import OccludedFERPipeline
 from .presets import PRESETS, preset_config
 
@@ -29,26 +33,27 @@ __version__ = "0.1.0.dev0"
 
 
 def _register() -> None:
-    for config_class, model_class, auto_classes in (
-        (ViTLatentsConfig, ViTLatentBackbone, (AutoModel,)),
-        (OcclusionDetectorConfig, OcclusionPatchDetector, (AutoModel,)),
-        (HybridReconstructionConfig, HybridReconstructionNetwork, (AutoModel,)),
-        (ReconstructionDiscriminatorsConfig, ReconstructionDiscriminators, (AutoModel,)),
-        (RePaintReconstructionConfig, RePaintReconstructor, (AutoModel,)),
-        (ExpressionRecognizerConfig, ExpressionRecognizer, (AutoModel, AutoModelForImageClassification)),
-        (LatentOferConfig, LatentOferModel, (AutoModel,)),
-    ):
+    """Every model of the component registry, and the composite, with the transformers Auto classes."""
+    entries = [(c.config_class, c.model_class, c.auto_classes) for c in COMPONENTS]
+    entries.append((LatentOferConfig, LatentOferModel, ("AutoModel",)))
+    for config_class, model_class, auto_class_names in entries:
         AutoConfig.register(config_class.model_type, config_class, exist_ok=True)
-        for auto_class in auto_classes:
-            auto_class.register(config_class, model_class, exist_ok=True)
+        for name in auto_class_names:
+            getattr(transformers, name).register(config_class, model_class, exist_ok=True)
         # saved directories carry flat module files + auto_map, so they load with trust_remote_code=True alone
-        model_class.register_for_auto_class(auto_classes[-1].__name__)
+        model_class.register_for_auto_class(auto_class_names[-1])
     # pipeline("occluded-fer", model=...) builds the whole system (LatentOferModel through AutoModel)
-    PIPELINE_REGISTRY.register_pipeline("occluded-fer", pipeline_class=OccludedFERPipeline, pt_model=AutoModel,
-                                        type="image")
+    PIPELINE_REGISTRY.register_pipeline("occluded-fer", pipeline_class=OccludedFERPipeline,
+                                        pt_model=transformers.AutoModel, type="image")
 
 
 _register()
+
+__getattr__ = deprecated_aliases(__name__, {
+    "OcclusionDetectorConfig": ("OcclusionPatchDetectorConfig", OcclusionPatchDetectorConfig),
+    "ViTLatentsConfig": ("ViTLatentBackboneConfig", ViTLatentBackboneConfig),
+    "RePaintReconstructionConfig": ("RePaintReconstructorConfig", RePaintReconstructorConfig),
+})
 
 __all__ = [
     "ExpressionRecognizer",
@@ -60,15 +65,17 @@ __all__ = [
     "LatentOferModel",
     "LatentOferOutput",
     "OccludedFERPipeline",
-    "OcclusionDetectorConfig",
     "OcclusionPatchDetector",
+    "OcclusionPatchDetectorConfig",
     "PRESETS",
-    "RePaintReconstructionConfig",
+    "ReconstructionOutput",
+    "RePaintReconstructorConfig",
     "RePaintReconstructor",
     "ReconstructionDiscriminators",
     "ReconstructionDiscriminatorsConfig",
     "ViTLatentBackbone",
-    "ViTLatentsConfig",
+    "ViTLatentBackboneConfig",
+    "input_value_checks",
     "label_order",
     "preset_config",
     "remap_labels",

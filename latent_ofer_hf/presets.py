@@ -11,7 +11,7 @@ from typing import Any
 
 from .models.latent_ofer import LatentOferConfig
 
-# ViT-L/16 MAE (facebook/vit-mae-large, the paper's reconstructor, spec §2.1 [R]) and ViT-B/16 (facebook/vit-mae-base)
+# ViT-L/16 MAE (facebook/vit-mae-large, the paper's reconstructor, docs/method.md#vit-latents [R]) and ViT-B/16 (facebook/vit-mae-base)
 _VIT_LARGE = {"hidden_size": 1024, "num_hidden_layers": 24, "num_attention_heads": 16, "intermediate_size": 4096}
 _VIT_BASE = {"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072}
 _MAE_DECODER = {"decoder_hidden_size": 512, "decoder_num_hidden_layers": 8, "decoder_num_attention_heads": 16,
@@ -21,11 +21,11 @@ _RESNET18 = {"layer_type": "basic", "depths": [2, 2, 2, 2], "hidden_sizes": [64,
 
 PRESETS: dict[str, dict[str, Any]] = {
     # As published: ViT-L/16 MAE latents (512-d decoder space), Deep-SVDD detector, ResNet-18 + 4 heads, per-image
-    # top-50 % CAM selection (98 patches) and the official linear latent MLP (spec §2.4.3).
+    # top-50 % CAM selection (98 patches) and the official linear latent MLP (docs/method.md#latent-head).
     "paper": {
         "vit_config": {"mae_config": {**_VIT_LARGE, **_MAE_DECODER}, "latent_source": "decoder_embed"},
         "detector_config": {"latent_dim": 512},
-        # the official U-Net: 256×256, ngf 64, 8 levels, self-assembly at 32×32×512 (86.5 M params, spec §2.3.2)
+        # the official U-Net: 256×256, ngf 64, 8 levels, self-assembly at 32×32×512 (86.5 M params, docs/method.md#refinement-u-net)
         "reconstructor_config": {"image_size": 256, "ngf": 64, "num_downs": 8, "assembly_level": 3},
         "recognizer_config": {"backbone_config": _RESNET18, "latent_dim": 512, "latent_selection": "cam",
                               "latent_head": "paper"},

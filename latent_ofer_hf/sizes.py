@@ -15,7 +15,8 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from .models.common.input_checks import patch_mask_to_pixel_mask
 from .models.hybrid_reconstruction import HybridReconstructionNetwork, feature_mask_from_pixels, self_assembly
-from .models.latent_ofer import LatentOferModel
+from .models.latent_ofer import SLOTS, LatentOferModel
+from .models.latent_ofer.components import component_for_config
 from .presets import PRESETS, preset_config
 
 
@@ -92,7 +93,7 @@ def measure(preset: str, masked_patches: int = 49) -> list[Row]:
         for layer in mae.vit.layers:
             hidden = layer(hidden)
         full = torch.empty(1, 1 + num_patches, hidden_size, device="meta")
-        mae.decoder.decoder_pred(vit._decode_tokens(full, None, None))
+        mae.decoder.decoder_pred(vit.decode(full))
 
     source = vit.config.latent_source  # which MAE parts the latents pass runs
     latent_params = {"encoder": _count(mae.vit), "decoder_embed": _count(mae.vit) + _count(mae.decoder.decoder_embed),
@@ -111,12 +112,17 @@ def measure(preset: str, masked_patches: int = 49) -> list[Row]:
     path = Row(preset, "= recogniser path (latents pass + recogniser)", rows[0].params + rows[3].params,
                rows[0].flops + rows[3].flops)
     system_flops = rows[0].flops + rows[1].flops + rows[2].flops + rows[3].flops
-    if isinstance(model.reconstructor, HybridReconstructionNetwork):
+    reconstructor = model.reconstructor
+    if reconstructor is not None and component_for_config("reconstructor", reconstructor.config).reconstruction == (
+        "hybrid"
+    ):
         hybrid = _hybrid_rows(preset, model.reconstructor, masked_patches, config.vit_config.grid_size,
                               config.vit_config.patch_size)
         rows += hybrid
         system_flops += hybrid[0].flops
-    system = Row(preset, "= whole system (ViT + detector + MAE fill + U-Net + recogniser)", _count(model),
+    # the composite owns no parameters of its own: the system is the sum of its slots' components
+    system_params = sum(_count(getattr(model, slot)) for slot in SLOTS if getattr(model, slot) is not None)
+    system = Row(preset, "= whole system (ViT + detector + MAE fill + U-Net + recogniser)", system_params,
                  system_flops)
     return rows + [path, system]
 
@@ -142,8 +148,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"\nbase / paper recogniser path: params {base.params / paper.params:.1%}, "
               f"FLOPs {base.flops / paper.flops:.1%}")
     print("\nPaper Table 7 (whole Latent-OFER, 'estimated by ourselves'): 373 M params, 156 GFLOPs. Official code's "
-          "FER network alone: ~475 M params, of which ~455 M the linear latent MLP (spec §2.4.3); its hybrid U-Net: "
-          "86,479,363 params (spec §2.3.2).")
+          "FER network alone: ~475 M params, of which ~455 M the linear latent MLP (docs/method.md#latent-head); its hybrid U-Net: "
+          "86,479,363 params (docs/method.md#refinement-u-net).")
 
 
 if __name__ == "__main__":

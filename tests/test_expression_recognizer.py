@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from latent_ofer_hf import input_value_checks
 from latent_ofer_hf.models.common.hub_code import collect_module_files, flatten_source
 from latent_ofer_hf.models.common.labels import RAFDB_7, id2label_for
 from latent_ofer_hf.models.expression_recognizer import (
@@ -230,7 +231,7 @@ def test_fixed_selection_is_the_official_box(model):
     selected, indices = select_latents_fixed(latents)
     assert indices.shape == (2, 78) and indices[1].tolist() == [token - 1 for token in OFFICIAL_LIST]
     assert torch.equal(selected, latents[:, [token - 1 for token in OFFICIAL_LIST]])
-    rows, cols = np.divmod(np.asarray(OFFICIAL_FIXED_PATCH_INDICES), 14)  # the box of spec §2.4.2
+    rows, cols = np.divmod(np.asarray(OFFICIAL_FIXED_PATCH_INDICES), 14)  # the box of docs/method.md#latent-selection
     assert set(rows) == set(range(3, 13)) and set(cols) == set(range(3, 11))
     net = ExpressionRecognizer(tiny_config(latent_selection="fixed")).eval()
     with torch.no_grad():
@@ -252,7 +253,6 @@ def test_fixed_selection_is_the_official_box(model):
         ("latent_patches", r"shape \[B, 196, 16\]"),
         ("latent_dim", r"shape \[B, 196, 16\]"),
         ("nan_latents", "patch_latents contains NaN"),
-        ("no_latents", "patch_latents is required"),
         ("batch_mismatch", "batch size"),
         ("label_range", r"class ids in 0\.\.6"),
         ("label_shape", "labels must be a tensor of shape"),
@@ -273,15 +273,13 @@ def test_bad_inputs_raise_clear_errors(model, case, message):
         kwargs["patch_latents"] = torch.randn(2, 196, 32)
     elif case == "nan_latents":
         latents[1, 5, 0] = float("nan")
-    elif case == "no_latents":
-        del kwargs["patch_latents"]
     elif case == "batch_mismatch":
         kwargs["patch_latents"] = latents[:1]
     elif case == "label_range":
         kwargs["labels"] = torch.tensor([0, 7])
     elif case == "label_shape":
         kwargs["labels"] = torch.tensor([[0, 1]])
-    with pytest.raises(ValueError, match=message):
+    with input_value_checks(), pytest.raises(ValueError, match=message):  # value checks (NaN, ranges) when asked
         model(**kwargs)
 
 
@@ -303,14 +301,14 @@ def test_paper_latent_mlp_is_455m_and_the_attention_head_is_small():
     def count(module):
         return sum(p.numel() for p in module.parameters())
 
-    # spec §2.4.3: 39936·10000 + … = 454.77 M (Linear weights+biases, two BatchNorms)
+    # docs/method.md#latent-head: 39936·10000 + … = 454.77 M (Linear weights+biases, two BatchNorms)
     expected = (39936 * 10000 + 10000) + (10000 * 5000 + 5000) + 2 * 5000 + (5000 * 1024 + 1024) + (
         1024 * 256 + 256) + 2 * 256
     assert count(paper.latent_head) == expected == 454_768_936
     assert round(count(paper.latent_head) / 1e6, 2) == 454.77
     assert count(paper_cam.latent_head) == expected + (98 - 78) * 512 * 10000
     assert count(paper.resnet) == 11_176_512  # ResNet-18 without fc
-    assert round(count(paper) / 1e6, 1) == 474.7  # spec §2.4.3: ≈ 474.7 M
+    assert round(count(paper) / 1e6, 1) == 474.7  # docs/method.md#latent-head: ≈ 474.7 M
     assert count(efficient.latent_head) < 2_000_000
 
 

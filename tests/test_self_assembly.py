@@ -28,12 +28,12 @@ def test_batched_equals_reference_values_and_gradients():
     features, mirror, masks = _inputs()
     batched = self_assembly(features, mirror, masks)
     reference = self_assembly_reference(features, mirror, masks)
-    assert (batched - reference).abs().max() <= 1e-4
+    assert (batched - reference).abs().max() <= 1e-12  # float64: the two agree to rounding (~1e-15)
     weights = torch.randn_like(batched)
     grads_batched = torch.autograd.grad((batched * weights).sum(), [features, mirror])
     grads_reference = torch.autograd.grad((reference * weights).sum(), [features, mirror])
     for got, expected in zip(grads_batched, grads_reference, strict=True):
-        assert (got - expected).abs().max() <= 1e-4
+        assert (got - expected).abs().max() <= 1e-12
     assert grads_batched[1].abs().sum() > 0  # the mirror stream gets gradient (the official layer drops it)
 
 
@@ -43,7 +43,7 @@ def test_inference_path_equals_reference():
     with torch.no_grad():
         batched = self_assembly(features, mirror, masks)
         reference = self_assembly_reference(features, mirror, masks)
-    assert (batched - reference).abs().max() <= 1e-10
+    assert (batched - reference).abs().max() <= 1e-12
 
 
 def test_batched_equals_reference_in_float32_at_larger_size():
@@ -90,6 +90,29 @@ def test_first_masked_position_mixes_mirror_and_best_known_only():
     s_known = 1.5 / (2**0.5 * 1.25**0.5)  # cos((1, 1), (0.5, 1))
     expected = (s_mirror * torch.tensor([0.0, 2.0]) + s_known * torch.tensor([0.5, 1.0])) / (s_mirror + s_known)
     assert torch.allclose(out, expected.double())
+
+
+def test_second_masked_position_also_mixes_the_previous_output():
+    """Eq. 3's third term, by hand: the second masked position mixes the mirror mean, the best known feature and
+    the output just generated at the first masked position (raster order)."""
+    features = torch.zeros(1, 2, 1, 3, dtype=torch.float64)
+    features[0, :, 0, 0] = torch.tensor([1.0, 0.0])  # known: k
+    features[0, :, 0, 1] = torch.tensor([1.0, 1.0])  # masked, first
+    features[0, :, 0, 2] = torch.tensor([2.0, 1.0])  # masked, second
+    mirror = torch.zeros_like(features)
+    mirror[0, 1] = 1.0  # mirror (0, 1) everywhere, so its 3×3 mean m = (0, 1) at every position
+    mask = torch.tensor([[[False, True, True]]])
+    k, m = torch.tensor([1.0, 0.0], dtype=torch.float64), torch.tensor([0.0, 1.0], dtype=torch.float64)
+    # first: cos((1,1), m) = cos((1,1), k) = 1/√2 and no previous output → the mean of m and k
+    first = (m + k) / 2
+    # second, p = (2, 1): cos(p, m) = 1/√5, cos(p, k) = 2/√5, cos(p, first = (½, ½)) = 3/√10
+    w_m, w_k, w_prev = 5**-0.5, 2 * 5**-0.5, 3 * 10**-0.5
+    second = (w_m * m + w_k * k + w_prev * first) / (w_m + w_k + w_prev)
+    for layer in (self_assembly, self_assembly_reference):
+        out = layer(features, mirror, mask)[0, :, 0]
+        torch.testing.assert_close(out[:, 1], first, rtol=0, atol=1e-12)
+        torch.testing.assert_close(out[:, 2], second, rtol=0, atol=1e-12)
+        assert torch.equal(out[:, 0], k)
 
 
 def test_feature_mask_from_pixels_matches_official_pooling():

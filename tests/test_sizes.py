@@ -31,7 +31,21 @@ def test_flop_count_of_the_recogniser_is_a_real_count():
     assert counts[1] == 2 * counts[0]
 
 
-def test_main_prints_the_comparison(capsys):
+def test_main_prints_the_ratio_of_independently_counted_params(capsys):
+    """The printed base/paper ratio equals one computed here from the models' own parameters."""
+    import re
+
     main(["--presets", "paper", "base"])
     out = capsys.readouterr().out
-    assert "base / paper recogniser path: params" in out and "373 M params" in out
+    printed = float(re.search(r"base / paper recogniser path: params ([0-9.]+)%", out).group(1))
+
+    def recogniser_path_params(preset: str) -> int:
+        with torch.device("meta"):
+            model = LatentOferModel(preset_config(preset))
+        assert model.config.vit_config.latent_source == "decoder_embed"  # the latents pass: encoder + decoder_embed
+        parts = (model.vit.mae.vit, model.vit.mae.decoder.decoder_embed, model.recognizer)
+        return sum(p.numel() for part in parts for p in part.parameters())
+
+    expected = 100 * recogniser_path_params("base") / recogniser_path_params("paper")
+    assert abs(printed - expected) <= 0.05, (printed, expected)
+    assert 5 < expected < 25  # ViT-B + attention head vs ViT-L + the 557 M paper MLP

@@ -1,11 +1,11 @@
-"""The shared ViT: patch latents and the MAE fill with per-sample masks (spec §2.1, §2.3.1)."""
+"""The shared ViT: patch latents and the MAE fill with per-sample masks (docs/method.md#vit-latents, #mae-fill)."""
 
 import pytest
 import torch
 from conftest import assert_state_dicts_equal, weight_files
 from transformers import ViTMAEForPreTraining
 
-from latent_ofer_hf import ViTLatentBackbone, ViTLatentsConfig, preset_config
+from latent_ofer_hf import ViTLatentBackbone, ViTLatentBackboneConfig, input_value_checks, preset_config
 
 
 @pytest.fixture
@@ -28,10 +28,12 @@ def test_fresh_model_has_mae_position_tables(backbone):
 
 
 @pytest.mark.parametrize("batch", [1, 3])
-@pytest.mark.parametrize("source,width", [("decoder_embed", 32), ("encoder", 32), ("decoder", 32)])
+@pytest.mark.parametrize("source,width", [("decoder_embed", 24), ("encoder", 48), ("decoder", 24)])
 def test_shapes_and_dtypes(batch, source, width):
-    config = preset_config("tiny").vit_config
-    config.latent_source = source
+    # encoder (48) and decoder (24) widths differ, so a latent-width mix-up cannot pass
+    mae = {**preset_config("tiny").vit_config.mae_config.to_dict(), "hidden_size": 48, "decoder_hidden_size": 24}
+    config = ViTLatentBackboneConfig(mae_config=mae, latent_source=source)
+    assert config.latent_dim == width
     model = ViTLatentBackbone(config).eval()
     x = torch.randn(batch, 3, 224, 224)
     with torch.no_grad():
@@ -114,7 +116,7 @@ def test_from_mae_pretrained_local_directory(tmp_path):
     mae = ViTMAEForPreTraining(preset_config("tiny").vit_config.mae_config).eval()
     mae.save_pretrained(tmp_path)
     backbone = ViTLatentBackbone.from_mae_pretrained(tmp_path).eval()
-    assert isinstance(backbone.config, ViTLatentsConfig)
+    assert isinstance(backbone.config, ViTLatentBackboneConfig)
     assert_state_dicts_equal(mae, backbone.mae)
     x = torch.randn(1, 3, 224, 224)
     with torch.no_grad():
@@ -133,7 +135,7 @@ def test_from_mae_pretrained_local_directory(tmp_path):
     ],
 )
 def test_bad_pixel_values(backbone, bad, message):
-    with pytest.raises(ValueError, match=message):
+    with input_value_checks(), pytest.raises(ValueError, match=message):  # value checks (NaN) only when asked
         backbone(bad)
 
 
@@ -143,12 +145,12 @@ def test_bad_patch_mask(backbone):
         backbone(x, patch_mask=torch.zeros(2, 195, dtype=torch.bool))
     with pytest.raises(ValueError, match="batch size"):
         backbone(x, patch_mask=torch.zeros(3, 196, dtype=torch.bool))
-    with pytest.raises(ValueError, match="0 and 1"):
+    with input_value_checks(), pytest.raises(ValueError, match="0 and 1"):
         backbone(x, patch_mask=torch.full((2, 196), 0.5))
 
 
 def test_bad_config():
     with pytest.raises(ValueError, match="latent_source"):
-        ViTLatentsConfig(latent_source="cls")
+        ViTLatentBackboneConfig(latent_source="cls")
     with pytest.raises(ValueError, match="multiple"):
-        ViTLatentsConfig(mae_config={"image_size": 100, "patch_size": 16})
+        ViTLatentBackboneConfig(mae_config={"image_size": 100, "patch_size": 16})

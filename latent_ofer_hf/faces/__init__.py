@@ -13,7 +13,8 @@ from .alignment import (
     invert_affine,
     similarity_transform,
 )
-from .detector import LANDMARK_NAMES, DetectedFace, FaceDetector, default_face_detector
+from .detected_face import LANDMARK_NAMES, DetectedFace, FaceDetector
+from .detector import default_face_detector
 from .haar import HaarFaceDetector
 from .mtcnn import MTCNNFaceDetector, pyramid_scales
 from .mtcnn_networks import ONet, PNet, RNet, load_mtcnn_networks, mtcnn_weights_dir

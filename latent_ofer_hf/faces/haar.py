@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from .detector import DetectedFace
+from .detected_face import DetectedFace
 
 INSTALL_HINT = 'pip install "opencv-python-headless<5"'
 CASCADE_FILE = "haarcascade_frontalface_default.xml"

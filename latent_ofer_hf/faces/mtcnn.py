@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from .detector import DetectedFace
+from .detected_face import DetectedFace
 from .mtcnn_networks import load_mtcnn_networks
 from .nms import nms
 

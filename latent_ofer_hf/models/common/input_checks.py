@@ -1,14 +1,65 @@
-"""Input validation with errors that name the problem (never a traceback from deep inside torch)."""
+"""Input validation with errors that name the problem (never a traceback from deep inside torch).
+
+Model ``forward``s check what breaks the maths — type, shape, channel count, dtype — from metadata alone, so they
+never synchronise with the device. Checks of tensor *values* (NaN/inf, masks holding only 0/1, label ranges) read
+the data on the host; they run where data enters the system (the pipeline's image loading, the image processor's
+uint8 → float conversion) and, in model ``forward``s, only inside :func:`input_value_checks`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 import torch
+
+_VALUE_CHECKS: ContextVar[bool] = ContextVar("latent_ofer_input_value_checks", default=False)
+
+
+@contextmanager
+def input_value_checks(enabled: bool = True) -> Iterator[None]:
+    """Also check tensor values in model forwards (NaN/inf inputs, 0/1 masks, label ranges) inside this block.
+
+    Off by default: each value check reads the tensor on the host, a device synchronisation per call.
+
+    >>> with input_value_checks():
+    ...     model(pixel_values)   # raises ValueError("pixel_values contains NaN or infinite values") on a NaN input
+    """
+    token = _VALUE_CHECKS.set(enabled)
+    try:
+        yield
+    finally:
+        _VALUE_CHECKS.reset(token)
+
+
+def value_checks_enabled() -> bool:
+    """Whether :func:`input_value_checks` is active (in this thread / task)."""
+    return _VALUE_CHECKS.get()
+
+
+def check_finite(values: torch.Tensor, name: str) -> torch.Tensor:
+    """Raise ValueError when ``values`` holds NaN or infinity (a host read; meta tensors are skipped)."""
+    if values.device.type != "meta" and not bool(torch.isfinite(values).all()):
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return values
+
+
+def check_binary_mask(mask: torch.Tensor, *, name: str, meaning: str = "1 = occluded") -> torch.Tensor:
+    """A bool mask as it is; another dtype as ``mask != 0`` (its 0/1 values checked under value checks)."""
+    if mask.dtype == torch.bool:
+        return mask
+    if mask.is_complex():
+        raise ValueError(f"{name} must be boolean or hold only 0 and 1 ({meaning}), got dtype {mask.dtype}")
+    if value_checks_enabled() and mask.device.type != "meta" and not bool(((mask == 0) | (mask == 1)).all()):
+        raise ValueError(f"{name} must be boolean or hold only 0 and 1 ({meaning})")
+    return mask != 0
 
 
 def check_pixel_values(
     pixel_values: object, *, image_size: int, num_channels: int = 3, name: str = "pixel_values"
 ) -> torch.Tensor:
-    """Check a ``[B, C, H, W]`` float batch of the model's size, with finite values; return it."""
+    """Check a ``[B, C, H, W]`` float batch of the model's size (finite values under value checks); return it."""
     if not isinstance(pixel_values, torch.Tensor):
         raise ValueError(f"{name} must be a torch.Tensor of shape [B, {num_channels}, {image_size}, {image_size}], "
                          f"got {type(pixel_values).__name__}")
@@ -26,8 +77,8 @@ def check_pixel_values(
                          f"resize the face crop first")
     if not pixel_values.is_floating_point():
         raise ValueError(f"{name} must be a floating-point tensor (normalised pixels), got dtype {pixel_values.dtype}")
-    if pixel_values.device.type != "meta" and not bool(torch.isfinite(pixel_values).all()):
-        raise ValueError(f"{name} contains NaN or infinite values")
+    if value_checks_enabled():
+        check_finite(pixel_values, name)
     return pixel_values
 
 
@@ -44,17 +95,13 @@ def check_patch_mask(patch_mask: object, *, batch_size: int, grid_size: int, nam
                          f"got {list(patch_mask.shape)}")
     if patch_mask.shape[0] != batch_size:
         raise ValueError(f"{name} has batch size {patch_mask.shape[0]} but the images have {batch_size}")
-    if patch_mask.dtype != torch.bool:
-        if not bool(((patch_mask == 0) | (patch_mask == 1)).all()):
-            raise ValueError(f"{name} must be boolean or hold only 0 and 1 (1 = occluded)")
-        patch_mask = patch_mask.bool()
-    return patch_mask
+    return check_binary_mask(patch_mask, name=name)
 
 
 def check_patch_latents(
     patch_latents: object, *, num_patches: int, latent_dim: int, name: str = "patch_latents"
 ) -> torch.Tensor:
-    """Check ``[B, N, D]`` per-patch latents (no cls token), finite; return them."""
+    """Check ``[B, N, D]`` per-patch latents (no cls token; finite under value checks); return them."""
     if not isinstance(patch_latents, torch.Tensor):
         raise ValueError(f"{name} must be a torch.Tensor of shape [B, {num_patches}, {latent_dim}], "
                          f"got {type(patch_latents).__name__}")
@@ -63,8 +110,8 @@ def check_patch_latents(
                          f"got {list(patch_latents.shape)}")
     if patch_latents.shape[0] == 0:
         raise ValueError(f"{name} is an empty batch")
-    if patch_latents.device.type != "meta" and not bool(torch.isfinite(patch_latents).all()):
-        raise ValueError(f"{name} contains NaN or infinite values")
+    if value_checks_enabled():
+        check_finite(patch_latents, name)
     return patch_latents
 
 

@@ -1,6 +1,6 @@
 """Expression label schema: canonical names, the dataset label orders, and remapping between them.
 
-Datasets disagree on the order of the same seven expressions (spec §4), and a model trained on one order silently
+Datasets disagree on the order of the same seven expressions (docs/method.md#data-and-occlusion-protocols), and a model trained on one order silently
 gives "wrong labels" when read with another. Every order here is a tuple of canonical lower-case names; remapping
 goes through the names, never through the integers.
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from huggingface_hub.dataclasses import strict
 from transformers import PreTrainedConfig
 from transformers.image_utils import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
+
+from ..common.config_checks import require_positive_ints, require_rgb_statistics, run_validators
 
 # Architecture of google/ddpm-ema-celebahq-256 (DDPM on CelebA-HQ faces, 256×256), the weights `from_diffusers` loads.
 CELEBAHQ_256_UNET: dict[str, Any] = {
@@ -25,7 +28,8 @@ CELEBAHQ_256_UNET: dict[str, Any] = {
 }
 
 
-class RePaintReconstructionConfig(PreTrainedConfig):
+@strict
+class RePaintReconstructorConfig(PreTrainedConfig):
     r"""
     Configuration of [`RePaintReconstructor`]: inpaints the detected hole with a DDPM `UNet2DModel` sampled by
     diffusers' `RePaintScheduler` (Lugmayr et al., CVPR 2022). Not part of Latent-OFER: a comparison backend with the
@@ -52,30 +56,36 @@ class RePaintReconstructionConfig(PreTrainedConfig):
     num_inference_steps: int = 250
     jump_length: int = 10
     jump_n_sample: int = 10
-    eta: float = 0.0
+    eta: float | int = 0.0
     keep_visible_pixels: bool = True
-    image_mean: list[float] | tuple[float, ...] = tuple(IMAGENET_DEFAULT_MEAN)
-    image_std: list[float] | tuple[float, ...] = tuple(IMAGENET_DEFAULT_STD)
+    image_mean: list[float | int] | tuple[float | int, ...] = tuple(IMAGENET_DEFAULT_MEAN)
+    image_std: list[float | int] | tuple[float | int, ...] = tuple(IMAGENET_DEFAULT_STD)
 
     def __post_init__(self, **kwargs):
         self.unet_config = dict(CELEBAHQ_256_UNET if self.unet_config is None else self.unet_config)
         self.scheduler_config = dict(self.scheduler_config or {})
-        for name in ("num_inference_steps", "jump_length", "jump_n_sample"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if isinstance(self.eta, bool) or not isinstance(self.eta, (int, float)) or not 0 <= self.eta <= 1:
-            raise ValueError(f"eta must be a number in [0, 1], got {self.eta!r}")
-        size = self.unet_config.get("sample_size")
-        if not isinstance(size, int) or size <= 0:
-            raise ValueError(f"unet_config['sample_size'] must be a positive int (square images), got {size!r}")
+        super().__post_init__(**kwargs)
+        run_validators(self)
         self.image_mean = [float(v) for v in self.image_mean]
         self.image_std = [float(v) for v in self.image_std]
-        super().__post_init__(**kwargs)
+
+    def validate_schedule(self) -> None:
+        require_positive_ints(self, "num_inference_steps", "jump_length", "jump_n_sample")
+        if isinstance(self.eta, bool) or not isinstance(self.eta, (int, float)) or not 0 <= self.eta <= 1:
+            raise ValueError(f"eta must be a number in [0, 1], got {self.eta!r}")
+
+    def validate_unet(self) -> None:
+        size = self.unet_config.get("sample_size")
+        if not isinstance(size, int) or isinstance(size, bool) or size <= 0:
+            raise ValueError(f"unet_config['sample_size'] must be a positive int (square images), got {size!r}")
+
+    def validate_normalization(self) -> None:
+        require_rgb_statistics(self, "image_mean")
+        require_rgb_statistics(self, "image_std", positive=True)
 
     @property
     def image_size(self) -> int:
         return self.unet_config["sample_size"]
 
 
-__all__ = ["CELEBAHQ_256_UNET", "RePaintReconstructionConfig"]
+__all__ = ["CELEBAHQ_256_UNET", "RePaintReconstructorConfig"]

@@ -15,12 +15,8 @@ from transformers import PreTrainedModel
 
 from ..common.hub_code import HubCodeMixin
 from ..common.pixel_range import normalised_to_unit_range, unit_range_to_normalised
-from ..hybrid_reconstruction.modeling_hybrid_reconstruction import (
-    HybridReconstructionOutput,
-    check_hole,
-    check_square_pixels,
-)
-from .configuration_repaint_reconstruction import RePaintReconstructionConfig
+from ..common.reconstruction import ReconstructionOutput, check_hole, check_square_pixels
+from .configuration_repaint_reconstruction import RePaintReconstructorConfig
 
 
 class RePaintReconstructor(HubCodeMixin, PreTrainedModel):
@@ -31,13 +27,13 @@ class RePaintReconstructor(HubCodeMixin, PreTrainedModel):
         >>> out = backend(pixel_values, patch_mask=patch_mask, generator=torch.Generator().manual_seed(0))
     """
 
-    config_class = RePaintReconstructionConfig
-    config: RePaintReconstructionConfig
+    config_class = RePaintReconstructorConfig
+    config: RePaintReconstructorConfig
     base_model_prefix = "repaint"
     main_input_name = "pixel_values"
     input_modalities = ("image",)
 
-    def __init__(self, config: RePaintReconstructionConfig):
+    def __init__(self, config: RePaintReconstructorConfig):
         super().__init__(config)
         self.unet = UNet2DModel(**config.unet_config)
         self.post_init()
@@ -81,7 +77,8 @@ class RePaintReconstructor(HubCodeMixin, PreTrainedModel):
         pixel_mask: torch.Tensor | None = None,
         generator: torch.Generator | None = None,
         num_inference_steps: int | None = None,
-    ) -> HybridReconstructionOutput:
+        return_dict: bool | None = None,
+    ) -> ReconstructionOutput | tuple:
         r"""
         Args:
             pixel_values (`torch.FloatTensor` of shape `[B, 3, H, H]`): occluded faces (normalised pixels).
@@ -89,6 +86,7 @@ class RePaintReconstructor(HubCodeMixin, PreTrainedModel):
             patch_mask / pixel_mask: the hole, as for `HybridReconstructionNetwork`.
             generator (`torch.Generator`, *optional*): makes the sampling reproducible.
             num_inference_steps (`int`, *optional*): override `config.num_inference_steps` for this call.
+            return_dict (`bool`, *optional*): False → a tuple of the output's non-None fields.
         """
         pixel_values = check_square_pixels(pixel_values)
         hole = check_hole(pixel_values, patch_mask, pixel_mask)
@@ -117,7 +115,8 @@ class RePaintReconstructor(HubCodeMixin, PreTrainedModel):
         output = unit_range_to_normalised(output, config.image_mean, config.image_std)
         if config.keep_visible_pixels:
             output = torch.where(hole, output, pixel_values)
-        return HybridReconstructionOutput(reconstruction=output, generated=generated, pixel_mask=hole)
+        result = ReconstructionOutput(reconstruction=output, generated=generated, pixel_mask=hole)
+        return result if (config.return_dict if return_dict is None else return_dict) else result.to_tuple()
 
 
 __all__ = ["RePaintReconstructor"]

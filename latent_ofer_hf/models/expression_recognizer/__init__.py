@@ -1,4 +1,4 @@
-"""Latent-OFER expression recogniser: ResNet-18 + DAN attention heads + expression-relevant ViT latents (spec §2.4)."""
+"""Latent-OFER expression recogniser: ResNet-18 + DAN attention heads + expression-relevant ViT latents (docs/method.md#expression-recognizer)."""
 
 from .configuration_expression_recognizer import ExpressionRecognizerConfig
 from .convert_resnet_weights import (

@@ -1,4 +1,4 @@
-"""ExpressionRecognizer configuration: the Latent-OFER FER network (spec §2.4)."""
+"""ExpressionRecognizer configuration: the Latent-OFER FER network (docs/method.md#expression-recognizer)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,16 @@ from huggingface_hub.dataclasses import strict
 from transformers import PreTrainedConfig, ResNetConfig
 from transformers.activations import ACT2FN
 
+from ..common.config_checks import (
+    require_choice,
+    require_positive_int_list,
+    require_positive_ints,
+    run_validators,
+)
 from ..common.labels import RAFDB_7, id2label_for
 from .latent_selection import OFFICIAL_FIXED_GRID_SIZE, OFFICIAL_FIXED_PATCH_INDICES, num_selected_patches
 
-# ResNet-18 as transformers' ResNetConfig spells it (torchvision `resnet18` layout, spec §2.4.1).
+# ResNet-18 as transformers' ResNetConfig spells it (torchvision `resnet18` layout, docs/method.md#cnn-branch).
 RESNET18_CONFIG_KWARGS: dict = {
     "num_channels": 3,
     "embedding_size": 64,
@@ -30,8 +36,8 @@ LATENT_HEADS = ("paper", "attention")
 class ExpressionRecognizerConfig(PreTrainedConfig):
     r"""
     Configuration of [`ExpressionRecognizer`]: a ResNet-18 CNN branch with DAN-style attention heads, fused with
-    expression-relevant ViT patch latents (Latent-OFER, ICCV 2023, spec §2.4). Tags: [P] paper, [C] official code
-    (`networks/OURS.py`, `main.py`), [R] the spec's recommendation, "ours" = our design, not in the paper.
+    expression-relevant ViT patch latents (Latent-OFER, ICCV 2023, docs/method.md#expression-recognizer). Tags: [P] paper, [C] official code
+    (`networks/OURS.py`, `main.py`), [R] our choice where the paper is silent (docs/method.md#tags), "ours" = our design, not in the paper.
 
     backbone_config (`dict` or `ResNetConfig`, *optional*):
         The CNN trunk, a transformers `ResNetModel`. Defaults to ResNet-18 (`layer_type="basic"`, depths
@@ -51,15 +57,19 @@ class ExpressionRecognizerConfig(PreTrainedConfig):
         patches [P §1, §3.2]).
     latent_dim (`int`, *optional*, defaults to 512):
         Width D of a patch latent (MAE decoder space, 512 in the official code [C: 39936 = 78·512]).
+    use_latents (`bool`, *optional*, defaults to `True`):
+        Fuse the expression-relevant ViT latents with the CNN features (the paper's network [P §3.3]). False: the
+        CNN branch alone — no latent head, the fusion head sees the CNN vector only — the "w/o latents" rows of the
+        paper's module ablation (Table 10), trained as such.
     latent_selection (`str`, *optional*, defaults to `"cam"`):
         `"cam"`: per image, the top `latent_selection_ratio` patches of the heads' mean spatial-attention map
-        upsampled (nearest) to the patch grid [P §3.3, R spec §2.4.2]. `"fixed"`: the official 78-patch box, the same
+        upsampled (nearest) to the patch grid [P §3.3, R docs/method.md#latent-selection]. `"fixed"`: the official 78-patch box, the same
         for every image [C: main.py]; needs `num_patches=196`.
     latent_selection_ratio (`float`, *optional*, defaults to 0.5):
         Fraction of the N patches kept by `"cam"`: K = ceil(ratio·N) (0.5 → 98 of 196, "top 50%" [P §3.3]).
         In (0, 1]; ignored by `"fixed"` (K = 78).
     latent_head (`str`, *optional*, defaults to `"attention"`):
-        `"paper"`: the official linear MLP on the flattened K·D selected latents [C, spec §2.4.3], ≈455 M
+        `"paper"`: the official linear MLP on the flattened K·D selected latents [C, docs/method.md#latent-head], ≈455 M
         parameters at the official sizes. `"attention"` (ours): a learned query attending over the selected
         latents with patch-position embeddings, ≈1.3 M parameters at D=512.
     latent_out_dim (`int`, *optional*, defaults to 256):
@@ -104,6 +114,7 @@ class ExpressionRecognizerConfig(PreTrainedConfig):
     spatial_attention_reduction: int = 2
     num_patches: int = 196
     latent_dim: int = 512
+    use_latents: bool = True
     latent_selection: str = "cam"
     latent_selection_ratio: float | int = 0.5
     latent_head: str = "attention"
@@ -128,42 +139,33 @@ class ExpressionRecognizerConfig(PreTrainedConfig):
                              f"{type(self.backbone_config).__name__}")
         self.paper_latent_dims = [int(width) for width in self.paper_latent_dims]
         self.fusion_dims = [int(width) for width in self.fusion_dims]
-        self._validate_values()
         if self.id2label is None and kwargs.get("num_labels") in (None, len(RAFDB_7)):
             kwargs.pop("num_labels", None)
             self.id2label = id2label_for(RAFDB_7)
         if self.id2label is not None and self.label2id is None:
             self.label2id = {name: int(idx) for idx, name in self.id2label.items()}
         super().__post_init__(**kwargs)
+        run_validators(self)
 
-    def _validate_values(self) -> None:
-        positive = {
-            "image_size": self.image_size,
-            "num_attention_heads": self.num_attention_heads,
-            "channel_attention_reduction": self.channel_attention_reduction,
-            "spatial_attention_reduction": self.spatial_attention_reduction,
-            "num_patches": self.num_patches,
-            "latent_dim": self.latent_dim,
-            "latent_out_dim": self.latent_out_dim,
-            "latent_attention_heads": self.latent_attention_heads,
-        }
-        for name, value in positive.items():
-            if value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value}")
-        if self.latent_selection not in LATENT_SELECTIONS:
-            raise ValueError(f"latent_selection must be one of {LATENT_SELECTIONS}, got {self.latent_selection!r}")
-        if self.latent_head not in LATENT_HEADS:
-            raise ValueError(f"latent_head must be one of {LATENT_HEADS}, got {self.latent_head!r}")
-        if not 0.0 < self.latent_selection_ratio <= 1.0:
-            raise ValueError(f"latent_selection_ratio must be in (0, 1], got {self.latent_selection_ratio}")
+    def validate_sizes(self) -> None:
+        require_positive_ints(
+            self, "image_size", "num_attention_heads", "channel_attention_reduction", "spatial_attention_reduction",
+            "num_patches", "latent_dim", "latent_out_dim", "latent_attention_heads",
+        )
         if math.isqrt(self.num_patches) ** 2 != self.num_patches:
             raise ValueError(f"num_patches must be a square patch grid (e.g. 196 = 14x14), got {self.num_patches}")
+        if self.backbone_config.num_channels != 3:
+            raise ValueError(f"backbone_config.num_channels must be 3 (RGB), got {self.backbone_config.num_channels}")
+
+    def validate_latent_branch(self) -> None:
+        require_choice(self, "latent_selection", LATENT_SELECTIONS)
+        require_choice(self, "latent_head", LATENT_HEADS)
+        if not 0.0 < self.latent_selection_ratio <= 1.0:
+            raise ValueError(f"latent_selection_ratio must be in (0, 1], got {self.latent_selection_ratio}")
         if self.latent_selection == "fixed" and self.num_patches != OFFICIAL_FIXED_GRID_SIZE**2:
             raise ValueError(f"latent_selection='fixed' (official 78-patch box) is only defined on the 14x14 grid "
                              f"(num_patches=196), got num_patches={self.num_patches}")
-        if not self.paper_latent_dims or min(self.paper_latent_dims) < 1:
-            raise ValueError(f"paper_latent_dims must be a non-empty list of positive widths, "
-                             f"got {self.paper_latent_dims}")
+        require_positive_int_list(self, "paper_latent_dims")
         if self.latent_head == "paper" and self.paper_latent_dims[-1] != self.latent_out_dim:
             raise ValueError(f"the last of paper_latent_dims ({self.paper_latent_dims[-1]}) must equal "
                              f"latent_out_dim ({self.latent_out_dim})")
@@ -172,13 +174,12 @@ class ExpressionRecognizerConfig(PreTrainedConfig):
                              f"({self.latent_dim})")
         if not 0.0 <= self.latent_attention_dropout < 1.0:
             raise ValueError(f"latent_attention_dropout must be in [0, 1), got {self.latent_attention_dropout}")
-        if not self.fusion_dims or min(self.fusion_dims) < 1:
-            raise ValueError(f"fusion_dims must be a non-empty list of positive widths, got {self.fusion_dims}")
+
+    def validate_heads(self) -> None:
+        require_positive_int_list(self, "fusion_dims")
         if self.head_activation is not None and self.head_activation not in ACT2FN:
             raise ValueError(f"head_activation must be None or a transformers activation name (e.g. 'relu'), "
                              f"got {self.head_activation!r}")
-        if self.backbone_config.num_channels != 3:
-            raise ValueError(f"backbone_config.num_channels must be 3 (RGB), got {self.backbone_config.num_channels}")
 
     @property
     def num_selected_patches(self) -> int:

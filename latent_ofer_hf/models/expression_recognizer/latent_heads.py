@@ -1,4 +1,4 @@
-"""Latent branch heads: selected ViT latents ``[B, K, D]`` → latent vector ``[B, latent_out_dim]`` (spec §2.4.3).
+"""Latent branch heads: selected ViT latents ``[B, K, D]`` → latent vector ``[B, latent_out_dim]`` (docs/method.md#latent-head).
 
 - :class:`PaperLatentMLP` — the official head [C: networks/OURS.py `hh_layer*`]: the K·D flattened latents through
   Linear layers with BatchNorm1d after every second one and no activations (≈455 M parameters at K=78, D=512).

@@ -1,4 +1,4 @@
-"""Expression-relevant latent selection (spec §2.4.2): which ViT patch latents the latent branch sees.
+"""Expression-relevant latent selection (docs/method.md#latent-selection): which ViT patch latents the latent branch sees.
 
 Two strategies:
 

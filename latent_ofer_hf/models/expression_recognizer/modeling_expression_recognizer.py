@@ -1,4 +1,4 @@
-"""ExpressionRecognizer: the Latent-OFER FER network (spec §2.4; official code [C: networks/OURS.py]).
+"""ExpressionRecognizer: the Latent-OFER FER network (docs/method.md#expression-recognizer; official code [C: networks/OURS.py]).
 
 CNN branch: ResNet-18 trunk → feature map F ``[B, C, 7, 7]`` → H DAN-style heads (channel then spatial attention)
 → log-softmax fusion over heads → h ``[B, C]``. Latent branch: the heads' spatial maps pick the expression-relevant
@@ -20,7 +20,7 @@ from transformers.activations import ACT2FN
 from transformers.utils import ModelOutput
 
 from ..common.hub_code import HubCodeMixin
-from ..common.input_checks import check_patch_latents, check_pixel_values
+from ..common.input_checks import check_patch_latents, check_pixel_values, value_checks_enabled
 from .attention_heads import OFFICIAL_HEAD_INIT_FLAG, CrossAttentionHead, fuse_head_features
 from .configuration_expression_recognizer import ExpressionRecognizerConfig
 from .latent_heads import AttentionLatentHead, PaperLatentMLP
@@ -41,13 +41,13 @@ class ExpressionRecognizerOutput(ModelOutput):
             Class scores in the order of `config.id2label` (before softmax).
         attention_maps (`torch.FloatTensor` of shape `[B, num_attention_heads, h, w]`):
             Each head's spatial-attention map A (≥ 0) on the CNN grid, `[B, 4, 7, 7]` for 224 px inputs.
-        relevant_patches (`torch.LongTensor` of shape `[B, K]`):
+        relevant_patches (`torch.LongTensor` of shape `[B, K]`, *optional*):
             Indices (0..N−1, raster order of the patch grid, ascending) of the patch latents fed to the latent
-            branch: K = ceil(ratio·N) (98 of 196) for `"cam"`, the official 78 for `"fixed"`.
+            branch: K = ceil(ratio·N) (98 of 196) for `"cam"`, the official 78 for `"fixed"`. None without latents.
         cnn_features (`torch.FloatTensor` of shape `[B, C]`):
             Fused attention-head vector h (C = 512 for ResNet-18).
-        latent_features (`torch.FloatTensor` of shape `[B, latent_out_dim]`):
-            Output of the latent branch.
+        latent_features (`torch.FloatTensor` of shape `[B, latent_out_dim]`, *optional*):
+            Output of the latent branch; None without latents.
     """
 
     loss: torch.FloatTensor | None = None
@@ -144,7 +144,9 @@ class ExpressionRecognizer(ExpressionRecognizerPreTrainedModel):
             CrossAttentionHead(channels, config.channel_attention_reduction, config.spatial_attention_reduction)
             for _ in range(config.num_attention_heads)
         )
-        if config.latent_head == "paper":
+        if not config.use_latents:
+            self.latent_head = None
+        elif config.latent_head == "paper":
             self.latent_head = PaperLatentMLP(
                 config.num_selected_patches * config.latent_dim, config.paper_latent_dims, config.head_activation
             )
@@ -157,7 +159,7 @@ class ExpressionRecognizer(ExpressionRecognizerPreTrainedModel):
                 dropout=config.latent_attention_dropout,
             )
         self.fusion_head = FusionHead(
-            channels + config.latent_out_dim,
+            channels + (config.latent_out_dim if config.use_latents else 0),
             config.fusion_dims,
             config.num_labels,
             activation=config.head_activation,
@@ -185,8 +187,11 @@ class ExpressionRecognizer(ExpressionRecognizerPreTrainedModel):
         Args:
             pixel_values (`torch.FloatTensor` of shape `[B, 3, image_size, image_size]`):
                 ImageNet-normalised (reconstructed) face crops.
-            patch_latents (`torch.FloatTensor` of shape `[B, num_patches, latent_dim]`):
-                ViT patch latents of the same images, cls token dropped, raster order (required).
+            patch_latents (`torch.FloatTensor` of shape `[B, num_patches, latent_dim]`, *optional*):
+                ViT patch latents of the same images, cls token dropped, raster order. Without them (the
+                `AutoModelForImageClassification` call, `pixel_values` alone) the model classifies from its CNN
+                features: the latent vector is zero, and `relevant_patches` / `latent_features` are None. A model
+                with `use_latents=False` (the paper's "w/o latents" ablation, Table 10) never uses them.
             labels (`torch.LongTensor` of shape `[B]`, *optional*):
                 Class ids in the order of `config.id2label` (-100 = ignore); gives `loss`.
             return_dict (`bool`, *optional*):
@@ -195,13 +200,13 @@ class ExpressionRecognizer(ExpressionRecognizerPreTrainedModel):
         config = self.config
         return_dict = return_dict if return_dict is not None else config.return_dict
         check_pixel_values(pixel_values, image_size=config.image_size, num_channels=3)
-        if patch_latents is None:
-            raise ValueError(f"patch_latents is required: the ViT patch latents [B, {config.num_patches}, "
-                             f"{config.latent_dim}] of the same images (cls token dropped)")
-        check_patch_latents(patch_latents, num_patches=config.num_patches, latent_dim=config.latent_dim)
-        if patch_latents.shape[0] != pixel_values.shape[0]:
-            raise ValueError(f"patch_latents has batch size {patch_latents.shape[0]} but pixel_values has "
-                             f"{pixel_values.shape[0]}")
+        if not config.use_latents:
+            patch_latents = None
+        if patch_latents is not None:
+            check_patch_latents(patch_latents, num_patches=config.num_patches, latent_dim=config.latent_dim)
+            if patch_latents.shape[0] != pixel_values.shape[0]:
+                raise ValueError(f"patch_latents has batch size {patch_latents.shape[0]} but pixel_values has "
+                                 f"{pixel_values.shape[0]}")
         if labels is not None:
             self._check_labels(labels, pixel_values.shape[0])
         if self.training and pixel_values.shape[0] < 2:
@@ -214,19 +219,26 @@ class ExpressionRecognizer(ExpressionRecognizerPreTrainedModel):
         attention_maps = torch.cat(maps, dim=1)
         cnn_features = fuse_head_features(torch.stack(pooled, dim=1))
 
-        # 2. Latent branch: expression-relevant latents → latent vector.
-        selected, relevant_patches = self.select_latents(patch_latents.to(cnn_features.dtype), attention_maps)
-        latent_features = self.latent_head(selected, relevant_patches)
+        # 2. Latent branch: expression-relevant latents → latent vector (zero without latents).
+        latent_features = relevant_patches = None
+        fused = cnn_features
+        if patch_latents is not None:
+            selected, relevant_patches = self.select_latents(patch_latents.to(cnn_features.dtype), attention_maps)
+            latent_features = self.latent_head(selected, relevant_patches)
+            relevant_patches = relevant_patches.contiguous()
+            fused = torch.cat([cnn_features, latent_features], dim=1)
+        elif config.use_latents:
+            fused = torch.cat([cnn_features, cnn_features.new_zeros(cnn_features.shape[0], config.latent_out_dim)], 1)
 
         # 3. Fusion head.
-        logits = self.fusion_head(torch.cat([cnn_features, latent_features], dim=1))
+        logits = self.fusion_head(fused)
         loss = nn.functional.cross_entropy(logits, labels.to(logits.device)) if labels is not None else None
 
         output = ExpressionRecognizerOutput(
             loss=loss,
             logits=logits,
             attention_maps=attention_maps,
-            relevant_patches=relevant_patches.contiguous(),
+            relevant_patches=relevant_patches,
             cnn_features=cnn_features,
             latent_features=latent_features,
         )
@@ -239,6 +251,8 @@ class ExpressionRecognizer(ExpressionRecognizerPreTrainedModel):
             raise ValueError(f"labels must be a tensor of shape [{batch_size}] (one class id per image), got {shape}")
         if labels.is_floating_point() or labels.dtype == torch.bool:
             raise ValueError(f"labels must be integer class ids, got dtype {labels.dtype}")
+        if not value_checks_enabled():  # the range check reads the labels on the host
+            return
         valid = ((labels >= 0) & (labels < num_labels)) | (labels == -100)
         if not bool(valid.all()):
             raise ValueError(f"labels must be class ids in 0..{num_labels - 1} (or -100 to ignore), "

@@ -1,11 +1,9 @@
+from ..common.deprecation import deprecated_aliases
+from ..common.reconstruction import ReconstructionOutput
 from .configuration_discriminators import ReconstructionDiscriminatorsConfig
 from .configuration_hybrid_reconstruction import HybridReconstructionConfig
 from .modeling_discriminators import DiscriminatorOutput, ReconstructionDiscriminators
-from .modeling_hybrid_reconstruction import (
-    HybridReconstructionNetwork,
-    HybridReconstructionOutput,
-    HybridReconstructionPreTrainedModel,
-)
+from .modeling_hybrid_reconstruction import HybridReconstructionNetwork, HybridReconstructionPreTrainedModel
 from .reconstruction_losses import (
     HybridLosses,
     consistency_loss,
@@ -34,10 +32,12 @@ __all__ = [
     "semantic_consistency_loss",
     "HybridReconstructionConfig",
     "HybridReconstructionNetwork",
-    "HybridReconstructionOutput",
+    "ReconstructionOutput",
     "HybridReconstructionPreTrainedModel",
     "SelfAssemblyLayer",
     "feature_mask_from_pixels",
     "self_assembly",
     "self_assembly_reference",
 ]
+
+__getattr__ = deprecated_aliases(__name__, {"HybridReconstructionOutput": ("ReconstructionOutput", ReconstructionOutput)})

@@ -1,11 +1,15 @@
-"""Configuration of the two discriminators that train the hybrid reconstruction network (spec §2.3.4)."""
+"""Configuration of the two discriminators that train the hybrid reconstruction network (docs/method.md#discriminators)."""
 
 from __future__ import annotations
 
+from huggingface_hub.dataclasses import strict
 from transformers import PreTrainedConfig, ResNetConfig
 from transformers.image_utils import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
+from ..common.config_checks import require_positive_ints, require_rgb_statistics, run_validators
 
+
+@strict
 class ReconstructionDiscriminatorsConfig(PreTrainedConfig):
     r"""
     Configuration of [`ReconstructionDiscriminators`]: a PatchGAN on images (D, for L_d) and a feature-patch
@@ -40,23 +44,27 @@ class ReconstructionDiscriminatorsConfig(PreTrainedConfig):
     feature_width: int = 512
     feature_backbone_config: dict | ResNetConfig | None = None
     feature_stage: int = 2
-    image_mean: list[float] | tuple[float, ...] = tuple(IMAGENET_DEFAULT_MEAN)
-    image_std: list[float] | tuple[float, ...] = tuple(IMAGENET_DEFAULT_STD)
+    image_mean: list[float | int] | tuple[float | int, ...] = tuple(IMAGENET_DEFAULT_MEAN)
+    image_std: list[float | int] | tuple[float | int, ...] = tuple(IMAGENET_DEFAULT_STD)
 
     def __post_init__(self, **kwargs):
         if self.feature_backbone_config is None:
             self.feature_backbone_config = {"layer_type": "basic", "depths": [2, 2, 2, 2],
                                             "hidden_sizes": [64, 128, 256, 512], "embedding_size": 64}
         super().__post_init__(**kwargs)
-        for name in ("ndf", "image_layers", "feature_width", "feature_stage"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        run_validators(self)
+        self.image_mean = [float(v) for v in self.image_mean]
+        self.image_std = [float(v) for v in self.image_std]
+
+    def validate_sizes(self) -> None:
+        require_positive_ints(self, "ndf", "image_layers", "feature_width", "feature_stage")
         stages = len(self.feature_backbone_config.hidden_sizes)
         if self.feature_stage > stages:
             raise ValueError(f"feature_stage {self.feature_stage} exceeds the backbone's {stages} stages")
-        self.image_mean = [float(v) for v in self.image_mean]
-        self.image_std = [float(v) for v in self.image_std]
+
+    def validate_normalization(self) -> None:
+        require_rgb_statistics(self, "image_mean")
+        require_rgb_statistics(self, "image_std", positive=True)
 
     @property
     def feature_channels(self) -> int:

@@ -1,27 +1,19 @@
-"""Configuration of the hybrid reconstruction network's CNN stage (Latent-OFER step 2, spec §2.3)."""
+"""Configuration of the hybrid reconstruction network's CNN stage (Latent-OFER step 2, docs/method.md#hybrid-reconstruction)."""
 
 from __future__ import annotations
 
-import math
-
+from huggingface_hub.dataclasses import strict
 from transformers import PreTrainedConfig
 from transformers.image_utils import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
-
-def _positive_int(name: str, value: object) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+from ..common.config_checks import require_non_negative, require_positive_ints, require_rgb_statistics, run_validators
 
 
-def _non_negative(name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-
-
+@strict
 class HybridReconstructionConfig(PreTrainedConfig):
     r"""
     Configuration of [`HybridReconstructionNetwork`]: the U-Net with the self-assembly layer that refines the MAE's
-    coarse fill [P §3.2.2; spec §2.3.2]. Tags: [P] paper, [C] official code, [R] spec recommendation, [I] inference.
+    coarse fill [P §3.2.2; docs/method.md#refinement-u-net]. Tags: [P] paper, [C] official code, [R] our choice where the paper is silent, [I] inference (docs/method.md#tags).
 
     Args:
         image_size (`int`, *optional*, defaults to 256):
@@ -52,7 +44,7 @@ class HybridReconstructionConfig(PreTrainedConfig):
             Conv weights ~ N(0, init_std), biases 0 [C: `init_weights`, gain 0.02].
         lambda_re, lambda_c, lambda_sc, lambda_d (`float`, *optional*, defaults to 1, 0.01, 1, 0.002):
             Loss weights of L = λ_re·L_re + λ_c·L_c + λ_sc·L_sc + λ_d·(L_d + L_df) [P §4.2] (the official code's
-            100, 1, 100, 0.2 divided by 100, spec §2.3.5).
+            100, 1, 100, 0.2 divided by 100, docs/method.md#losses).
     """
 
     model_type = "latent-ofer-hybrid-reconstruction"
@@ -62,19 +54,24 @@ class HybridReconstructionConfig(PreTrainedConfig):
     num_downs: int = 8
     assembly_level: int = 3
     max_channel_multiplier: int = 8
-    feature_mask_threshold: float = 5 / 16
+    feature_mask_threshold: float | int = 5 / 16
     keep_visible_pixels: bool = True
-    image_mean: list[float] | tuple[float, ...] = tuple(IMAGENET_DEFAULT_MEAN)
-    image_std: list[float] | tuple[float, ...] = tuple(IMAGENET_DEFAULT_STD)
-    init_std: float = 0.02
-    lambda_re: float = 1.0
-    lambda_c: float = 0.01
-    lambda_sc: float = 1.0
-    lambda_d: float = 0.002
+    image_mean: list[float | int] | tuple[float | int, ...] = tuple(IMAGENET_DEFAULT_MEAN)
+    image_std: list[float | int] | tuple[float | int, ...] = tuple(IMAGENET_DEFAULT_STD)
+    init_std: float | int = 0.02
+    lambda_re: float | int = 1.0
+    lambda_c: float | int = 0.01
+    lambda_sc: float | int = 1.0
+    lambda_d: float | int = 0.002
 
     def __post_init__(self, **kwargs):
-        for name in ("image_size", "ngf", "num_downs", "assembly_level", "max_channel_multiplier"):
-            _positive_int(name, getattr(self, name))
+        self.image_mean = [float(v) for v in self.image_mean] if _numbers(self.image_mean) else self.image_mean
+        self.image_std = [float(v) for v in self.image_std] if _numbers(self.image_std) else self.image_std
+        super().__post_init__(**kwargs)
+        run_validators(self)
+
+    def validate_unet_shape(self) -> None:
+        require_positive_ints(self, "image_size", "ngf", "num_downs", "assembly_level", "max_channel_multiplier")
         if self.image_size % 2**self.num_downs:
             raise ValueError(f"image_size {self.image_size} must be divisible by 2**num_downs = {2**self.num_downs} "
                              f"(every stride-2 level halves it exactly)")
@@ -83,18 +80,16 @@ class HybridReconstructionConfig(PreTrainedConfig):
         if 2**self.assembly_level > self.max_channel_multiplier:
             raise ValueError(f"2**assembly_level = {2**self.assembly_level} exceeds max_channel_multiplier "
                              f"{self.max_channel_multiplier}: the mirror-stream widths would not match")
-        for name in ("feature_mask_threshold", "init_std", "lambda_re", "lambda_c", "lambda_sc", "lambda_d"):
-            _non_negative(name, getattr(self, name))
+
+    def validate_weights(self) -> None:
+        require_non_negative(self, "feature_mask_threshold", "init_std", "lambda_re", "lambda_c", "lambda_sc",
+                             "lambda_d")
         if not 0 <= self.feature_mask_threshold < 1:
             raise ValueError(f"feature_mask_threshold must be in [0, 1), got {self.feature_mask_threshold}")
-        for name in ("image_mean", "image_std"):
-            value = getattr(self, name)
-            if not isinstance(value, (list, tuple)) or len(value) != 3:
-                raise ValueError(f"{name} must hold 3 numbers (RGB), got {value!r}")
-            setattr(self, name, [float(v) for v in value])
-        if min(self.image_std) <= 0:
-            raise ValueError(f"image_std must be positive, got {self.image_std}")
-        super().__post_init__(**kwargs)
+
+    def validate_normalization(self) -> None:
+        require_rgb_statistics(self, "image_mean")
+        require_rgb_statistics(self, "image_std", positive=True)
 
     def level_channels(self, level: int) -> int:
         """Output width of level ``level`` ≥ 1 (the skip width): ``min(ngf·2^(level-1), cap·ngf)``."""
@@ -104,6 +99,10 @@ class HybridReconstructionConfig(PreTrainedConfig):
     def assembly_size(self) -> int:
         """Side of the self-assembly feature map (32 for the paper's 256 input)."""
         return self.image_size // 2**self.assembly_level
+
+
+def _numbers(values: object) -> bool:
+    return isinstance(values, (list, tuple)) and all(isinstance(v, (int, float)) for v in values)
 
 
 __all__ = ["HybridReconstructionConfig"]

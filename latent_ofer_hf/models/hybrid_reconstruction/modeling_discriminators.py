@@ -1,4 +1,4 @@
-"""Discriminators for the hybrid reconstruction network [P §3.2.3; spec §2.3.4]: image PatchGAN D and feature-patch
+"""Discriminators for the hybrid reconstruction network [P §3.2.3; docs/method.md#discriminators]: image PatchGAN D and feature-patch
 discriminator F on a frozen network's features. Their losses are in ``reconstruction_losses.py``."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from transformers.utils import ModelOutput
 
 from ..common.hub_code import HubCodeMixin
 from ..common.pixel_range import unit_range_to_normalised
+from ..common.reconstruction import check_square_pixels
 from .configuration_discriminators import ReconstructionDiscriminatorsConfig
-from .modeling_hybrid_reconstruction import check_square_pixels
 
 LEAKY_SLOPE = 0.2
 
@@ -112,12 +112,14 @@ class ReconstructionDiscriminators(ReconstructionDiscriminatorsPreTrainedModel):
             hidden = stage(hidden)
         return hidden
 
-    def forward(self, images: torch.Tensor) -> DiscriminatorOutput:
+    def forward(self, images: torch.Tensor, return_dict: bool | None = None) -> DiscriminatorOutput | tuple:
+        """``[B, 3, S, S]`` images in [-1, 1] → D's and F's patch scores (a tuple when `return_dict` is False)."""
         images = check_square_pixels(images, "images")
-        return DiscriminatorOutput(
+        output = DiscriminatorOutput(
             image_scores=self.image_discriminator(images),
             feature_scores=self.feature_discriminator(self.frozen_features(images)),
         )
+        return output if (self.config.return_dict if return_dict is None else return_dict) else output.to_tuple()
 
 
 __all__ = ["DiscriminatorOutput", "ReconstructionDiscriminators", "ReconstructionDiscriminatorsPreTrainedModel"]

@@ -1,4 +1,4 @@
-"""Hybrid reconstruction network, CNN stage [P §3.2; spec §2.3.2]: a U-Net with the self-assembly layer.
+"""Hybrid reconstruction network, CNN stage [P §3.2; docs/method.md#refinement-u-net]: a U-Net with the self-assembly layer.
 
 Stage 1 (the MAE fill of the masked patches, visible pixels kept) comes from the shared ViT
 (`ViTLatentBackbone.fill`); this network refines it. Its input is the coarse image and the hole-zeroed image, each with
@@ -8,88 +8,18 @@ the masked feature positions from the mirror stream, the most similar known feat
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 from transformers import PreTrainedModel
 from transformers import initialization as init
-from transformers.utils import ModelOutput
 
 from ..common.hub_code import HubCodeMixin
-from ..common.input_checks import check_patch_mask, check_pixel_values, patch_mask_to_pixel_mask
 from ..common.pixel_range import normalised_to_unit_range, unit_range_to_normalised
+from ..common.reconstruction import ReconstructionOutput, check_hole, check_square_pixels
 from .configuration_hybrid_reconstruction import HybridReconstructionConfig
 from .self_assembly import SelfAssemblyLayer, feature_mask_from_pixels
 from .unet_blocks import DownBlock, InnermostDown, InnermostUp, UpBlock
-
-
-@dataclass
-class HybridReconstructionOutput(ModelOutput):
-    r"""
-    Output of [`HybridReconstructionNetwork`] (and of the other reconstruction backends). S = `config.image_size`.
-
-    Args:
-        loss (`torch.FloatTensor` of shape `()`, *optional*):
-            λ_re · L1(generated, target) when `target_pixel_values` is given (L_re, [P §3.2.3]).
-        reconstruction (`torch.FloatTensor` of shape `[B, 3, H, W]`):
-            The de-occluded face at the input size and in the input's normalisation; visible pixels are the input's
-            when `keep_visible_pixels`.
-        generated (`torch.FloatTensor` of shape `[B, 3, S, S]`, *optional*):
-            Raw generator output in [-1, 1] scale (no tanh, as the official code) — what the losses see.
-        coarse (`torch.FloatTensor` of shape `[B, 3, S, S]`, *optional*):
-            The stage-1 image the U-Net refines: MAE fill inside the hole, input outside, [-1, 1] scale.
-        pixel_mask (`torch.BoolTensor` of shape `[B, 1, H, W]`):
-            The hole that was filled (True = reconstructed).
-        feature_mask (`torch.BoolTensor` of shape `[B, s, s]`, *optional*):
-            Positions the self-assembly layer rebuilt (s = S / 2**assembly_level).
-        assembly_features (`torch.FloatTensor` of shape `[B, C, s, s]`, *optional*):
-            Self-assembly output before its InstanceNorm (the features L_c constrains).
-    """
-
-    loss: torch.FloatTensor | None = None
-    reconstruction: torch.FloatTensor | None = None
-    generated: torch.FloatTensor | None = None
-    coarse: torch.FloatTensor | None = None
-    pixel_mask: torch.BoolTensor | None = None
-    feature_mask: torch.BoolTensor | None = None
-    assembly_features: torch.FloatTensor | None = None
-
-
-def check_hole(
-    pixel_values: torch.Tensor, patch_mask: torch.Tensor | None, pixel_mask: torch.Tensor | None
-) -> torch.Tensor:
-    """The hole as a bool ``[B, 1, H, W]`` pixel mask, from exactly one of a patch mask or a pixel mask."""
-    batch, _, height, width = pixel_values.shape
-    if (patch_mask is None) == (pixel_mask is None):
-        raise ValueError("give exactly one of patch_mask ([B, g, g] or [B, g*g]) and pixel_mask ([B, 1, H, W])")
-    if patch_mask is not None:
-        if not isinstance(patch_mask, torch.Tensor) or patch_mask.ndim not in (2, 3):
-            raise ValueError("patch_mask must be a tensor of shape [B, g, g] or [B, g*g]")
-        num_patches = patch_mask[0].numel()
-        grid = int(round(num_patches**0.5))
-        if grid * grid != num_patches or height % grid:
-            raise ValueError(f"patch_mask with {num_patches} patches does not tile a {height}x{width} image")
-        patch_mask = check_patch_mask(patch_mask, batch_size=batch, grid_size=grid)
-        return patch_mask_to_pixel_mask(patch_mask, grid_size=grid, patch_size=height // grid).to(pixel_values.device)
-    if not isinstance(pixel_mask, torch.Tensor):
-        raise ValueError(f"pixel_mask must be a torch.Tensor of shape [B, 1, H, W], got {type(pixel_mask).__name__}")
-    if pixel_mask.ndim == 3:
-        pixel_mask = pixel_mask[:, None]
-    if tuple(pixel_mask.shape) != (batch, 1, height, width):
-        raise ValueError(f"pixel_mask must have shape {[batch, 1, height, width]}, got {list(pixel_mask.shape)}")
-    if pixel_mask.dtype != torch.bool:
-        if not bool(((pixel_mask == 0) | (pixel_mask == 1)).all()):
-            raise ValueError("pixel_mask must be boolean or hold only 0 and 1 (1 = hole)")
-        pixel_mask = pixel_mask.bool()
-    return pixel_mask.to(pixel_values.device)
-
-
-def check_square_pixels(pixel_values: object, name: str = "pixel_values") -> torch.Tensor:
-    """A finite float ``[B, 3, H, H]`` batch of any square size."""
-    size = pixel_values.shape[-1] if isinstance(pixel_values, torch.Tensor) and pixel_values.ndim == 4 else 0
-    return check_pixel_values(pixel_values, image_size=size, name=name)
 
 
 class HybridReconstructionPreTrainedModel(HubCodeMixin, PreTrainedModel):
@@ -167,13 +97,13 @@ class RefinementUNet(nn.Module):
         for block, skip, width in zip(
             reversed(self.up_blocks), reversed(skips[:-1]), reversed(self.skip_widths), strict=True
         ):
-            # mirror-stream levels pass on only the face half of their input (spec §2.3.2 convention)
+            # mirror-stream levels pass on only the face half of their input (docs/method.md#refinement-u-net convention)
             hidden = torch.cat([block(hidden), skip if width is None else skip[:, :width]], dim=1)
         return self.head(hidden), assembly_features
 
 
 class HybridReconstructionNetwork(HybridReconstructionPreTrainedModel):
-    """CNN refinement of the MAE fill (spec §2.3.2): (image, hole, coarse MAE image) → reconstructed image.
+    """CNN refinement of the MAE fill (docs/method.md#refinement-u-net): (image, hole, coarse MAE image) → reconstructed image.
 
     Example:
         >>> net = HybridReconstructionNetwork(HybridReconstructionConfig(image_size=64, ngf=4, num_downs=6))
@@ -251,7 +181,8 @@ class HybridReconstructionNetwork(HybridReconstructionPreTrainedModel):
         patch_mask: torch.Tensor | None = None,
         pixel_mask: torch.Tensor | None = None,
         target_pixel_values: torch.Tensor | None = None,
-    ) -> HybridReconstructionOutput:
+        return_dict: bool | None = None,
+    ) -> ReconstructionOutput | tuple:
         r"""
         Args:
             pixel_values (`torch.FloatTensor` of shape `[B, 3, H, H]`): the occluded faces (normalised pixels).
@@ -260,6 +191,7 @@ class HybridReconstructionNetwork(HybridReconstructionPreTrainedModel):
             patch_mask (`torch.BoolTensor` of shape `[B, g, g]` or `[B, g*g]`): the hole as patches (the detector's
                 mask) — or give `pixel_mask` (`[B, 1, H, H]`, any shape of hole, e.g. free-form masks).
             target_pixel_values (`torch.FloatTensor`, *optional*): the unoccluded faces → `loss` = λ_re · L1.
+            return_dict (`bool`, *optional*): False → a tuple of the output's non-None fields.
         """
         pixel_values = check_square_pixels(pixel_values)
         if coarse_pixel_values is None:
@@ -277,9 +209,11 @@ class HybridReconstructionNetwork(HybridReconstructionPreTrainedModel):
             if target.shape[0] != pixel_values.shape[0]:
                 raise ValueError(f"target_pixel_values holds {target.shape[0]} faces, pixel_values "
                                  f"{pixel_values.shape[0]}: give one target per face")
+        return_dict = self.config.return_dict if return_dict is None else return_dict
         slice_size = self._slices(pixel_values.shape[0], pixel_values.device)
         if slice_size is None:
-            return self._refine(pixel_values, coarse_pixel_values, hole, target)
+            output = self._refine(pixel_values, coarse_pixel_values, hole, target)
+            return output if return_dict else output.to_tuple()
         parts = [self._refine(pixel_values[i : i + slice_size], coarse_pixel_values[i : i + slice_size],
                               hole[i : i + slice_size], None if target is None else target[i : i + slice_size])
                  for i in range(0, pixel_values.shape[0], slice_size)]
@@ -287,10 +221,11 @@ class HybridReconstructionNetwork(HybridReconstructionPreTrainedModel):
         loss = None  # L1 means over slices, weighted by their sizes = the L1 mean over the batch
         if target is not None:
             loss = sum(part.loss * part.reconstruction.shape[0] for part in parts) / pixel_values.shape[0]
-        return HybridReconstructionOutput(loss=loss, **fields)
+        output = ReconstructionOutput(loss=loss, **fields)
+        return output if return_dict else output.to_tuple()
 
     def _refine(self, pixel_values: torch.Tensor, coarse_pixel_values: torch.Tensor, hole: torch.Tensor,
-                target: torch.Tensor | None) -> HybridReconstructionOutput:
+                target: torch.Tensor | None) -> ReconstructionOutput:
         """The forward on checked inputs (one batch or one slice of it)."""
         size, config = self.config.image_size, self.config
 
@@ -308,7 +243,7 @@ class HybridReconstructionNetwork(HybridReconstructionPreTrainedModel):
         loss = None
         if target is not None:
             loss = config.lambda_re * F.l1_loss(generated, self.to_working_images(target))
-        return HybridReconstructionOutput(
+        return ReconstructionOutput(
             loss=loss,
             reconstruction=output,
             generated=generated,
@@ -319,4 +254,4 @@ class HybridReconstructionNetwork(HybridReconstructionPreTrainedModel):
         )
 
 
-__all__ = ["HybridReconstructionNetwork", "HybridReconstructionOutput", "HybridReconstructionPreTrainedModel"]
+__all__ = ["HybridReconstructionNetwork", "HybridReconstructionPreTrainedModel"]

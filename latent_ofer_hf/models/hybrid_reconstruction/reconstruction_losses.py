@@ -1,7 +1,7 @@
-"""Losses of the hybrid reconstruction network [P §3.2.3, Eqs. 4–5; spec §2.3.5].
+"""Losses of the hybrid reconstruction network [P §3.2.3, Eqs. 4–5; docs/method.md#losses].
 
 L = λ_re·L_re + λ_c·L_c + λ_sc·L_sc + λ_d·(L_d + L_df), weights from `HybridReconstructionConfig` (1, 0.01, 1, 0.002).
-Unlike the released code (spec §6), every term carries gradient into the generator: L_c is not re-wrapped as a
+Unlike the released code (docs/method.md#official-code-deviations), every term carries gradient into the generator: L_c is not re-wrapped as a
 constant and L_sc runs the frozen FER teacher on the reconstruction inside the graph.
 """
 
@@ -14,7 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .modeling_hybrid_reconstruction import HybridReconstructionNetwork, HybridReconstructionOutput
+from ..common.reconstruction import ReconstructionOutput
+from .modeling_hybrid_reconstruction import HybridReconstructionNetwork
 
 Teacher = Callable[[torch.Tensor], torch.Tensor]  # normalised pixels [B, 3, H, W] → logits [B, num_labels]
 
@@ -49,7 +50,7 @@ def semantic_consistency_loss(
 
     ``teacher`` is a frozen FER network (eval mode, parameters without grad) applied to normalised pixels; the
     ground-truth side is a fixed soft target, the reconstruction side stays differentiable so the gradient reaches
-    the generator (the released code detaches it, spec §6).
+    the generator (the released code detaches it, docs/method.md#official-code-deviations).
     """
     with torch.no_grad():
         target = F.softmax(teacher(ground_truth), dim=-1)
@@ -88,7 +89,7 @@ class HybridLosses:
 
 def generator_losses(
     network: HybridReconstructionNetwork,
-    output: HybridReconstructionOutput,
+    output: ReconstructionOutput,
     target_pixel_values: torch.Tensor,
     teacher: Teacher | None = None,
     discriminators: nn.Module | None = None,
@@ -116,7 +117,7 @@ def generator_losses(
 def discriminator_loss(
     network: HybridReconstructionNetwork,
     discriminators: nn.Module,
-    output: HybridReconstructionOutput,
+    output: ReconstructionOutput,
     target_pixel_values: torch.Tensor,
 ) -> torch.Tensor:
     """D + F step: ½·RaLS_D(D) + ½·RaLS_D(F) on the real faces and the (detached) generator output [C]."""

@@ -1,4 +1,4 @@
-"""The self-assembly layer of the hybrid reconstruction network [P §3.2.2, Eqs. 2–3; spec §2.3.3].
+"""The self-assembly layer of the hybrid reconstruction network [P §3.2.2, Eqs. 2–3; docs/method.md#self-assembly-layer].
 
 At the U-Net bottleneck (32×32×512 for a 256 input) every masked feature position p_i, in raster order, is replaced by
 the cosine-weighted mix of three candidates:
@@ -10,7 +10,7 @@ the cosine-weighted mix of three candidates:
 
 Weights are the cosine similarities S(p_i, ·) clamped at 0 and divided by their sum. Unmasked positions pass through.
 
-Where we differ from the official `HybridFunction` (spec §6), on purpose:
+Where we differ from the official `HybridFunction` (docs/method.md#official-code-deviations), on purpose:
 - the output *is* the mix above (the official layer decodes an attention map over known patches only, so the mirror
   and previous terms enter only through the normalisation);
 - S_sym is computed at the masked position's own spatial index (the official code reads it at the running count of

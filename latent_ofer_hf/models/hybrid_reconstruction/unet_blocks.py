@@ -1,4 +1,4 @@
-"""Building blocks of the refinement U-Net (spec §2.3.2; layer order and kernel sizes as the official code [C])."""
+"""Building blocks of the refinement U-Net (docs/method.md#refinement-u-net; layer order and kernel sizes as the official code [C])."""
 
 from __future__ import annotations
 

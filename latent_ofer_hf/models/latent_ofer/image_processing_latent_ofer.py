@@ -15,7 +15,7 @@ from transformers.image_utils import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 class LatentOferImageProcessor(BaseImageProcessor):
     r"""
     Resize RGB face crops to `size`×`size` (bilinear) and normalise with `image_mean` / `image_std` — the input
-    convention of every Latent-OFER component (224, ImageNet statistics, spec §2.4.1).
+    convention of every Latent-OFER component (224, ImageNet statistics, docs/method.md#cnn-branch).
 
     Args:
         size (`int`, *optional*, defaults to 224): output side.

@@ -19,26 +19,19 @@ from transformers.utils import ModelOutput
 
 from ..common.hub_code import HubCodeMixin, auto_map_entry, write_flat_modules
 from ..common.input_checks import check_patch_mask, check_pixel_values, patch_mask_to_pixel_mask
-from ..diffusion_reconstruction.configuration_repaint_reconstruction import RePaintReconstructionConfig
+from ..common.reconstruction import ReconstructionOutput
 from ..diffusion_reconstruction.modeling_repaint_reconstruction import RePaintReconstructor
 from ..expression_recognizer.modeling_expression_recognizer import ExpressionRecognizer
-from ..hybrid_reconstruction.configuration_hybrid_reconstruction import HybridReconstructionConfig
-from ..hybrid_reconstruction.modeling_hybrid_reconstruction import (
-    HybridReconstructionNetwork,
-    HybridReconstructionOutput,
-)
+from ..hybrid_reconstruction.modeling_hybrid_reconstruction import HybridReconstructionNetwork
 from ..occlusion_detector.modeling_occlusion_detector import OcclusionPatchDetector
 from ..vit_latents.modeling_vit_latents import ViTLatentBackbone
-from .configuration_latent_ofer import COMPONENT_SUBFOLDERS, LatentOferConfig, check_reconstruction_mode
+from .components import OPTIONAL_SLOTS, SLOTS, check_reconstruction_mode, component_for_config, component_for_model_type
+from .configuration_latent_ofer import LatentOferConfig
 
 Reconstructor = HybridReconstructionNetwork | RePaintReconstructor
-RECONSTRUCTOR_CLASSES = {
-    HybridReconstructionConfig.model_type: HybridReconstructionNetwork,
-    RePaintReconstructionConfig.model_type: RePaintReconstructor,
-}
 
 # standard transformers forward flags that this model accepts and has nothing to do with
-_IGNORED_FORWARD_KWARGS = {"return_dict", "output_attentions", "output_hidden_states"}
+_IGNORED_FORWARD_KWARGS = {"output_attentions", "output_hidden_states"}
 # from_pretrained keywords that locate files (forwarded to each component with its subfolder)
 _HUB_KWARGS = ("cache_dir", "force_download", "local_files_only", "token", "revision", "proxies", "subfolder")
 
@@ -62,7 +55,7 @@ class LatentOferOutput(ModelOutput):
         The de-occluded face that was recognised (normalised pixels, visible pixels kept); None when
         `reconstruction="none"`.
     relevant_patches (`torch.LongTensor` of shape `[B, K]`):
-        Patch indices whose ViT latents the recogniser used (spec §2.4.2).
+        Patch indices whose ViT latents the recogniser used (docs/method.md#latent-selection).
     attention_maps (`torch.FloatTensor` of shape `[B, heads, 7, 7]`):
         The recogniser's spatial attention maps.
     """
@@ -89,7 +82,7 @@ class LatentOferPreTrainedModel(HubCodeMixin, PreTrainedModel):
 
 
 class LatentOferModel(LatentOferPreTrainedModel):
-    """Latent-OFER: detect occluded patches → reconstruct them → recognise the expression (spec §1).
+    """Latent-OFER: detect occluded patches → reconstruct them → recognise the expression (docs/method.md#overview).
 
     Example:
         >>> from latent_ofer_hf import LatentOferModel, preset_config
@@ -97,12 +90,6 @@ class LatentOferModel(LatentOferPreTrainedModel):
         >>> out = model(pixel_values)                                # [B, 3, 224, 224], ImageNet-normalised
         >>> out.logits.shape, out.patch_mask.shape                   # [B, 7], [B, 14, 14]
     """
-
-    component_classes = {
-        "vit": ViTLatentBackbone,
-        "detector": OcclusionPatchDetector,
-        "recognizer": ExpressionRecognizer,
-    }
 
     def __init__(
         self,
@@ -113,16 +100,14 @@ class LatentOferModel(LatentOferPreTrainedModel):
         reconstructor: Reconstructor | None = None,
     ):
         super().__init__(config)
-        self.vit = vit if vit is not None else ViTLatentBackbone(config.vit_config)
-        self.detector = detector if detector is not None else OcclusionPatchDetector(config.detector_config)
-        if reconstructor is None and config.reconstructor_config is not None:
-            reconstructor = RECONSTRUCTOR_CLASSES[config.reconstructor_config.model_type](config.reconstructor_config)
-        self.reconstructor = reconstructor
-        self.recognizer = recognizer if recognizer is not None else ExpressionRecognizer(config.recognizer_config)
-        # the components' configs are the truth: keep the composite's view of them identical
-        config.vit_config, config.detector_config = self.vit.config, self.detector.config
-        config.recognizer_config = self.recognizer.config
-        config.reconstructor_config = None if reconstructor is None else reconstructor.config
+        given = {"vit": vit, "detector": detector, "recognizer": recognizer, "reconstructor": reconstructor}
+        for slot in SLOTS:  # a component not given is built from its config (an optional slot may stay empty)
+            component, component_config = given[slot], getattr(config, f"{slot}_config")
+            if component is None and component_config is not None:
+                component = component_for_config(slot, component_config).model_class(component_config)
+            setattr(self, slot, component)
+            # the components' configs are the truth: keep the composite's view of them identical
+            setattr(config, f"{slot}_config", None if component is None else component.config)
         if self.vit.config._attn_implementation is None:  # building the composite config drops a loaded ViT's choice
             self.vit.set_attn_implementation(config._attn_implementation or "sdpa")
         self.post_init()
@@ -137,14 +122,15 @@ class LatentOferModel(LatentOferPreTrainedModel):
         **config_kwargs,
     ) -> LatentOferModel:
         """Assemble a system from (separately trained or loaded) components; their configs are checked to fit."""
+        components = {"vit": vit, "detector": detector, "recognizer": recognizer, "reconstructor": reconstructor}
         attention = vit.config._attn_implementation  # building the composite config resets it on the ViT's config
         config = LatentOferConfig(
-            vit_config=vit.config, detector_config=detector.config, recognizer_config=recognizer.config,
-            reconstructor_config=None if reconstructor is None else reconstructor.config, **config_kwargs
+            **{f"{slot}_config": None if part is None else part.config for slot, part in components.items()},
+            **config_kwargs,
         )
         if attention is not None:
             vit.set_attn_implementation(attention)
-        return cls(config, vit=vit, detector=detector, recognizer=recognizer, reconstructor=reconstructor)
+        return cls(config, **components)
 
     # -- persistence: one subfolder per component ------------------------------------------------------------------
     def save_pretrained(
@@ -154,17 +140,18 @@ class LatentOferModel(LatentOferPreTrainedModel):
         push_to_hub: bool = False,
         **kwargs,
     ) -> None:
-        """Write `config.json` here and each component into `vit/`, `detector/`, [`reconstructor/`,] `recognizer/`."""
+        """Write `config.json` here and each component into its slot's subfolder (`vit/`, `detector/`,
+        [`reconstructor/`,] `recognizer/`)."""
         if os.path.isfile(save_directory):
             raise ValueError(f"save_directory must be a directory, got the file {save_directory}")
         if push_to_hub:
             return self.push_to_hub(kwargs.pop("repo_id", Path(save_directory).name), **kwargs)
         save_directory = Path(save_directory)
         save_directory.mkdir(parents=True, exist_ok=True)
-        for subfolder in COMPONENT_SUBFOLDERS.values():
-            component = getattr(self, subfolder)
+        for slot in SLOTS:
+            component = getattr(self, slot)
             if component is not None:
-                component.save_pretrained(save_directory / subfolder, is_main_process=is_main_process, **kwargs)
+                component.save_pretrained(save_directory / slot, is_main_process=is_main_process, **kwargs)
         if not is_main_process:
             return None
         config = self.config
@@ -196,18 +183,19 @@ class LatentOferModel(LatentOferPreTrainedModel):
         for private in ("_from_auto", "_from_pipeline", "trust_remote_code", "code_revision", "adapter_kwargs"):
             component_kwargs.pop(private, None)
         root = cls.config_class.get_config_dict(path, subfolder=base_subfolder, **hub_kwargs)[0]
-        reconstructor_type = (root.get("reconstructor_config") or {}).get("model_type")
-        if reconstructor_type is not None and reconstructor_type not in RECONSTRUCTOR_CLASSES:
-            raise ValueError(f"{path}: unknown reconstructor model_type {reconstructor_type!r}")
-        classes = dict(cls.component_classes)
-        if reconstructor_type is not None:
-            classes["reconstructor"] = RECONSTRUCTOR_CLASSES[reconstructor_type]
         attention = component_kwargs.pop("attn_implementation", None)  # only the ViT has attention
         components = {}
-        for subfolder, component_class in classes.items():
-            location = f"{base_subfolder}/{subfolder}" if base_subfolder else subfolder
-            extra = {"attn_implementation": attention} if subfolder == "vit" and attention is not None else {}
-            components[subfolder] = component_class.from_pretrained(
+        for slot in SLOTS:
+            saved = root.get(f"{slot}_config")
+            if saved is None and slot in OPTIONAL_SLOTS:
+                continue
+            try:
+                component_class = component_for_model_type(slot, (saved or {}).get("model_type")).model_class
+            except ValueError as error:
+                raise ValueError(f"{path}: {error}") from None
+            location = f"{base_subfolder}/{slot}" if base_subfolder else slot
+            extra = {"attn_implementation": attention} if slot == "vit" and attention is not None else {}
+            components[slot] = component_class.from_pretrained(
                 path, subfolder=location, **hub_kwargs, **component_kwargs, **extra
             )
         mode = config.reconstruction if config is not None else root.get("reconstruction")
@@ -222,7 +210,7 @@ class LatentOferModel(LatentOferPreTrainedModel):
         patch_mask: torch.Tensor,
         reconstruction: str | None = None,
         **backend_kwargs,
-    ) -> HybridReconstructionOutput:
+    ) -> ReconstructionOutput:
         """Step 2 alone: fill the patches of `patch_mask` (``[B, g, g]`` or ``[B, N]``) by `reconstruction`
         (default `config.reconstruction`): `"mae"` (stage 1), `"hybrid"` (MAE fill + U-Net), `"diffusion"` (RePaint).
         `backend_kwargs` go to the reconstructor (e.g. `generator=` for RePaint)."""
@@ -234,13 +222,15 @@ class LatentOferModel(LatentOferPreTrainedModel):
         patch_mask = check_patch_mask(patch_mask, batch_size=pixel_values.shape[0], grid_size=grid)
         patch_mask = patch_mask.to(pixel_values.device)
         if mode == "diffusion":
-            return self.reconstructor(pixel_values, patch_mask=patch_mask, **backend_kwargs)
-        coarse = self.vit._fill(pixel_values, patch_mask)  # stage 1: MAE, visible pixels kept
+            return self.reconstructor(pixel_values, patch_mask=patch_mask, return_dict=True, **backend_kwargs)
+        coarse = self.vit.fill(pixel_values, patch_mask)  # stage 1: MAE, visible pixels kept
         if mode == "mae":
             patch_size = self.config.vit_config.patch_size
             pixel_mask = patch_mask_to_pixel_mask(patch_mask, grid_size=grid, patch_size=patch_size)
-            return HybridReconstructionOutput(reconstruction=coarse, pixel_mask=pixel_mask)
-        return self.reconstructor(pixel_values, coarse_pixel_values=coarse, patch_mask=patch_mask, **backend_kwargs)
+            return ReconstructionOutput(reconstruction=coarse, pixel_mask=pixel_mask)
+        return self.reconstructor(
+            pixel_values, coarse_pixel_values=coarse, patch_mask=patch_mask, return_dict=True, **backend_kwargs
+        )
 
     def forward(
         self,
@@ -248,8 +238,9 @@ class LatentOferModel(LatentOferPreTrainedModel):
         labels: torch.Tensor | None = None,
         reconstruction: str | None = None,
         reconstruction_kwargs: dict | None = None,
+        return_dict: bool | None = None,
         **kwargs,
-    ) -> LatentOferOutput:
+    ) -> LatentOferOutput | tuple:
         """Detect → reconstruct → recognise.
 
         Args:
@@ -258,6 +249,7 @@ class LatentOferModel(LatentOferPreTrainedModel):
             reconstruction: override `config.reconstruction` for this call (`"hybrid"`, `"mae"`, `"diffusion"`,
                 `"none"`).
             reconstruction_kwargs: passed to the reconstructor (e.g. ``{"generator": g}`` for RePaint).
+            return_dict: False → a tuple of the output's non-None fields (default `config.return_dict`).
         """
         unknown = set(kwargs) - _IGNORED_FORWARD_KWARGS
         if unknown:
@@ -267,10 +259,10 @@ class LatentOferModel(LatentOferPreTrainedModel):
         mode = config.reconstruction if reconstruction is None else reconstruction
         check_reconstruction_mode(mode, None if self.reconstructor is None else self.reconstructor.config)
         # 1. ViT latents of every patch (one encoder pass)
-        vit_out = self.vit(pixel_values)
+        vit_out = self.vit(pixel_values, return_dict=True)
         patch_latents = vit_out.patch_latents
         # 2. occluded patches: Deep-SVDD distance to the centre above the radius
-        detection = self.detector(patch_latents=patch_latents, return_loss=False)
+        detection = self.detector(patch_latents=patch_latents, return_loss=False, return_dict=True)
         patch_mask = detection.patch_mask.reshape(pixel_values.shape[0], -1)
         # 3. mask and reconstruct the flagged patches
         reconstructed = None
@@ -280,9 +272,9 @@ class LatentOferModel(LatentOferPreTrainedModel):
                                              **(reconstruction_kwargs or {})).reconstruction
             face = reconstructed
         # 4. recognise, with the expression-relevant latents of the input image
-        recognition = self.recognizer(pixel_values=face, patch_latents=patch_latents, labels=labels)
+        recognition = self.recognizer(pixel_values=face, patch_latents=patch_latents, labels=labels, return_dict=True)
         grid = config.vit_config.grid_size
-        return LatentOferOutput(
+        output = LatentOferOutput(
             loss=recognition.loss,
             logits=recognition.logits,
             patch_mask=patch_mask.reshape(-1, grid, grid),
@@ -293,6 +285,7 @@ class LatentOferModel(LatentOferPreTrainedModel):
             relevant_patches=recognition.relevant_patches,
             attention_maps=recognition.attention_maps,
         )
+        return output if (config.return_dict if return_dict is None else return_dict) else output.to_tuple()
 
 
 __all__ = ["LatentOferModel", "LatentOferOutput", "LatentOferPreTrainedModel"]

@@ -21,13 +21,13 @@ from transformers.utils import ModelOutput, logging
 
 from ..common.hub_code import HubCodeMixin
 from ..common.input_checks import check_patch_latents, check_patch_mask, patch_mask_to_pixel_mask
-from .configuration_occlusion_detector import OcclusionDetectorConfig
+from .configuration_occlusion_detector import OcclusionPatchDetectorConfig
 
 logger = logging.get_logger(__name__)
 
 
 @dataclass
-class OcclusionDetectorOutput(ModelOutput):
+class OcclusionPatchDetectorOutput(ModelOutput):
     r"""
     Output of [`OcclusionPatchDetector`]. B = batch, N = patches (196), g = √N (14), p = patch size (16).
 
@@ -65,7 +65,7 @@ class DeepSVDDProjector(nn.Module):
     Deep SVDD forbids bias terms (and any constant offset) because they allow the trivial solution Φ ≡ c.
     """
 
-    def __init__(self, config: OcclusionDetectorConfig):
+    def __init__(self, config: OcclusionPatchDetectorConfig):
         super().__init__()
         widths = [config.latent_dim, *config.hidden_dims, config.rep_dim]
         self.layers = nn.ModuleList(nn.Linear(w_in, w_out, bias=False) for w_in, w_out in itertools.pairwise(widths))
@@ -111,11 +111,11 @@ def _as_batches(
                              f"got {type(batch).__name__}")
 
 
-class OcclusionDetectorPreTrainedModel(HubCodeMixin, PreTrainedModel):
+class OcclusionPatchDetectorPreTrainedModel(HubCodeMixin, PreTrainedModel):
     """Weight initialisation and loading for the occlusion detector."""
 
-    config_class = OcclusionDetectorConfig
-    config: OcclusionDetectorConfig
+    config_class = OcclusionPatchDetectorConfig
+    config: OcclusionPatchDetectorConfig
     base_model_prefix = "detector"
     main_input_name = "patch_latents"
     input_modalities = ("image",)
@@ -131,7 +131,7 @@ class OcclusionDetectorPreTrainedModel(HubCodeMixin, PreTrainedModel):
             init.zeros_(module.center_initialized)
 
 
-class OcclusionPatchDetector(OcclusionDetectorPreTrainedModel):
+class OcclusionPatchDetector(OcclusionPatchDetectorPreTrainedModel):
     """Deep-SVDD occlusion patch detector over ViT patch latents ``[B, N, D]`` → per-patch occlusion mask.
 
     Buffers saved with the weights: ``center`` c ``[rep_dim]``, ``radius`` R ``[]`` and ``center_initialized`` ``[]``
@@ -139,12 +139,13 @@ class OcclusionPatchDetector(OcclusionDetectorPreTrainedModel):
     ``forward`` (the optimiser's weight decay is Eq. 1's λ term) and ``update_radius`` on clean distances.
     """
 
-    def __init__(self, config: OcclusionDetectorConfig):
+    def __init__(self, config: OcclusionPatchDetectorConfig):
         super().__init__(config)
         self.projector = DeepSVDDProjector(config)
         self.register_buffer("center", torch.zeros(config.rep_dim), persistent=True)
         self.register_buffer("radius", torch.zeros(()), persistent=True)
         self.register_buffer("center_initialized", torch.zeros((), dtype=torch.bool), persistent=True)
+        self._center_checked = False
         self.post_init()
 
     # ----------------------------------------------------------------------------------------------------- checks
@@ -160,8 +161,12 @@ class OcclusionPatchDetector(OcclusionDetectorPreTrainedModel):
         ).to(self.center.device)
 
     def _warn_if_center_unset(self) -> None:
-        if self.center_initialized.device.type == "meta" or torch.jit.is_tracing() or self.training:
+        """Warn once per model if the centre was never set; reads the flag on the host once, not at every call."""
+        if self._center_checked or self.center_initialized.device.type == "meta" or self.training:
             return  # nothing to read on meta (size counting); training sets the centre itself
+        if torch.compiler.is_compiling() or torch.jit.is_tracing():
+            return
+        self._center_checked = True
         if not bool(self.center_initialized):
             logger.warning_once("OcclusionPatchDetector: the SVDD centre is not initialised (c = 0); call "
                                 "`init_center(clean_patch_latents)` before training, or load fitted weights.")
@@ -197,7 +202,8 @@ class OcclusionPatchDetector(OcclusionDetectorPreTrainedModel):
         patch_latents: torch.Tensor,
         occlusion_mask: torch.Tensor | None = None,
         return_loss: bool | None = None,
-    ) -> OcclusionDetectorOutput:
+        return_dict: bool | None = None,
+    ) -> OcclusionPatchDetectorOutput | tuple:
         r"""
         Args:
             patch_latents (`torch.FloatTensor` of shape `[B, N, D]`):
@@ -208,6 +214,8 @@ class OcclusionPatchDetector(OcclusionDetectorPreTrainedModel):
             return_loss (`bool`, *optional*):
                 True: always compute the loss (all patches clean if no mask); False: never. None (default): compute it
                 when `occlusion_mask` is given or the model is in training mode.
+            return_dict (`bool`, *optional*):
+                False → a tuple of the output's non-None fields (default `config.return_dict`).
         """
         # 1. Check inputs
         patch_latents = self._check_latents(patch_latents)
@@ -235,7 +243,7 @@ class OcclusionPatchDetector(OcclusionDetectorPreTrainedModel):
             clean_mask = None if occlusion_mask is None else ~occlusion_mask
             loss = self.one_class_loss(distances_sq, clean_mask)
 
-        return OcclusionDetectorOutput(
+        output = OcclusionPatchDetectorOutput(
             loss=loss,
             embeddings=embeddings,
             distances=distances,
@@ -244,6 +252,7 @@ class OcclusionPatchDetector(OcclusionDetectorPreTrainedModel):
             pixel_mask=pixel_mask,
             occlusion_ratio=occluded.to(embeddings.dtype).mean(dim=-1),
         )
+        return output if (self.config.return_dict if return_dict is None else return_dict) else output.to_tuple()
 
     # ---------------------------------------------------------------------------------------------- fitting c, R
     @torch.no_grad()
@@ -286,6 +295,7 @@ class OcclusionPatchDetector(OcclusionDetectorPreTrainedModel):
         center = torch.where(small & (center < 0), -eps, torch.where(small, eps, center))
         self.center.copy_(center.to(self.center.dtype))
         self.center_initialized.fill_(True)
+        self._center_checked = True
         return self.center
 
     @staticmethod
@@ -340,7 +350,7 @@ class OcclusionPatchDetector(OcclusionDetectorPreTrainedModel):
 
 __all__ = [
     "DeepSVDDProjector",
-    "OcclusionDetectorOutput",
-    "OcclusionDetectorPreTrainedModel",
+    "OcclusionPatchDetectorOutput",
+    "OcclusionPatchDetectorPreTrainedModel",
     "OcclusionPatchDetector",
 ]

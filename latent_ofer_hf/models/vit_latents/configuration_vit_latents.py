@@ -1,13 +1,17 @@
-"""Configuration of the ViT latent backbone (Latent-OFER step 1, spec §2.1)."""
+"""Configuration of the ViT latent backbone (Latent-OFER step 1, docs/method.md#vit-latents)."""
 
 from __future__ import annotations
 
+from huggingface_hub.dataclasses import strict
 from transformers import PreTrainedConfig, ViTMAEConfig
+
+from ..common.config_checks import require_choice, run_validators
 
 LATENT_SOURCES = ("encoder", "decoder_embed", "decoder")
 
 
-class ViTLatentsConfig(PreTrainedConfig):
+@strict
+class ViTLatentBackboneConfig(PreTrainedConfig):
     r"""
     Configuration of [`ViTLatentBackbone`]: a transformers `ViTMAEForPreTraining` (encoder + decoder) that gives the
     per-patch "ViT-latent vectors" used by the occlusion detector and the recogniser, and the MAE fill of masked
@@ -15,13 +19,13 @@ class ViTLatentsConfig(PreTrainedConfig):
 
     mae_config (`dict` or `ViTMAEConfig`, *optional*):
         The MAE architecture. Default: `ViTMAEConfig()` = ViT-B/16 MAE (`facebook/vit-mae-base`), 224×224 input,
-        16×16 patches → 14×14 = 196 patches [P §1, §3.2]. The paper preset uses ViT-L/16 (spec §2.1 [R]).
+        16×16 patches → 14×14 = 196 patches [P §1, §3.2]. The paper preset uses ViT-L/16 (docs/method.md#vit-latents [R]).
         `mask_ratio` is unused: which patches are masked is always given explicitly (the detector's mask).
     latent_source (`str`, *optional*, defaults to `"decoder_embed"`):
-        Which tokens are "the latents" (the paper leaves the layer open, spec §7 Q1):
+        Which tokens are "the latents" (the paper leaves the layer open, docs/method.md#open-questions Q1):
         - `"decoder_embed"` (default): the final encoder tokens (all 196 patches visible) projected by the MAE's
           `decoder_embed` into the 512-d decoder space, cls token first. The official code's saved latents are
-          512-d for every MAE size, which is the decoder width, so this is the most likely reading (spec §2.1 [I]).
+          512-d for every MAE size, which is the decoder width, so this is the most likely reading (docs/method.md#vit-latents [I]).
         - `"encoder"`: the encoder's last hidden state (after its final LayerNorm), width `hidden_size`.
         - `"decoder"`: the output of the MAE decoder blocks and `decoder_norm` (all patches visible), width 512.
     """
@@ -34,8 +38,12 @@ class ViTLatentsConfig(PreTrainedConfig):
 
     def __post_init__(self, **kwargs):
         super().__post_init__(**kwargs)
-        if self.latent_source not in LATENT_SOURCES:
-            raise ValueError(f"latent_source must be one of {LATENT_SOURCES}, got {self.latent_source!r}")
+        run_validators(self)
+
+    def validate_latent_source(self) -> None:
+        require_choice(self, "latent_source", LATENT_SOURCES)
+
+    def validate_patch_grid(self) -> None:
         image_size, patch_size = self.mae_config.image_size, self.mae_config.patch_size
         if not isinstance(image_size, int) or not isinstance(patch_size, int):
             raise ValueError("mae_config.image_size and mae_config.patch_size must be single ints (square images)")
@@ -65,4 +73,4 @@ class ViTLatentsConfig(PreTrainedConfig):
         return self.mae_config.decoder_hidden_size
 
 
-__all__ = ["ViTLatentsConfig", "LATENT_SOURCES"]
+__all__ = ["ViTLatentBackboneConfig", "LATENT_SOURCES"]

@@ -1,4 +1,4 @@
-"""ViT latent backbone: per-patch ViT-latent vectors and the MAE fill of given patches (spec §2.1, §2.3.1).
+"""ViT latent backbone: per-patch ViT-latent vectors and the MAE fill of given patches (docs/method.md#vit-latents, #mae-fill).
 
 Built on transformers' `ViTMAEForPreTraining` (its modules and weights are used as they are). Two things differ from
 `ViTMAEModel.forward`: which patches the encoder sees is given explicitly (the occlusion detector's mask, not random
@@ -22,11 +22,11 @@ from transformers.utils import ModelOutput
 
 from ..common.hub_code import HubCodeMixin
 from ..common.input_checks import check_patch_mask, check_pixel_values, patch_mask_to_pixel_mask
-from .configuration_vit_latents import ViTLatentsConfig
+from .configuration_vit_latents import ViTLatentBackboneConfig
 
 
 @dataclass
-class ViTLatentsOutput(ModelOutput):
+class ViTLatentBackboneOutput(ModelOutput):
     r"""
     latents (`torch.FloatTensor` of shape `[B, 1 + N, latent_dim]`):
         The ViT-latent vectors of the unmasked image, cls token first (N = 196 patches for 224/16).
@@ -48,8 +48,8 @@ class ViTLatentsOutput(ModelOutput):
     patch_mask: torch.BoolTensor | None = None
 
 
-class ViTLatentsPreTrainedModel(HubCodeMixin, PreTrainedModel):
-    config_class = ViTLatentsConfig
+class ViTLatentBackbonePreTrainedModel(HubCodeMixin, PreTrainedModel):
+    config_class = ViTLatentBackboneConfig
     base_model_prefix = "vit_latents"
     main_input_name = "pixel_values"
     _no_split_modules = ["ViTMAEEmbeddings", "ViTMAELayer", "ViTMAEDecoder"]
@@ -86,17 +86,17 @@ def _sincos_table(grid_size: int, dim: int) -> torch.Tensor:
     return torch.cat([table[..., half:], table[..., :half]], dim=-1).unsqueeze(0)
 
 
-class ViTLatentBackbone(ViTLatentsPreTrainedModel):
+class ViTLatentBackbone(ViTLatentBackbonePreTrainedModel):
     """The shared ViT of Latent-OFER: patch latents for detect/recognise, MAE fill for reconstruct.
 
     Example:
-        >>> backbone = ViTLatentBackbone(ViTLatentsConfig())  # or .from_mae_pretrained("facebook/vit-mae-base")
+        >>> backbone = ViTLatentBackbone(ViTLatentBackboneConfig())  # or .from_mae_pretrained("facebook/vit-mae-base")
         >>> out = backbone(pixel_values, patch_mask=mask)   # pixel_values [B,3,224,224], mask [B,196] bool
         >>> out.patch_latents.shape, out.reconstruction.shape
         (torch.Size([B, 196, 512]), torch.Size([B, 3, 224, 224]))
     """
 
-    def __init__(self, config: ViTLatentsConfig):
+    def __init__(self, config: ViTLatentBackboneConfig):
         super().__init__(config)
         self.mae = ViTMAEForPreTraining(config.mae_config)
         self.post_init()
@@ -107,7 +107,7 @@ class ViTLatentBackbone(ViTLatentsPreTrainedModel):
     ) -> ViTLatentBackbone:
         """Wrap a `ViTMAEForPreTraining` checkpoint (e.g. `facebook/vit-mae-base`, `facebook/vit-mae-large`)."""
         mae = ViTMAEForPreTraining.from_pretrained(pretrained_model_name_or_path, **kwargs)
-        config = ViTLatentsConfig(mae_config=mae.config.to_dict(), latent_source=latent_source)
+        config = ViTLatentBackboneConfig(mae_config=mae.config.to_dict(), latent_source=latent_source)
         with torch.device("meta"):
             model = cls(config)
         model.mae = mae
@@ -132,17 +132,22 @@ class ViTLatentBackbone(ViTLatentsPreTrainedModel):
         position = embeddings.position_embeddings
         tokens = embeddings.patch_embeddings(pixel_values) + position[:, 1:, :]
         valid = ids_keep = None
+        padded = False
         if visible is not None:
             num_patches = visible.shape[1]
+            # the visible counts set the sequence length: the one host read of the fill
+            counts = visible.sum(dim=1)
+            longest, shortest = torch.stack([counts.max(), counts.min()]).tolist()
+            padded = shortest < longest
             # visible patches first (raster order), then the hidden ones; keep as many as the fullest sample has
             order_key = (~visible).long() * num_patches + torch.arange(num_patches, device=visible.device)
-            ids_keep = order_key.argsort(dim=1)[:, : int(visible.sum(dim=1).max())]
+            ids_keep = order_key.argsort(dim=1)[:, :longest]
             tokens = tokens.gather(1, ids_keep.unsqueeze(-1).expand(-1, -1, tokens.shape[-1]))
             valid = visible.gather(1, ids_keep)
         cls_token = (embeddings.cls_token + position[:, :1, :]).expand(tokens.shape[0], -1, -1)
         hidden = torch.cat([cls_token, tokens], dim=1)
         attention_mask = None
-        if valid is not None and not bool(valid.all()):
+        if padded:
             keep = torch.cat([torch.ones_like(valid[:, :1]), valid], dim=1).long()
             attention_mask = create_bidirectional_mask(
                 config=self.mae.vit.config, inputs_embeds=hidden, attention_mask=keep
@@ -150,15 +155,19 @@ class ViTLatentBackbone(ViTLatentsPreTrainedModel):
         for layer in self.mae.vit.layers:
             hidden = layer(hidden, attention_mask)
         hidden = self.mae.vit.layernorm(hidden)
-        if valid is not None and bool(valid.all()):
-            valid = None
-        return hidden, valid, ids_keep
+        return hidden, valid if padded else None, ids_keep
 
     # -- decoder ---------------------------------------------------------------------------------------------------
-    def _decode_tokens(
-        self, hidden: torch.Tensor, valid: torch.Tensor | None, ids_keep: torch.Tensor | None
+    def decode(
+        self, hidden: torch.Tensor, valid: torch.Tensor | None = None, ids_keep: torch.Tensor | None = None
     ) -> torch.Tensor:
-        """MAE decoder over all N positions (mask token where the encoder did not see a patch) → `[B, 1+N, 512]`."""
+        """MAE decoder over all N positions → `[B, 1+N, decoder_hidden]` (after `decoder_norm`).
+
+        Args:
+            hidden: encoder output `[B, 1 + L, hidden]` (from `encode`).
+            valid, ids_keep: as `encode` returns them; None, None when the encoder saw every patch. Positions the
+                encoder did not see get the mask token.
+        """
         decoder = self.mae.decoder
         tokens = decoder.decoder_embed(hidden)
         num_patches = self.config.num_patches
@@ -182,10 +191,10 @@ class ViTLatentBackbone(ViTLatentsPreTrainedModel):
             return hidden
         if source == "decoder_embed":
             return self.mae.decoder.decoder_embed(hidden)
-        return self._decode_tokens(hidden, None, None)
+        return self.decode(hidden, None, None)
 
     def fill(self, pixel_values: torch.Tensor, patch_mask: torch.Tensor) -> torch.Tensor:
-        """MAE fill of the masked patches; the encoder sees only the visible ones (spec §2.3.1).
+        """MAE fill of the masked patches; the encoder sees only the visible ones (docs/method.md#mae-fill).
 
         Args:
             pixel_values: `[B, 3, H, W]` normalised images (checked).
@@ -200,7 +209,7 @@ class ViTLatentBackbone(ViTLatentsPreTrainedModel):
 
     def _fill(self, pixel_values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         hidden, valid, ids_keep = self.encode(pixel_values, visible=~mask)
-        tokens = self._decode_tokens(hidden, valid, ids_keep)
+        tokens = self.decode(hidden, valid, ids_keep)
         predicted = self.mae.decoder.decoder_pred(tokens)[:, 1:, :]
         if self.config.mae_config.norm_pix_loss:
             predicted = self._denormalise_patches(predicted, pixel_values, mask)
@@ -219,13 +228,18 @@ class ViTLatentBackbone(ViTLatentsPreTrainedModel):
         return predicted * (var + 1e-6).sqrt() + mean
 
     def forward(
-        self, pixel_values: torch.Tensor, patch_mask: torch.Tensor | None = None, **kwargs
-    ) -> ViTLatentsOutput:
+        self,
+        pixel_values: torch.Tensor,
+        patch_mask: torch.Tensor | None = None,
+        return_dict: bool | None = None,
+        **kwargs,
+    ) -> ViTLatentBackboneOutput | tuple:
         """Latents of every patch and, given a `patch_mask`, the MAE fill of exactly the masked patches.
 
         Args:
             pixel_values: `[B, 3, 224, 224]` ImageNet-normalised face crops.
             patch_mask: optional `[B, 196]` / `[B, 14, 14]` bool (True = occluded), may differ per sample.
+            return_dict: False → a tuple of the output's non-None fields (default `config.return_dict`).
         """
         config = self.config
         check_pixel_values(pixel_values, image_size=config.image_size, num_channels=config.mae_config.num_channels)
@@ -235,13 +249,14 @@ class ViTLatentBackbone(ViTLatentsPreTrainedModel):
         hidden, _, _ = self.encode(pixel_values)
         latents = self.latents_from_hidden(hidden)
         reconstruction = self._fill(pixel_values, mask) if mask is not None else None
-        return ViTLatentsOutput(
+        output = ViTLatentBackboneOutput(
             latents=latents,
             patch_latents=latents[:, 1:, :],
             last_hidden_state=hidden,
             reconstruction=reconstruction,
             patch_mask=mask,
         )
+        return output if (config.return_dict if return_dict is None else return_dict) else output.to_tuple()
 
 
-__all__ = ["ViTLatentBackbone", "ViTLatentsOutput", "ViTLatentsPreTrainedModel"]
+__all__ = ["ViTLatentBackbone", "ViTLatentBackboneOutput", "ViTLatentBackbonePreTrainedModel"]

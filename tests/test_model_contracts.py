@@ -1,0 +1,216 @@
+"""Contracts every model keeps: one component registry, sync-free forwards, `return_dict`, the image-classification
+call of the recogniser, and the deprecated names of the renamed classes."""
+
+import dataclasses
+import sys
+import typing
+import warnings
+
+import pytest
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+from transformers import AutoConfig, AutoModel, AutoModelForImageClassification
+
+import latent_ofer_hf
+from latent_ofer_hf import (
+    ExpressionRecognizer,
+    LatentOferConfig,
+    LatentOferModel,
+    ReconstructionDiscriminators,
+    ReconstructionDiscriminatorsConfig,
+    input_value_checks,
+    preset_config,
+)
+from latent_ofer_hf.models.latent_ofer import COMPONENTS, SLOTS
+
+TINY_DISCRIMINATORS = {
+    "ndf": 4,
+    "feature_width": 8,
+    "feature_backbone_config": {"layer_type": "basic", "depths": [1, 1], "hidden_sizes": [8, 16], "embedding_size": 8},
+}
+# the ops that read a tensor on the host: a device synchronisation on an accelerator
+HOST_READS = {torch.ops.aten._local_scalar_dense.default, torch.ops.aten.nonzero.default}
+
+
+class CountHostReads(TorchDispatchMode):
+    def __init__(self):
+        super().__init__()
+        self.reads: list[str] = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        if func in HOST_READS:
+            self.reads.append(str(func))
+        return func(*args, **(kwargs or {}))
+
+
+@pytest.fixture(scope="module")
+def system():
+    torch.manual_seed(0)
+    model = LatentOferModel(preset_config("tiny")).eval()
+    with torch.no_grad():
+        model.detector.init_center(model.vit(torch.randn(2, 3, 224, 224)).patch_latents)
+    return model
+
+
+# ------------------------------------------------------------------------------------------------ the registry
+def test_the_config_fields_are_the_registry_slots():
+    fields = {f.name: f for f in dataclasses.fields(LatentOferConfig) if f.name.endswith("_config")}
+    assert sorted(fields) == sorted(f"{slot}_config" for slot in SLOTS)
+    namespace = vars(sys.modules[LatentOferConfig.__module__])
+    for component in COMPONENTS:
+        if component.slot is not None:  # the field's declared type admits every config class of its slot
+            declared = eval(fields[component.config_field].type, namespace)  # noqa: S307 (our own annotation)
+            assert component.config_class in typing.get_args(declared), component
+
+
+@pytest.mark.parametrize("component", COMPONENTS, ids=lambda c: c.model_class.__name__)
+def test_every_registry_model_is_registered_with_its_auto_classes(component):
+    config = AutoConfig.for_model(component.model_type)
+    assert type(config) is component.config_class
+    for name in component.auto_classes:
+        mapping = getattr(__import__("transformers"), name)._model_mapping
+        assert mapping[component.config_class] is component.model_class, name
+
+
+def test_the_composite_holds_one_component_per_slot(system, tmp_path):
+    for slot in SLOTS:
+        assert isinstance(getattr(system, slot), tuple(c.model_class for c in COMPONENTS if c.slot == slot))
+    system.save_pretrained(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_dir()) == sorted(SLOTS)
+    without = LatentOferModel(preset_config("tiny", reconstructor_config=None))
+    without.save_pretrained(tmp_path / "mae-only")
+    assert sorted(p.name for p in (tmp_path / "mae-only").iterdir() if p.is_dir()) == ["detector", "recognizer", "vit"]
+    assert LatentOferModel.from_pretrained(tmp_path / "mae-only").reconstructor is None
+
+
+# ------------------------------------------------------------------------------------------- sync-free forwards
+def _forwards(system):
+    x = torch.randn(2, 3, 224, 224)
+    latents = system.vit(x).patch_latents
+    discriminators = ReconstructionDiscriminators(ReconstructionDiscriminatorsConfig(**TINY_DISCRIMINATORS)).eval()
+    labels = torch.tensor([0, 1])
+    return {
+        "ViT latents pass": lambda: system.vit(x),
+        "occlusion detector": lambda: system.detector(latents, occlusion_mask=torch.rand(2, 196) > 0.5),
+        "recognizer": lambda: system.recognizer(pixel_values=x, patch_latents=latents, labels=labels),
+        "recognizer, CNN only": lambda: system.recognizer(pixel_values=x),
+        "discriminators": lambda: discriminators(torch.rand(2, 3, 64, 64) * 2 - 1),
+    }
+
+
+def test_forwards_do_not_read_tensors_on_the_host(system):
+    """No `.item()` / `bool(tensor)` / `nonzero` in these forwards: on a GPU none of them synchronises."""
+    with torch.no_grad():
+        for name, forward in _forwards(system).items():
+            forward()  # a first call may warn once (e.g. an unset SVDD centre)
+            with CountHostReads() as counter:
+                forward()
+            assert counter.reads == [], f"{name}: {counter.reads}"
+
+
+def test_value_checks_read_the_host_only_when_asked(system):
+    x = torch.randn(2, 3, 224, 224)
+    latents = system.vit(x).patch_latents
+    with torch.no_grad(), input_value_checks(), CountHostReads() as counter:
+        system.recognizer(pixel_values=x, patch_latents=latents, labels=torch.tensor([0, 1]))
+    assert len(counter.reads) >= 3  # finite pixels, finite latents, label range
+    x[0, 0, 0, 0] = float("nan")
+    with torch.no_grad():
+        system.recognizer(pixel_values=x, patch_latents=latents)  # no check, no error
+        with input_value_checks(), pytest.raises(ValueError, match="pixel_values contains NaN"):
+            system.recognizer(pixel_values=x, patch_latents=latents)
+
+
+# -------------------------------------------------------------------------------------------------- return_dict
+def test_every_model_honours_return_dict(system):
+    x = torch.randn(2, 3, 224, 224)
+    mask = torch.zeros(2, 196, dtype=torch.bool)
+    mask[:, 150:] = True
+    latents = system.vit(x).patch_latents
+    coarse = system.vit.fill(x, mask)
+    discriminators = ReconstructionDiscriminators(ReconstructionDiscriminatorsConfig(**TINY_DISCRIMINATORS)).eval()
+    images = torch.rand(2, 3, 64, 64) * 2 - 1
+    calls = {
+        "composite": (system, (x,), {}),
+        "vit": (system.vit, (x,), {"patch_mask": mask}),
+        "detector": (system.detector, (latents,), {}),
+        "reconstructor": (system.reconstructor, (x,), {"coarse_pixel_values": coarse, "patch_mask": mask}),
+        "recognizer": (system.recognizer, (), {"pixel_values": x, "patch_latents": latents}),
+        "discriminators": (discriminators, (images,), {}),
+    }
+    with torch.no_grad():
+        for name, (model, args, kwargs) in calls.items():
+            as_dict = model(*args, **kwargs, return_dict=True)
+            as_tuple = model(*args, **kwargs, return_dict=False)
+            assert isinstance(as_tuple, tuple) and not hasattr(as_tuple, "keys"), name
+            expected = as_dict.to_tuple()
+            assert len(as_tuple) == len(expected), name
+            for got, want in zip(as_tuple, expected, strict=True):
+                assert torch.equal(got, want), name
+
+
+# ------------------------------------------------------------------------------- the image-classification call
+def test_the_recognizer_classifies_from_pixel_values_alone(system, tmp_path):
+    """`AutoModelForImageClassification` contract: pixel_values → logits from the CNN features, latent vector 0."""
+    recognizer = system.recognizer
+    x = torch.randn(3, 3, 224, 224)
+    with torch.no_grad():
+        out = recognizer(pixel_values=x)
+        assert out.relevant_patches is None and out.latent_features is None
+        zeros = torch.zeros(3, recognizer.config.latent_out_dim)
+        expected = recognizer.fusion_head(torch.cat([out.cnn_features, zeros], dim=1))
+        torch.testing.assert_close(out.logits, expected, rtol=0, atol=0)
+        with_latents = recognizer(pixel_values=x, patch_latents=system.vit(x).patch_latents).logits
+        assert not torch.allclose(with_latents, out.logits)  # the latents do change the prediction
+    recognizer.save_pretrained(tmp_path)
+    loaded = AutoModelForImageClassification.from_pretrained(tmp_path).eval()
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(pixel_values=x).logits, out.logits)
+
+
+def test_the_without_latents_ablation_has_no_latent_branch():
+    config = preset_config("tiny").recognizer_config.to_dict()
+    config["use_latents"] = False
+    ablation = ExpressionRecognizer(type(preset_config("tiny").recognizer_config)(**config)).eval()
+    full = ExpressionRecognizer(preset_config("tiny").recognizer_config)
+    assert ablation.latent_head is None
+    assert ablation.fusion_head.hidden[0].in_features == full.config.cnn_hidden_size
+    x = torch.randn(2, 3, 224, 224)
+    with torch.no_grad():
+        alone = ablation(pixel_values=x).logits
+        given = ablation(pixel_values=x, patch_latents=torch.randn(2, 196, config["latent_dim"])).logits
+    assert alone.shape == (2, 7) and torch.equal(alone, given)
+
+
+# ------------------------------------------------------------------------------------------- deprecated names
+@pytest.mark.parametrize(
+    ("module", "old", "new"),
+    [
+        ("latent_ofer_hf", "OcclusionDetectorConfig", "OcclusionPatchDetectorConfig"),
+        ("latent_ofer_hf", "ViTLatentsConfig", "ViTLatentBackboneConfig"),
+        ("latent_ofer_hf", "RePaintReconstructionConfig", "RePaintReconstructorConfig"),
+        ("latent_ofer_hf.models.occlusion_detector", "OcclusionDetectorOutput", "OcclusionPatchDetectorOutput"),
+        ("latent_ofer_hf.models.vit_latents", "ViTLatentsPreTrainedModel", "ViTLatentBackbonePreTrainedModel"),
+        ("latent_ofer_hf.models.hybrid_reconstruction", "HybridReconstructionOutput", "ReconstructionOutput"),
+    ],
+)
+def test_old_names_still_import_with_a_warning(module, old, new):
+    import importlib
+
+    namespace = importlib.import_module(module)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        value = getattr(namespace, old)
+    assert value is getattr(latent_ofer_hf, new, None) or value.__name__ == new
+    assert any(issubclass(w.category, FutureWarning) and new in str(w.message) for w in caught)
+    with pytest.raises(AttributeError):
+        namespace.NoSuchName  # noqa: B018
+
+
+def test_a_folder_saved_before_the_renames_still_loads(tmp_path):
+    """model_type strings are unchanged, so a folder saved by 0.1.0.dev0 loads: AutoModel finds the classes."""
+    model = LatentOferModel(preset_config("tiny"))
+    model.save_pretrained(tmp_path)
+    assert AutoConfig.from_pretrained(tmp_path / "detector").model_type == "latent-ofer-occlusion-detector"
+    assert AutoConfig.from_pretrained(tmp_path / "vit").model_type == "latent-ofer-vit-latents"
+    assert type(AutoModel.from_pretrained(tmp_path)).__name__ == "LatentOferModel"
