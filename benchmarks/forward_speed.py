@@ -37,8 +37,10 @@ def main() -> None:
     parser.add_argument("--batches", nargs="+", type=int, default=[1, 3])
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-          f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads"
+    )
     results = {}
     for preset in args.presets:
         for batch in args.batches:

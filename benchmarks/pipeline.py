@@ -114,8 +114,10 @@ def run_preset(preset: str, images: list, real: bool, repeats: int) -> tuple[flo
     # the stages, one face at a time
     pictures = [load_image_input(image) for image in images]
     faces = [detector.detect(p)[0] if real else None for p in pictures]
-    crops = [align_face(p, f, output_size=224)[0] if real else p.resize((224, 224)) for p, f in zip(
-        pictures, faces, strict=True)]
+    crops = [
+        align_face(p, f, output_size=224)[0] if real else p.resize((224, 224))
+        for p, f in zip(pictures, faces, strict=True)
+    ]
     pixel_values = torch.stack([processor.to_pixel_values(crop) for crop in crops])
     with torch.inference_mode():
         latents = model.vit(pixel_values).patch_latents
@@ -125,11 +127,19 @@ def run_preset(preset: str, images: list, real: bool, repeats: int) -> tuple[flo
     n = len(images)
     stages = {
         "load image": _time(lambda: [load_image_input(image) for image in images]) / n,
-        "detect faces (MTCNN)" if real else "detect faces (skipped: crops)":
-            _time(lambda: [detector.detect(p) for p in pictures]) / n if real else 0.0,
-        "align + normalise": _time(lambda: [processor.to_pixel_values(align_face(p, f, output_size=224)[0] if real
-                                                                      else p.resize((224, 224)))
-                                            for p, f in zip(pictures, faces, strict=True)]) / n,
+        "detect faces (MTCNN)" if real else "detect faces (skipped: crops)": _time(
+            lambda: [detector.detect(p) for p in pictures]
+        )
+        / n
+        if real
+        else 0.0,
+        "align + normalise": _time(
+            lambda: [
+                processor.to_pixel_values(align_face(p, f, output_size=224)[0] if real else p.resize((224, 224)))
+                for p, f in zip(pictures, faces, strict=True)
+            ]
+        )
+        / n,
     }
     with torch.inference_mode():
         one = pixel_values[:1]
@@ -139,8 +149,10 @@ def run_preset(preset: str, images: list, real: bool, repeats: int) -> tuple[flo
         stages["reconstruct (MAE fill + U-Net)"] = _time(lambda: model.reconstruct(one, one_mask))
         recogniser = _time(lambda: model.recognizer(pixel_values=one, patch_latents=one_latents))
         stages["recogniser"] = recogniser
-    print(f"\n[{preset}] per face, batch 1, {'real photos' if real else 'SynthFER crops'}, "
-          f"{float(mask.float().mean()):.0%} of patches flagged:")
+    print(
+        f"\n[{preset}] per face, batch 1, {'real photos' if real else 'SynthFER crops'}, "
+        f"{float(mask.float().mean()):.0%} of patches flagged:"
+    )
     for name, seconds in stages.items():
         print(f"  {name:<34} {seconds * 1e3:9.1f} ms")
     throughput = {}
@@ -162,16 +174,20 @@ def run_preset(preset: str, images: list, real: bool, repeats: int) -> tuple[flo
                 model.recognizer(pixel_values=face, patch_latents=model.vit(face).patch_latents)
             ratios.append(whole / ((time.perf_counter() - start) / n))
     ratio = statistics.median(ratios)
-    print(f"  whole pipeline / (ViT latents pass + recogniser) at batch 1: {ratio:.2f}x, median of {repeats} "
-          f"interleaved runs (range {min(ratios):.2f}-{max(ratios):.2f}x; / bare recogniser module: "
-          f"{(1 / throughput[1]) / recogniser:.1f}x)")
+    print(
+        f"  whole pipeline / (ViT latents pass + recogniser) at batch 1: {ratio:.2f}x, median of {repeats} "
+        f"interleaved runs (range {min(ratios):.2f}-{max(ratios):.2f}x; / bare recogniser module: "
+        f"{(1 / throughput[1]) / recogniser:.1f}x)"
+    )
     gain = throughput[8] / throughput[1]
     with torch.inference_mode():
         rate = _gflop(lambda: fer(images, batch_size=1, **call)) * throughput[1] / n  # GFLOP/s at batch 1
     peak = peak_matmul_gflops()
-    print(f"  batch 8 / batch 1 throughput per face: {gain:.2f}x; ceiling here: the pipeline already runs at "
-          f"{rate:.0f} GFLOP/s at batch 1 (counted FLOPs / time), a 2048² float32 matmul at {peak:.0f} GFLOP/s "
-          f"→ batching could gain at most {peak / rate:.2f}x, if it brought every op to the matmul's rate")
+    print(
+        f"  batch 8 / batch 1 throughput per face: {gain:.2f}x; ceiling here: the pipeline already runs at "
+        f"{rate:.0f} GFLOP/s at batch 1 (counted FLOPs / time), a 2048² float32 matmul at {peak:.0f} GFLOP/s "
+        f"→ batching could gain at most {peak / rate:.2f}x, if it brought every op to the matmul's rate"
+    )
     return ratio, gain
 
 
@@ -182,8 +198,10 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5, help="interleaved runs for the ratio")
     args = parser.parse_args()
     images, real = _inputs(args.images)
-    print(f"machine: {platform.machine()} {platform.processor() or ''}, {os.cpu_count()} cores, "
-          f"torch {torch.__version__}, {torch.get_num_threads()} threads; {args.images} images")
+    print(
+        f"machine: {platform.machine()} {platform.processor() or ''}, {os.cpu_count()} cores, "
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads; {args.images} images"
+    )
     ratio = gain = float("nan")
     for preset in args.presets:
         ratio, gain = run_preset(preset, images, real, args.repeats)

@@ -71,8 +71,13 @@ RECORDED_OFFICIAL = RecordedFigure(
 )
 SIDE, CHANNELS = 32, 512
 ROWS, COLUMNS = slice(20, 32), slice(1, 31)  # 12 × 30 = 360 positions = 35.2 % of 1024
-OFFICIAL_FILES = ("models/hModel.py", "models/hFunction.py", "util/NonparametricShiftForHybrid.py",
-                  "util/MaxCoord.py", "util/util.py")
+OFFICIAL_FILES = (
+    "models/hModel.py",
+    "models/hFunction.py",
+    "util/NonparametricShiftForHybrid.py",
+    "util/MaxCoord.py",
+    "util/util.py",
+)
 
 
 def _median(fn, repeats: int) -> float:
@@ -100,6 +105,7 @@ def time_layer(batch: int, channels_last: bool, backward: bool, repeats: int, in
     """Median seconds per call for one batch (in place: repeated calls rewrite the same masked positions)."""
     conv_output, face, mirror, mask = _inputs(batch, channels_last, requires_grad=backward)
     if not backward:
+
         def run():
             with torch.inference_mode():
                 self_assembly(face, mirror, mask, inplace=inplace)
@@ -109,6 +115,7 @@ def time_layer(batch: int, channels_last: bool, backward: bool, repeats: int, in
         def run():
             conv_output.grad = None
             (self_assembly(face, mirror, mask) * weights).sum().backward()
+
     return _median(run, repeats)
 
 
@@ -162,8 +169,10 @@ def load_official(directory: Path) -> type:
         module = sys.modules.get(top)
         origin = getattr(module, "__file__", None) if module is not None else None
         if module is not None and (origin is None or not Path(origin).resolve().is_relative_to(directory)):
-            raise RuntimeError(f"a module named {top!r} is already imported from {origin}; cannot import the "
-                               f"official one from {directory}")
+            raise RuntimeError(
+                f"a module named {top!r} is already imported from {origin}; cannot import the "
+                f"official one from {directory}"
+            )
     sys.path.insert(0, str(directory))
     try:
         h_model = importlib.import_module("models.hModel")
@@ -194,8 +203,10 @@ def time_official(hybrid_model: type, repeats: int) -> float:
     seconds = _median(run, repeats)
     masked = int(mask.sum())
     if int(model.flag.sum()) != masked or tuple(outputs[0].shape) != (1, CHANNELS, SIDE, SIDE):
-        raise RuntimeError(f"official layer ran on {int(model.flag.sum())} masked positions (expected {masked}), "
-                           f"output shape {list(outputs[0].shape)}")
+        raise RuntimeError(
+            f"official layer ran on {int(model.flag.sum())} masked positions (expected {masked}), "
+            f"output shape {list(outputs[0].shape)}"
+        )
     if not bool(outputs[0].isfinite().all()):
         raise RuntimeError("official layer gave non-finite output")
     return seconds
@@ -216,9 +227,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--skip-network", action="store_true", help="skip the whole-network share (slow)")
-    parser.add_argument("--official-dir", type=Path, default=None, metavar="PATH",
-                        help="hybrid_recon/ folder of a clone of github.com/leeisack/Latent-OFER: time the official "
-                             "layer in this run (otherwise: compare with a recorded figure)")
+    parser.add_argument(
+        "--official-dir",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="hybrid_recon/ folder of a clone of github.com/leeisack/Latent-OFER: time the official "
+        "layer in this run (otherwise: compare with a recorded figure)",
+    )
     args = parser.parse_args()
     hybrid_model = None
     if args.official_dir is not None:
@@ -227,11 +243,15 @@ def main() -> None:
         except (ImportError, OSError, RuntimeError) as error:
             parser.error(f"--official-dir: cannot import the official layer: {error}")
     torch.manual_seed(0)
-    print(f"machine: {cpu_model()} ({platform.machine()}, {os.cpu_count()} cores), {platform.system()} "
-          f"{platform.release()}, Python {platform.python_version()}, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads")
-    print(f"setting: {SIDE}x{SIDE}x{CHANNELS} features, {12 * 30} of {SIDE * SIDE} positions masked "
-          f"({12 * 30 / SIDE**2:.1%}), median of {args.repeats}")
+    print(
+        f"machine: {cpu_model()} ({platform.machine()}, {os.cpu_count()} cores), {platform.system()} "
+        f"{platform.release()}, Python {platform.python_version()}, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads"
+    )
+    print(
+        f"setting: {SIDE}x{SIDE}x{CHANNELS} features, {12 * 30} of {SIDE * SIDE} positions masked "
+        f"({12 * 30 / SIDE**2:.1%}), median of {args.repeats}"
+    )
     results = {}
     layouts = {"in place (U-Net)": (True, True), "channels_last": (True, False), "nchw": (False, False)}
     for layout, (channels_last, inplace) in layouts.items():
@@ -245,30 +265,41 @@ def main() -> None:
     if hybrid_model is not None:
         source = "measured"
         official_ms = time_official(hybrid_model, args.repeats) * 1e3
-        print(f"official layer (Hybrid_model/HybridFunction from {args.official_dir.resolve()}, CPU shim) "
-              f"batch 1 forward {official_ms:8.2f} ms per image")
+        print(
+            f"official layer (Hybrid_model/HybridFunction from {args.official_dir.resolve()}, CPU shim) "
+            f"batch 1 forward {official_ms:8.2f} ms per image"
+        )
         label = "ours / official, both measured in this run (forward, per image; official at batch 1)"
     else:
         source = "recorded"
         official_ms = RECORDED_OFFICIAL.seconds_per_image * 1e3
-        print(f"official layer: not measured in this run (pass --official-dir to measure it); recorded figure "
-              f"{official_ms:.0f} ms per image, batch 1")
-        label = (f"ours vs a figure recorded on {RECORDED_OFFICIAL.date}, {RECORDED_OFFICIAL.machine} "
-                 f"(not a measured speed-up; forward, per image)")
+        print(
+            f"official layer: not measured in this run (pass --official-dir to measure it); recorded figure "
+            f"{official_ms:.0f} ms per image, batch 1"
+        )
+        label = (
+            f"ours vs a figure recorded on {RECORDED_OFFICIAL.date}, {RECORDED_OFFICIAL.machine} "
+            f"(not a measured speed-up; forward, per image)"
+        )
     ratio_b1, ratio_b8 = forward_b1 / official_ms, forward_b8 / official_ms
 
     def note(ratio: float) -> str:
         return f"ours {1 / ratio:.0f}x faster" if source == "measured" else f"1/{1 / ratio:.0f} of that figure"
+
     print(f"{label}: batch 1 {ratio_b1:.4f} ({note(ratio_b1)}), batch 8 {ratio_b8:.4f} ({note(ratio_b8)})")
     print(f"batch 8 vs batch 1 per image (forward): {forward_b1 / forward_b8:.2f}x faster")
     if not args.skip_network:
         for batch in (1, 8):
             whole, layer = time_network_share(batch, args.repeats)
-            print(f"paper-preset reconstruction forward, batch {batch}: {whole / batch * 1e3:.0f} ms per image, "
-                  f"self-assembly {layer / batch * 1e3:.2f} ms per image = {layer / whole:.1%} of it")
-    print(f"self_assembly_ms_per_image_b8={forward_b8:.3f} official_source={source} "
-          f"official_ms_per_image={official_ms:.3f} ours_over_official_b1={ratio_b1:.5f} "
-          f"ours_over_official_b8={ratio_b8:.5f}")
+            print(
+                f"paper-preset reconstruction forward, batch {batch}: {whole / batch * 1e3:.0f} ms per image, "
+                f"self-assembly {layer / batch * 1e3:.2f} ms per image = {layer / whole:.1%} of it"
+            )
+    print(
+        f"self_assembly_ms_per_image_b8={forward_b8:.3f} official_source={source} "
+        f"official_ms_per_image={official_ms:.3f} ours_over_official_b1={ratio_b1:.5f} "
+        f"ours_over_official_b8={ratio_b8:.5f}"
+    )
 
 
 if __name__ == "__main__":

@@ -33,8 +33,9 @@ def to_tensor(images: np.ndarray, size: int) -> torch.Tensor:
 class SmallResNet(torch.nn.Module):
     def __init__(self) -> None:
         super().__init__()
-        self.trunk = ResNetModel(ResNetConfig(layer_type="basic", depths=[1, 1, 1, 1], hidden_sizes=[16, 32, 64, 128],
-                                              embedding_size=16))
+        self.trunk = ResNetModel(
+            ResNetConfig(layer_type="basic", depths=[1, 1, 1, 1], hidden_sizes=[16, 32, 64, 128], embedding_size=16)
+        )
         self.head = torch.nn.Linear(128, len(RAFDB_7))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -49,15 +50,17 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=112)
     args = parser.parse_args()
     torch.manual_seed(0)
-    print(f"machine: {platform.machine()} {platform.processor() or ''}, {os.cpu_count()} cores, "
-          f"torch {torch.__version__}")
+    print(
+        f"machine: {platform.machine()} {platform.processor() or ''}, {os.cpu_count()} cores, torch {torch.__version__}"
+    )
     start = time.perf_counter()
     train_images, train_labels, _, _ = synthfer_batch(args.train, split="train")
     test_images, test_labels, _, _ = synthfer_batch(args.test, split="test")
     sets = {
         "clean": test_images,
-        "30 % random patches": np.stack([random_patch_occlusion(image, 0.3, seed=index).image
-                                         for index, image in enumerate(test_images)]),
+        "30 % random patches": np.stack(
+            [random_patch_occlusion(image, 0.3, seed=index).image for index, image in enumerate(test_images)]
+        ),
         "seen occluders": synthfer_batch(args.test, split="test", occlusion="seen")[0],
         "unseen occluders": synthfer_batch(args.test, split="test", occlusion="unseen")[0],
     }

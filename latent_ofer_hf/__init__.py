@@ -43,17 +43,21 @@ def _register() -> None:
         # saved directories carry flat module files + auto_map, so they load with trust_remote_code=True alone
         model_class.register_for_auto_class(auto_class_names[-1])
     # pipeline("occluded-fer", model=...) builds the whole system (LatentOferModel through AutoModel)
-    PIPELINE_REGISTRY.register_pipeline("occluded-fer", pipeline_class=OccludedFERPipeline,
-                                        pt_model=transformers.AutoModel, type="image")
+    PIPELINE_REGISTRY.register_pipeline(
+        "occluded-fer", pipeline_class=OccludedFERPipeline, pt_model=transformers.AutoModel, type="image"
+    )
 
 
 _register()
 
-__getattr__ = deprecated_aliases(__name__, {
-    "OcclusionDetectorConfig": ("OcclusionPatchDetectorConfig", OcclusionPatchDetectorConfig),
-    "ViTLatentsConfig": ("ViTLatentBackboneConfig", ViTLatentBackboneConfig),
-    "RePaintReconstructionConfig": ("RePaintReconstructorConfig", RePaintReconstructorConfig),
-})
+__getattr__ = deprecated_aliases(
+    __name__,
+    {
+        "OcclusionDetectorConfig": ("OcclusionPatchDetectorConfig", OcclusionPatchDetectorConfig),
+        "ViTLatentsConfig": ("ViTLatentBackboneConfig", ViTLatentBackboneConfig),
+        "RePaintReconstructionConfig": ("RePaintReconstructorConfig", RePaintReconstructorConfig),
+    },
+)
 
 __all__ = [
     "ExpressionRecognizer",

@@ -9,8 +9,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-UNTRAINED_NOTICE = ("NOTE: no --model given and no trained Latent-OFER checkpoint exists yet: using the UNTRAINED "
-                    "'tiny' system with random weights. Its labels and masks are meaningless.")
+UNTRAINED_NOTICE = (
+    "NOTE: no --model given and no trained Latent-OFER checkpoint exists yet: using the UNTRAINED "
+    "'tiny' system with random weights. Its labels and masks are meaningless."
+)
 
 
 def _build_pipeline(model: str | None, device: str | None):
@@ -26,8 +28,11 @@ def _build_pipeline(model: str | None, device: str | None):
 
 
 def _jsonable(face: dict[str, Any]) -> dict[str, Any]:
-    return {key: value.tolist() if hasattr(value, "tolist") else value for key, value in face.items()
-            if key not in ("reconstruction", "face")}
+    return {
+        key: value.tolist() if hasattr(value, "tolist") else value
+        for key, value in face.items()
+        if key not in ("reconstruction", "face")
+    }
 
 
 def _table(rows: list[tuple[str, list[dict] | None, str | None]]) -> str:
@@ -43,8 +48,10 @@ def _table(rows: list[tuple[str, list[dict] | None, str | None]]) -> str:
             where = f"({box['xmin']},{box['ymin']})-({box['xmax']},{box['ymax']})"
             flagged = int(face["occlusion_mask"].sum())
             occluded = f"{face['occlusion_ratio']:.0%} ({flagged}/{face['occlusion_mask'].size})"
-            lines.append(f"{shown if index == 0 else '':<32} {index + 1:>4}  {where:<24} {face['label']:<9} "
-                         f"{face['score']:>6.2f}  {occluded}")
+            lines.append(
+                f"{shown if index == 0 else '':<32} {index + 1:>4}  {where:<24} {face['label']:<9} "
+                f"{face['score']:>6.2f}  {occluded}"
+            )
     return "\n".join(lines)
 
 
@@ -112,23 +119,32 @@ def predict(args: argparse.Namespace) -> int:
             out = Path(args.save_vis) / f"{index:03d}_{Path(name).stem}.png"
             visualise(load_image_input(name), faces).save(out)
     if args.json:
-        print(json.dumps([{"image": name, "faces": [_jsonable(f) for f in faces or []], "error": error}
-                          for name, faces, error in rows], indent=2))
+        print(
+            json.dumps(
+                [
+                    {"image": name, "faces": [_jsonable(f) for f in faces or []], "error": error}
+                    for name, faces, error in rows
+                ],
+                indent=2,
+            )
+        )
     else:
         print(_table(rows))
     return 1 if failed else 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="latent-ofer",
-                                     description="Latent-OFER occluded facial expression recognition")
+    parser = argparse.ArgumentParser(
+        prog="latent-ofer", description="Latent-OFER occluded facial expression recognition"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("predict", help="recognise the expressions of the faces in images")
     run.add_argument("images", nargs="+", help="image files or URLs")
     run.add_argument("--model", help="a saved system directory or Hub repo id (default: untrained tiny demo system)")
     run.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    run.add_argument("--save-vis", metavar="DIR", help="write a picture per image: boxes, occluded patches, "
-                                                         "reconstruction, scores")
+    run.add_argument(
+        "--save-vis", metavar="DIR", help="write a picture per image: boxes, occluded patches, reconstruction, scores"
+    )
     run.add_argument("--top-k", type=int, default=3, help="classes listed per face (default 3)")
     run.add_argument("--no-detector", action="store_true", help="the images are already face crops")
     run.add_argument("--no-reconstruct", action="store_true", help="recognise the raw face (skip reconstruction)")

@@ -35,8 +35,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.model:
         model = LatentOferModel.from_pretrained(args.model)
     else:
-        print("NOTE: no trained Latent-OFER checkpoint exists yet. Running the UNTRAINED 'tiny' system with random "
-              "weights: its labels and masks are meaningless; this shows the data flow and shapes only.\n")
+        print(
+            "NOTE: no trained Latent-OFER checkpoint exists yet. Running the UNTRAINED 'tiny' system with random "
+            "weights: its labels and masks are meaningless; this shows the data flow and shapes only.\n"
+        )
         model = LatentOferModel(preset_config("tiny")).eval()
     fer = pipeline("occluded-fer", model=model)
     face = _test_face(model.config.vit_config.image_size)
@@ -45,11 +47,15 @@ def main(argv: list[str] | None = None) -> None:
     elapsed = time.perf_counter() - start
     print(f"pipeline('occluded-fer') on one generated 224x224 face with an occluder: {elapsed * 1000:.0f} ms on CPU")
     flagged = result["occlusion_mask"]
-    print(f"1. detect: {int(flagged.sum())} of {flagged.size} patches flagged as occluded "
-          f"(ratio {result['occlusion_ratio']:.2f}; an unfitted SVDD has radius 0 and flags everything)")
+    print(
+        f"1. detect: {int(flagged.sum())} of {flagged.size} patches flagged as occluded "
+        f"(ratio {result['occlusion_ratio']:.2f}; an unfitted SVDD has radius 0 and flags everything)"
+    )
     what = {"hybrid": "MAE fill + U-Net with self-assembly", "mae": "MAE fill", "diffusion": "RePaint"}
-    print(f"2. reconstruct ({what.get(model.config.reconstruction, 'none')}) -> "
-          f"{result.get('reconstruction').size if 'reconstruction' in result else 'skipped'}")
+    print(
+        f"2. reconstruct ({what.get(model.config.reconstruction, 'none')}) -> "
+        f"{result.get('reconstruction').size if 'reconstruction' in result else 'skipped'}"
+    )
     print(f"3. recognise: {len(result['relevant_patches'])} expression-relevant ViT latents used; scores:")
     for entry in result["scores"]:
         print(f"     {entry['label']:<9} {entry['score']:.3f}")

@@ -11,13 +11,17 @@ from typing import Any
 
 from .models.latent_ofer import LatentOferConfig
 
-# ViT-L/16 MAE (facebook/vit-mae-large, the paper's reconstructor, docs/method.md#vit-latents [R]) and ViT-B/16 (facebook/vit-mae-base)
+# ViT-L/16 MAE (facebook/vit-mae-large, the paper's reconstructor, docs/method.md#vit-latents [R]) and ViT-B/16
+# (facebook/vit-mae-base)
 _VIT_LARGE = {"hidden_size": 1024, "num_hidden_layers": 24, "num_attention_heads": 16, "intermediate_size": 4096}
 _VIT_BASE = {"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072}
-_MAE_DECODER = {"decoder_hidden_size": 512, "decoder_num_hidden_layers": 8, "decoder_num_attention_heads": 16,
-                "decoder_intermediate_size": 2048}
-_RESNET18 = {"layer_type": "basic", "depths": [2, 2, 2, 2], "hidden_sizes": [64, 128, 256, 512],
-             "embedding_size": 64}
+_MAE_DECODER = {
+    "decoder_hidden_size": 512,
+    "decoder_num_hidden_layers": 8,
+    "decoder_num_attention_heads": 16,
+    "decoder_intermediate_size": 2048,
+}
+_RESNET18 = {"layer_type": "basic", "depths": [2, 2, 2, 2], "hidden_sizes": [64, 128, 256, 512], "embedding_size": 64}
 
 PRESETS: dict[str, dict[str, Any]] = {
     # As published: ViT-L/16 MAE latents (512-d decoder space), Deep-SVDD detector, ResNet-18 + 4 heads, per-image
@@ -25,10 +29,15 @@ PRESETS: dict[str, dict[str, Any]] = {
     "paper": {
         "vit_config": {"mae_config": {**_VIT_LARGE, **_MAE_DECODER}, "latent_source": "decoder_embed"},
         "detector_config": {"latent_dim": 512},
-        # the official U-Net: 256×256, ngf 64, 8 levels, self-assembly at 32×32×512 (86.5 M params, docs/method.md#refinement-u-net)
+        # the official U-Net: 256×256, ngf 64, 8 levels, self-assembly at 32×32×512 (86.5 M params,
+        # docs/method.md#refinement-u-net)
         "reconstructor_config": {"image_size": 256, "ngf": 64, "num_downs": 8, "assembly_level": 3},
-        "recognizer_config": {"backbone_config": _RESNET18, "latent_dim": 512, "latent_selection": "cam",
-                              "latent_head": "paper"},
+        "recognizer_config": {
+            "backbone_config": _RESNET18,
+            "latent_dim": 512,
+            "latent_selection": "cam",
+            "latent_head": "paper",
+        },
     },
     # Our efficient default: ViT-B/16 MAE, a half-width U-Net (same depth and self-assembly position; ~1/4 of the
     # paper U-Net's params and FLOPs) and the attention-pooling latent head.
@@ -36,24 +45,44 @@ PRESETS: dict[str, dict[str, Any]] = {
         "vit_config": {"mae_config": {**_VIT_BASE, **_MAE_DECODER}, "latent_source": "decoder_embed"},
         "detector_config": {"latent_dim": 512},
         "reconstructor_config": {"image_size": 256, "ngf": 32, "num_downs": 8, "assembly_level": 3},
-        "recognizer_config": {"backbone_config": _RESNET18, "latent_dim": 512, "latent_selection": "cam",
-                              "latent_head": "attention"},
+        "recognizer_config": {
+            "backbone_config": _RESNET18,
+            "latent_dim": 512,
+            "latent_selection": "cam",
+            "latent_head": "attention",
+        },
     },
     # Random-weight toy for tests and CI: every code path of the real presets, tiny widths, 224×224 input.
     "tiny": {
         "vit_config": {
-            "mae_config": {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64,
-                           "decoder_hidden_size": 32, "decoder_num_hidden_layers": 1, "decoder_num_attention_heads": 2,
-                           "decoder_intermediate_size": 64},
+            "mae_config": {
+                "hidden_size": 32,
+                "num_hidden_layers": 2,
+                "num_attention_heads": 2,
+                "intermediate_size": 64,
+                "decoder_hidden_size": 32,
+                "decoder_num_hidden_layers": 1,
+                "decoder_num_attention_heads": 2,
+                "decoder_intermediate_size": 64,
+            },
             "latent_source": "decoder_embed",
         },
         "detector_config": {"latent_dim": 32, "hidden_dims": [16], "rep_dim": 8},
         "reconstructor_config": {"image_size": 64, "ngf": 4, "num_downs": 6, "assembly_level": 3},
         "recognizer_config": {
-            "backbone_config": {"layer_type": "basic", "depths": [1, 1, 1, 1], "hidden_sizes": [8, 16, 32, 64],
-                                "embedding_size": 8},
-            "latent_dim": 32, "latent_selection": "cam", "latent_head": "attention", "latent_attention_heads": 2,
-            "latent_out_dim": 16, "paper_latent_dims": [64, 32, 32, 16], "fusion_dims": [16, 16],
+            "backbone_config": {
+                "layer_type": "basic",
+                "depths": [1, 1, 1, 1],
+                "hidden_sizes": [8, 16, 32, 64],
+                "embedding_size": 8,
+            },
+            "latent_dim": 32,
+            "latent_selection": "cam",
+            "latent_head": "attention",
+            "latent_attention_heads": 2,
+            "latent_out_dim": 16,
+            "paper_latent_dims": [64, 32, 32, 16],
+            "fusion_dims": [16, 16],
         },
     },
 }

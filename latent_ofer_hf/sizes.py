@@ -47,8 +47,9 @@ class _PassThrough(torch.nn.Module):
         return features
 
 
-def _hybrid_rows(preset: str, network: HybridReconstructionNetwork, masked_patches: int, grid: int,
-                 patch_size: int) -> list[Row]:
+def _hybrid_rows(
+    preset: str, network: HybridReconstructionNetwork, masked_patches: int, grid: int, patch_size: int
+) -> list[Row]:
     """U-Net FLOPs on the meta device plus the self-assembly layer's FLOPs counted on real CPU tensors with a
     lower-face hole of `masked_patches` patches (the layer's work depends on how many positions are masked)."""
     config = network.config
@@ -60,7 +61,7 @@ def _hybrid_rows(preset: str, network: HybridReconstructionNetwork, masked_patch
     finally:
         network.unet.assembly = layer
     patch_mask = torch.zeros(1, grid * grid, dtype=torch.bool)
-    patch_mask[0, grid * grid - masked_patches:] = True  # the bottom rows: a lower-face occluder
+    patch_mask[0, grid * grid - masked_patches :] = True  # the bottom rows: a lower-face occluder
     hole = patch_mask_to_pixel_mask(patch_mask, grid_size=grid, patch_size=patch_size).float()
     hole = torch.nn.functional.interpolate(hole, size=(size, size), mode="nearest")
     feature_mask = feature_mask_from_pixels(hole, config.assembly_level, config.feature_mask_threshold)
@@ -69,10 +70,18 @@ def _hybrid_rows(preset: str, network: HybridReconstructionNetwork, masked_patch
     with torch.no_grad():
         assembly_flops = _flops(lambda: self_assembly(features[0], features[1], feature_mask))
     return [
-        Row(preset, f"hybrid U-Net refinement ({size}², incl. self-assembly)", _count(network),
-            unet_flops + assembly_flops),
-        Row(preset, f"  of which self-assembly ({side}×{side}×{width}, {feature_mask.float().mean():.0%} masked)",
-            0, assembly_flops),
+        Row(
+            preset,
+            f"hybrid U-Net refinement ({size}², incl. self-assembly)",
+            _count(network),
+            unet_flops + assembly_flops,
+        ),
+        Row(
+            preset,
+            f"  of which self-assembly ({side}×{side}×{width}, {feature_mask.float().mean():.0%} masked)",
+            0,
+            assembly_flops,
+        ),
     ]
 
 
@@ -96,34 +105,49 @@ def measure(preset: str, masked_patches: int = 49) -> list[Row]:
         mae.decoder.decoder_pred(vit.decode(full))
 
     source = vit.config.latent_source  # which MAE parts the latents pass runs
-    latent_params = {"encoder": _count(mae.vit), "decoder_embed": _count(mae.vit) + _count(mae.decoder.decoder_embed),
-                     "decoder": _count(mae)}[source]
+    latent_params = {
+        "encoder": _count(mae.vit),
+        "decoder_embed": _count(mae.vit) + _count(mae.decoder.decoder_embed),
+        "decoder": _count(mae),
+    }[source]
     rows = [
         Row(preset, "ViT latents pass (all patches)", latent_params, _flops(lambda: vit(x))),
         Row(preset, f"MAE fill ({masked_patches} of {num_patches} patches masked)", _count(mae), _flops(fill)),
-        Row(preset, "occlusion detector (SVDD head)", _count(model.detector),
-            _flops(lambda: model.detector(patch_latents=latents, return_loss=False))),
-        Row(preset, "expression recogniser", _count(model.recognizer),
-            _flops(lambda: model.recognizer(pixel_values=x, patch_latents=latents))),
+        Row(
+            preset,
+            "occlusion detector (SVDD head)",
+            _count(model.detector),
+            _flops(lambda: model.detector(patch_latents=latents, return_loss=False)),
+        ),
+        Row(
+            preset,
+            "expression recogniser",
+            _count(model.recognizer),
+            _flops(lambda: model.recognizer(pixel_values=x, patch_latents=latents)),
+        ),
     ]
     head = model.recognizer.latent_head if hasattr(model.recognizer, "latent_head") else None
     if head is not None:
         rows.append(Row(preset, f"  of which latent head ({config.recognizer_config.latent_head})", _count(head), 0.0))
-    path = Row(preset, "= recogniser path (latents pass + recogniser)", rows[0].params + rows[3].params,
-               rows[0].flops + rows[3].flops)
+    path = Row(
+        preset,
+        "= recogniser path (latents pass + recogniser)",
+        rows[0].params + rows[3].params,
+        rows[0].flops + rows[3].flops,
+    )
     system_flops = rows[0].flops + rows[1].flops + rows[2].flops + rows[3].flops
     reconstructor = model.reconstructor
     if reconstructor is not None and component_for_config("reconstructor", reconstructor.config).reconstruction == (
         "hybrid"
     ):
-        hybrid = _hybrid_rows(preset, model.reconstructor, masked_patches, config.vit_config.grid_size,
-                              config.vit_config.patch_size)
+        hybrid = _hybrid_rows(
+            preset, model.reconstructor, masked_patches, config.vit_config.grid_size, config.vit_config.patch_size
+        )
         rows += hybrid
         system_flops += hybrid[0].flops
     # the composite owns no parameters of its own: the system is the sum of its slots' components
     system_params = sum(_count(getattr(model, slot)) for slot in SLOTS if getattr(model, slot) is not None)
-    system = Row(preset, "= whole system (ViT + detector + MAE fill + U-Net + recogniser)", system_params,
-                 system_flops)
+    system = Row(preset, "= whole system (ViT + detector + MAE fill + U-Net + recogniser)", system_params, system_flops)
     return rows + [path, system]
 
 
@@ -145,11 +169,15 @@ def main(argv: list[str] | None = None) -> None:
     print(format_table([row for name in args.presets for row in rows[name]]))
     if "paper" in rows and "base" in rows:
         paper, base = rows["paper"][-2], rows["base"][-2]
-        print(f"\nbase / paper recogniser path: params {base.params / paper.params:.1%}, "
-              f"FLOPs {base.flops / paper.flops:.1%}")
-    print("\nPaper Table 7 (whole Latent-OFER, 'estimated by ourselves'): 373 M params, 156 GFLOPs. Official code's "
-          "FER network alone: ~475 M params, of which ~455 M the linear latent MLP (docs/method.md#latent-head); its hybrid U-Net: "
-          "86,479,363 params (docs/method.md#refinement-u-net).")
+        print(
+            f"\nbase / paper recogniser path: params {base.params / paper.params:.1%}, "
+            f"FLOPs {base.flops / paper.flops:.1%}"
+        )
+    print(
+        "\nPaper Table 7 (whole Latent-OFER, 'estimated by ourselves'): 373 M params, 156 GFLOPs. Official code's "
+        "FER network alone: ~475 M params, of which ~455 M the linear latent MLP (docs/method.md#latent-head); its "
+        "hybrid U-Net: 86,479,363 params (docs/method.md#refinement-u-net)."
+    )
 
 
 if __name__ == "__main__":

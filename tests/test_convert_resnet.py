@@ -25,9 +25,15 @@ def torchvision_resnet18_shapes(widths=(64, 128, 256, 512), stem=64, num_classes
     shapes = {"conv1.weight": (stem, 3, 7, 7)}
 
     def bn(prefix, channels):
-        shapes.update({f"{prefix}.weight": (channels,), f"{prefix}.bias": (channels,),
-                       f"{prefix}.running_mean": (channels,), f"{prefix}.running_var": (channels,),
-                       f"{prefix}.num_batches_tracked": ()})
+        shapes.update(
+            {
+                f"{prefix}.weight": (channels,),
+                f"{prefix}.bias": (channels,),
+                f"{prefix}.running_mean": (channels,),
+                f"{prefix}.running_var": (channels,),
+                f"{prefix}.num_batches_tracked": (),
+            }
+        )
 
     bn("bn1", stem)
     in_channels = stem
@@ -65,8 +71,15 @@ def torchvision_resnet_forward(state: dict[str, torch.Tensor], x: torch.Tensor) 
     """Reference torchvision ResNet-18 trunk (eval mode, no avgpool/fc) written with functional ops."""
 
     def bn(prefix, h):
-        return F.batch_norm(h, state[f"{prefix}.running_mean"], state[f"{prefix}.running_var"],
-                            state[f"{prefix}.weight"], state[f"{prefix}.bias"], training=False, eps=1e-5)
+        return F.batch_norm(
+            h,
+            state[f"{prefix}.running_mean"],
+            state[f"{prefix}.running_var"],
+            state[f"{prefix}.weight"],
+            state[f"{prefix}.bias"],
+            training=False,
+            eps=1e-5,
+        )
 
     h = F.relu(bn("bn1", F.conv2d(x, state["conv1.weight"], stride=2, padding=3)))
     h = F.max_pool2d(h, kernel_size=3, stride=2, padding=1)
@@ -84,8 +97,14 @@ def torchvision_resnet_forward(state: dict[str, torch.Tensor], x: torch.Tensor) 
 
 def tiny_recognizer(**overrides) -> ExpressionRecognizer:
     config = ExpressionRecognizerConfig(
-        backbone_config=TINY_TRUNK, latent_dim=16, num_attention_heads=2, latent_attention_heads=2, latent_out_dim=8,
-        paper_latent_dims=[32, 16, 16, 8], fusion_dims=[16, 8], **overrides,
+        backbone_config=TINY_TRUNK,
+        latent_dim=16,
+        num_attention_heads=2,
+        latent_attention_heads=2,
+        latent_out_dim=8,
+        paper_latent_dims=[32, 16, 16, 8],
+        fusion_dims=[16, 8],
+        **overrides,
     )
     return ExpressionRecognizer(config).eval()
 
@@ -151,8 +170,7 @@ class _NotATensor:
 
 def test_pickled_objects_are_refused(tmp_path):
     path = tmp_path / "evil.pth"
-    torch.save({"state_dict": random_torchvision_state_dict(widths=(8, 16, 32, 64), stem=8), "x": _NotATensor()},
-               path)
+    torch.save({"state_dict": random_torchvision_state_dict(widths=(8, 16, 32, 64), stem=8), "x": _NotATensor()}, path)
     with pytest.raises(ValueError, match="refusing"):
         load_msceleb_resnet18(path, tiny_recognizer())
 
@@ -195,8 +213,7 @@ def test_load_hub_resnet18_from_a_local_directory(tmp_path):
     for key, value in source.resnet.state_dict().items():
         assert torch.equal(trunk_state[key], value), key
 
-    wide = ResNetModel(ResNetConfig(**{**RESNET18_CONFIG_KWARGS, "hidden_sizes": [8, 16, 32, 48],
-                                       "embedding_size": 8}))
+    wide = ResNetModel(ResNetConfig(**{**RESNET18_CONFIG_KWARGS, "hidden_sizes": [8, 16, 32, 48], "embedding_size": 8}))
     wide.save_pretrained(tmp_path / "wide")
     with pytest.raises(ValueError, match="hidden_sizes"):
         load_hub_resnet18(model, str(tmp_path / "wide"), local_files_only=True)
@@ -211,13 +228,21 @@ def official_state_dict(model: ExpressionRecognizer) -> dict[str, torch.Tensor]:
             continue
         first = key.split(".")[0]
         child = {"conv1": "0", "bn1": "1", "layer1": "4", "layer2": "5", "layer3": "6", "layer4": "7"}[first]
-        state[f"features.{child}{key[len(first):]}"] = value
+        state[f"features.{child}{key[len(first) :]}"] = value
     ours = model.state_dict()
-    renames = {"latent_head.layers.0": "hh_layer", "latent_head.layers.1": "hh_layer2",
-               "latent_head.layers.2": "hh_batch1", "latent_head.layers.3": "hh_layer3",
-               "latent_head.layers.4": "hh_layer4", "latent_head.layers.5": "batch_norm1",
-               "fusion_head.hidden.0": "fc", "fusion_head.hidden.1": "fc2", "fusion_head.hidden.2": "batch_norm",
-               "fusion_head.classifier": "fc4", "fusion_head.logits_norm": "bn"}
+    renames = {
+        "latent_head.layers.0": "hh_layer",
+        "latent_head.layers.1": "hh_layer2",
+        "latent_head.layers.2": "hh_batch1",
+        "latent_head.layers.3": "hh_layer3",
+        "latent_head.layers.4": "hh_layer4",
+        "latent_head.layers.5": "batch_norm1",
+        "fusion_head.hidden.0": "fc",
+        "fusion_head.hidden.1": "fc2",
+        "fusion_head.hidden.2": "batch_norm",
+        "fusion_head.classifier": "fc4",
+        "fusion_head.logits_norm": "bn",
+    }
     generator = torch.Generator().manual_seed(1)
     for key, value in ours.items():
         if key.endswith("num_batches_tracked"):
@@ -242,8 +267,13 @@ class OfficialChannelAttention(nn.Module):
     def __init__(self, channels, hidden):
         super().__init__()
         self.gap = nn.AdaptiveAvgPool2d(1)
-        self.attention = nn.Sequential(nn.Linear(channels, hidden), nn.BatchNorm1d(hidden), nn.ReLU(inplace=True),
-                                       nn.Linear(hidden, channels), nn.Sigmoid())
+        self.attention = nn.Sequential(
+            nn.Linear(channels, hidden),
+            nn.BatchNorm1d(hidden),
+            nn.ReLU(inplace=True),
+            nn.Linear(hidden, channels),
+            nn.Sigmoid(),
+        )
 
     def forward(self, sa):
         sa2 = self.gap(sa)
@@ -257,10 +287,12 @@ class OfficialSpatialAttention(nn.Module):
         super().__init__()
         self.conv1x1 = nn.Sequential(nn.Conv2d(channels, hidden, kernel_size=1), nn.BatchNorm2d(hidden))
         self.conv_3x3 = nn.Sequential(nn.Conv2d(hidden, channels, kernel_size=3, padding=1), nn.BatchNorm2d(channels))
-        self.conv_1x3 = nn.Sequential(nn.Conv2d(hidden, channels, kernel_size=(1, 3), padding=(0, 1)),
-                                      nn.BatchNorm2d(channels))
-        self.conv_3x1 = nn.Sequential(nn.Conv2d(hidden, channels, kernel_size=(3, 1), padding=(1, 0)),
-                                      nn.BatchNorm2d(channels))
+        self.conv_1x3 = nn.Sequential(
+            nn.Conv2d(hidden, channels, kernel_size=(1, 3), padding=(0, 1)), nn.BatchNorm2d(channels)
+        )
+        self.conv_3x1 = nn.Sequential(
+            nn.Conv2d(hidden, channels, kernel_size=(3, 1), padding=(1, 0)), nn.BatchNorm2d(channels)
+        )
         self.relu = nn.ReLU()
         self.gap = nn.AdaptiveAvgPool2d(1)
 
@@ -323,10 +355,86 @@ def test_converted_official_network_computes_the_official_logits(tmp_path):
 
     pixels, patch_latents = torch.randn(3, 3, 224, 224), torch.randn(3, 196, 16)
     tokens = torch.cat([torch.randn(3, 1, 16), patch_latents], dim=1)  # the official [.., 197, 512] .pt layout
-    box = [46, 47, 48, 49, 50, 51, 52, 53, 60, 61, 62, 63, 64, 65, 66, 67, 74, 75, 76, 77, 78, 79, 80, 81, 88, 89,
-           90, 91, 92, 93, 94, 95, 102, 103, 104, 105, 106, 107, 108, 109, 116, 117, 118, 119, 120, 121, 122, 123,
-           130, 131, 132, 133, 134, 135, 136, 137, 144, 145, 146, 147, 148, 149, 150, 151, 158, 159, 160, 161, 162,
-           163, 164, 165, 172, 173, 174, 175, 176, 177]  # main.py
+    box = [
+        46,
+        47,
+        48,
+        49,
+        50,
+        51,
+        52,
+        53,
+        60,
+        61,
+        62,
+        63,
+        64,
+        65,
+        66,
+        67,
+        74,
+        75,
+        76,
+        77,
+        78,
+        79,
+        80,
+        81,
+        88,
+        89,
+        90,
+        91,
+        92,
+        93,
+        94,
+        95,
+        102,
+        103,
+        104,
+        105,
+        106,
+        107,
+        108,
+        109,
+        116,
+        117,
+        118,
+        119,
+        120,
+        121,
+        122,
+        123,
+        130,
+        131,
+        132,
+        133,
+        134,
+        135,
+        136,
+        137,
+        144,
+        145,
+        146,
+        147,
+        148,
+        149,
+        150,
+        151,
+        158,
+        159,
+        160,
+        161,
+        162,
+        163,
+        164,
+        165,
+        172,
+        173,
+        174,
+        175,
+        176,
+        177,
+    ]  # main.py
     official_latent = torch.stack([tokens[:, i] for i in box], dim=1).flatten(1)
     with torch.no_grad():
         expected = reference(pixels, official_latent)
@@ -346,8 +454,9 @@ def test_official_checkpoint_round_trip(tmp_path):
     assert torch.equal(state["latent_head.layers.0.weight"], official["hh_layer.weight"])
     assert torch.equal(state["fusion_head.logits_norm.running_var"], official["bn.running_var"])
     assert torch.equal(state["attention_heads.1.sa.conv_1x3.0.weight"], official["cat_head1.sa.conv_1x3.0.weight"])
-    assert torch.equal(state["resnet.encoder.stages.3.layers.1.layer.1.convolution.weight"],
-                       official["features.7.1.conv2.weight"])
+    assert torch.equal(
+        state["resnet.encoder.stages.3.layers.1.layer.1.convolution.weight"], official["features.7.1.conv2.weight"]
+    )
 
     with pytest.raises(ValueError, match="latent_head='paper'"):
         load_official_checkpoint(tmp_path / "KDEF_epoch22.pth", tiny_recognizer())

@@ -65,7 +65,11 @@ def test_rafdb_train_labels_by_name_in_two_orders(tmp_path):
     assert dataset["label"] == [0, 3, 5, 6]
     assert dataset["split"] == ["train"] * 4
     assert [Path(p["path"]).name for p in dataset.cast_column("image", datasets.Image(decode=False))["image"]] == [
-        "train_00001_aligned.jpg", "train_00002_aligned.jpg", "train_00003_aligned.jpg", "train_00004_aligned.jpg"]
+        "train_00001_aligned.jpg",
+        "train_00002_aligned.jpg",
+        "train_00003_aligned.jpg",
+        "train_00004_aligned.jpg",
+    ]
     image = dataset[0]["image"]
     assert image.size == (8, 8) and image.getpixel((3, 3))[0] > 200  # surprise image is red
 
@@ -135,8 +139,10 @@ def test_rafdb_unreadable_images_are_skipped_and_counted(tmp_path, caplog):
     assert reasons["train_00003_aligned.jpg"] == "missing file"
     assert len(train_report.skipped) == 3
     assert names_of(test) == ["disgust", "sad"]
-    assert sorted(Path(path).name for path, _ in test_report.skipped) == ["test_0001_aligned.jpg",
-                                                                          "test_0002_aligned.jpg"]
+    assert sorted(Path(path).name for path, _ in test_report.skipped) == [
+        "test_0001_aligned.jpg",
+        "test_0002_aligned.jpg",
+    ]
     assert "not an image" in dict((Path(p).name, r) for p, r in test_report.skipped)["test_0002_aligned.jpg"]
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 2 and "skipped 3 file(s)" in warnings[0].getMessage()
@@ -188,16 +194,18 @@ def test_class_missing_from_target_order_raises_or_is_dropped(tmp_path):
 
 # ---------------------------------------------------------------- AffectNet
 
-AFFECTNET_HEADER = ("subDirectory_filePath,face_x,face_y,face_width,face_height,facial_landmarks,expression,valence,"
-                    "arousal")
+AFFECTNET_HEADER = (
+    "subDirectory_filePath,face_x,face_y,face_width,face_height,facial_landmarks,expression,valence,arousal"
+)
 
 
 def affectnet_row(name: str, code, valence: float = 0.5) -> str:
     return f'{name},1,2,30,40,"1.0;2.0;3.0;4.0",{code},{valence},-0.25'
 
 
-def make_affectnet(root: Path, train_codes=(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10), val_codes=(6, 7, 1, 9),
-                   val_header: bool = True) -> Path:
+def make_affectnet(
+    root: Path, train_codes=(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10), val_codes=(6, 7, 1, 9), val_header: bool = True
+) -> Path:
     images = root / "Manually_Annotated_Images"
     train_rows = []
     for index, code in enumerate(train_codes):
@@ -220,8 +228,12 @@ def test_affectnet_7_and_8_classes_follow_the_protocol(tmp_path):
     assert seven.features["label"].names == ["neutral", "happy", "sad", "surprise", "fear", "disgust", "angry"]
     assert seven["label"] == [0, 1, 2, 3, 4, 5, 6]
     assert report.loaded == 7 and report.skipped == []
-    assert report.excluded == {"expression 7 (contempt)": 1, "expression 8 (none)": 1, "expression 9 (uncertain)": 1,
-                               "expression 10 (no-face)": 1}
+    assert report.excluded == {
+        "expression 7 (contempt)": 1,
+        "expression 8 (none)": 1,
+        "expression 9 (uncertain)": 1,
+        "expression 10 (no-face)": 1,
+    }
     assert seven["valence"] == pytest.approx([0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6])
     assert seven["arousal"] == pytest.approx([-0.25] * 7)
     assert seven["face_box"][0] == [1, 2, 30, 40]
@@ -240,8 +252,9 @@ def test_affectnet_contempt_into_a_7_class_order(tmp_path):
     root = make_affectnet(tmp_path / "AffectNet")
     with pytest.raises(ValueError, match=r"training\.csv:9: class 'contempt' is not in the target label order"):
         load_affectnet(root, "train", num_classes=8, label_order="rafdb")
-    dataset, report = load_affectnet(root, "train", num_classes=8, label_order="rafdb", drop_unmapped=True,
-                                     return_report=True)
+    dataset, report = load_affectnet(
+        root, "train", num_classes=8, label_order="rafdb", drop_unmapped=True, return_report=True
+    )
     assert len(dataset) == 7 and report.excluded["class 'contempt' not in the label order"] == 1
     with pytest.raises(ValueError, match="num_classes must be 7 or 8"):
         load_affectnet(root, num_classes=6)
@@ -278,6 +291,7 @@ def test_affectnet_errors_name_file_and_line(tmp_path):
 
 
 # ---------------------------------------------------------------- KDEF
+
 
 def make_kdef(root: Path) -> Path:
     for gender in "FM":
@@ -349,13 +363,15 @@ def test_kdef_missing_root(tmp_path):
 
 # ---------------------------------------------------------------- FED-RO
 
+
 def test_fedro_integer_labels_need_the_stated_source_order(tmp_path):
     root = tmp_path / "FED-RO"
     write_image(root / "angry" / "a 1.jpg")
     write_image(root / "happy" / "h1.png")
     write_image(root / "neutral" / "n1.jpg")
-    list_file = write_text(tmp_path / "fedro.txt", "angry/a 1.jpg 0\nhappy/h1.png 3\nneutral/n1.jpg Neutral\n"
-                           "happy/missing.png 3\n")
+    list_file = write_text(
+        tmp_path / "fedro.txt", "angry/a 1.jpg 0\nhappy/h1.png 3\nneutral/n1.jpg Neutral\nhappy/missing.png 3\n"
+    )
     dataset, report = load_fedro(root, list_file, source_order="fer2013", return_report=True)
     assert names_of(dataset) == ["angry", "happy", "neutral"]
     assert dataset["label"] == [5, 3, 6]  # RAF-DB order
@@ -383,13 +399,15 @@ def test_fedro_integer_labels_need_the_stated_source_order(tmp_path):
 
 # ---------------------------------------------------------------- occlusion lists
 
+
 def test_occlusion_rafdb_applies_ran_list_in_order(tmp_path, caplog):
     root = make_rafdb(tmp_path / "RAF-DB")
     (root / "Image" / "aligned" / "test_0002_aligned.jpg").unlink()
     # RAN's format: "<id>_aligned <RAF-DB code - 1> <occlusion type>"
-    list_file = write_text(tmp_path / "rafdb_occlusion_list.txt",
-                           "test_0004_aligned 4 3\ntest_0001_aligned 0 1\n\ntest_0002_aligned 1 2\n"
-                           "test_0004_aligned 4 3\n")
+    list_file = write_text(
+        tmp_path / "rafdb_occlusion_list.txt",
+        "test_0004_aligned 4 3\ntest_0001_aligned 0 1\n\ntest_0002_aligned 1 2\ntest_0004_aligned 4 3\n",
+    )
     with caplog.at_level(logging.WARNING, logger="latent_ofer_hf.data.loaders"):
         dataset, report = load_occlusion_rafdb(root, list_file, return_report=True)
     assert names_of(dataset) == ["sad", "surprise"]
@@ -427,8 +445,10 @@ def test_occlusion_rafdb_errors(tmp_path):
 
 def test_occlusion_affectnet_ran_paths_and_three_field_lines(tmp_path):
     root = make_affectnet(tmp_path / "AffectNet")  # validation codes: 6, 7, 1, 9
-    ran = write_text(tmp_path / "occlusion_affectnet_list.txt",
-                     "val/7/bbbbbbbbbb0001/\nval/6/bbbbbbbbbb0000/\nval/1/bbbbbbbbbb0002/\n")
+    ran = write_text(
+        tmp_path / "occlusion_affectnet_list.txt",
+        "val/7/bbbbbbbbbb0001/\nval/6/bbbbbbbbbb0000/\nval/1/bbbbbbbbbb0002/\n",
+    )
     dataset, report = load_occlusion_affectnet(root, ran, return_report=True)
     assert dataset.features["label"].names[-1] == "contempt"
     assert names_of(dataset) == ["contempt", "angry", "happy"]
@@ -454,6 +474,7 @@ def test_occlusion_affectnet_ran_paths_and_three_field_lines(tmp_path):
 
 
 # ---------------------------------------------------------------- ImageFolder
+
 
 def test_image_folder_synonym_class_names(tmp_path):
     root = tmp_path / "folder"

@@ -40,10 +40,86 @@ TINY = {
     "fusion_dims": [16, 8],
 }
 # The list printed in the official main.py / only_test.py (cls-first token indices).
-OFFICIAL_LIST = [46, 47, 48, 49, 50, 51, 52, 53, 60, 61, 62, 63, 64, 65, 66, 67, 74, 75, 76, 77, 78, 79, 80, 81, 88,
-                 89, 90, 91, 92, 93, 94, 95, 102, 103, 104, 105, 106, 107, 108, 109, 116, 117, 118, 119, 120, 121,
-                 122, 123, 130, 131, 132, 133, 134, 135, 136, 137, 144, 145, 146, 147, 148, 149, 150, 151, 158, 159,
-                 160, 161, 162, 163, 164, 165, 172, 173, 174, 175, 176, 177]
+OFFICIAL_LIST = [
+    46,
+    47,
+    48,
+    49,
+    50,
+    51,
+    52,
+    53,
+    60,
+    61,
+    62,
+    63,
+    64,
+    65,
+    66,
+    67,
+    74,
+    75,
+    76,
+    77,
+    78,
+    79,
+    80,
+    81,
+    88,
+    89,
+    90,
+    91,
+    92,
+    93,
+    94,
+    95,
+    102,
+    103,
+    104,
+    105,
+    106,
+    107,
+    108,
+    109,
+    116,
+    117,
+    118,
+    119,
+    120,
+    121,
+    122,
+    123,
+    130,
+    131,
+    132,
+    133,
+    134,
+    135,
+    136,
+    137,
+    144,
+    145,
+    146,
+    147,
+    148,
+    149,
+    150,
+    151,
+    158,
+    159,
+    160,
+    161,
+    162,
+    163,
+    164,
+    165,
+    172,
+    173,
+    174,
+    175,
+    176,
+    177,
+]
 
 
 def tiny_config(**overrides) -> ExpressionRecognizerConfig:
@@ -71,7 +147,11 @@ def test_config_defaults():
     assert config.num_labels == 7
     trunk = config.backbone_config
     assert (trunk.layer_type, trunk.depths, trunk.hidden_sizes, trunk.embedding_size) == (
-        "basic", [2, 2, 2, 2], [64, 128, 256, 512], 64)
+        "basic",
+        [2, 2, 2, 2],
+        [64, 128, 256, 512],
+        64,
+    )
     assert config.latent_selection == "cam" and config.latent_head == "attention"
     assert config.num_selected_patches == 98 and config.cnn_hidden_size == 512
     assert ExpressionRecognizerConfig(latent_selection="fixed").num_selected_patches == 78
@@ -302,8 +382,9 @@ def test_paper_latent_mlp_is_455m_and_the_attention_head_is_small():
         return sum(p.numel() for p in module.parameters())
 
     # docs/method.md#latent-head: 39936·10000 + … = 454.77 M (Linear weights+biases, two BatchNorms)
-    expected = (39936 * 10000 + 10000) + (10000 * 5000 + 5000) + 2 * 5000 + (5000 * 1024 + 1024) + (
-        1024 * 256 + 256) + 2 * 256
+    expected = (
+        (39936 * 10000 + 10000) + (10000 * 5000 + 5000) + 2 * 5000 + (5000 * 1024 + 1024) + (1024 * 256 + 256) + 2 * 256
+    )
     assert count(paper.latent_head) == expected == 454_768_936
     assert round(count(paper.latent_head) / 1e6, 2) == 454.77
     assert count(paper_cam.latent_head) == expected + (98 - 78) * 512 * 10000
@@ -314,8 +395,9 @@ def test_paper_latent_mlp_is_455m_and_the_attention_head_is_small():
 
 def test_official_head_init_and_untouched_trunk_init():
     torch.manual_seed(0)
-    net = ExpressionRecognizer(ExpressionRecognizerConfig(backbone_config={"hidden_sizes": [8, 16, 32, 512],
-                                                                           "embedding_size": 8}))
+    net = ExpressionRecognizer(
+        ExpressionRecognizerConfig(backbone_config={"hidden_sizes": [8, 16, 32, 512], "embedding_size": 8})
+    )
     head = net.attention_heads[0]
     assert abs(head.ca.attention[0].weight.std().item() - 0.001) < 2e-4  # Linear N(0, 0.001)
     assert head.ca.attention[0].bias.abs().max() == 0
@@ -360,8 +442,16 @@ def test_save_and_load_round_trip(tmp_path, head):
 
 def test_model_modules_flatten_for_hub_code():
     files = collect_module_files(modeling.__file__)
-    assert {"modeling_expression_recognizer.py", "configuration_expression_recognizer.py", "attention_heads.py",
-            "latent_selection.py", "latent_heads.py", "labels.py", "input_checks.py", "hub_code.py"} <= set(files)
+    assert {
+        "modeling_expression_recognizer.py",
+        "configuration_expression_recognizer.py",
+        "attention_heads.py",
+        "latent_selection.py",
+        "latent_heads.py",
+        "labels.py",
+        "input_checks.py",
+        "hub_code.py",
+    } <= set(files)
     for path in files.values():
         tree = ast.parse(flatten_source(path))
         for node in ast.walk(tree):
@@ -393,6 +483,12 @@ def test_saved_directory_loads_as_remote_code_without_the_package(tmp_path):
     )
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_MODULES_CACHE": str(tmp_path / "modules")}
     env.pop("PYTHONPATH", None)
-    result = subprocess.run([sys.executable, "-c", script, str(tmp_path / "model"), str(tmp_path / "io.pt")],
-                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "model"), str(tmp_path / "io.pt")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0 and result.stdout.strip().endswith("ok"), result.stderr[-2000:]

@@ -51,17 +51,30 @@ def test_saved_directory_loads_without_the_package(tmp_path):
     model_dir = tmp_path / "model"
     model.save_pretrained(model_dir)
     auto_map = json.loads((model_dir / "config.json").read_text())["auto_map"]
-    assert auto_map == {"AutoConfig": "configuration_latent_ofer.LatentOferConfig",
-                        "AutoModel": "modeling_latent_ofer.LatentOferModel"}
+    assert auto_map == {
+        "AutoConfig": "configuration_latent_ofer.LatentOferConfig",
+        "AutoModel": "modeling_latent_ofer.LatentOferModel",
+    }
     for name in ("modeling_latent_ofer.py", "modeling_vit_latents.py", "input_checks.py", "hub_code.py"):
         assert (model_dir / name).is_file(), name
     assert (model_dir / "recognizer" / "modeling_expression_recognizer.py").is_file()
     expected = tmp_path / "expected.safetensors"
     save_file({"pixel_values": x, "logits": out.logits, "patch_mask": out.patch_mask}, expected)
-    env = {**os.environ, "HF_MODULES_CACHE": str(tmp_path / "modules"), "HF_HUB_OFFLINE": "1",
-           "PYTHONPATH": "", "PYTHONNOUSERSITE": "1"}
-    result = subprocess.run([sys.executable, "-c", _CHILD, str(model_dir), str(expected)], cwd=tmp_path, env=env,
-                            capture_output=True, text=True, timeout=300)
+    env = {
+        **os.environ,
+        "HF_MODULES_CACHE": str(tmp_path / "modules"),
+        "HF_HUB_OFFLINE": "1",
+        "PYTHONPATH": "",
+        "PYTHONNOUSERSITE": "1",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(model_dir), str(expected)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0 and "REMOTE-CODE-OK" in result.stdout, result.stdout + result.stderr
 
 

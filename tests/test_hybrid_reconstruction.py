@@ -6,7 +6,6 @@ from conftest import assert_state_dicts_equal, weight_files
 from transformers import AutoModel
 
 from latent_ofer_hf import (
-    ExpressionRecognizer,
     HybridReconstructionConfig,
     HybridReconstructionNetwork,
     LatentOferModel,
@@ -29,12 +28,19 @@ from latent_ofer_hf.models.hybrid_reconstruction import (
 
 TINY = {"image_size": 64, "ngf": 4, "num_downs": 6, "assembly_level": 3}
 TINY_DISCRIMINATORS = {
-    "ndf": 4, "feature_width": 8,
+    "ndf": 4,
+    "feature_width": 8,
     "feature_backbone_config": {"layer_type": "basic", "depths": [1, 1], "hidden_sizes": [8, 16], "embedding_size": 8},
 }
-TINY_UNET = {"sample_size": 32, "block_out_channels": [8, 16], "down_block_types": ["DownBlock2D", "AttnDownBlock2D"],
-             "up_block_types": ["AttnUpBlock2D", "UpBlock2D"], "layers_per_block": 1, "norm_num_groups": 4,
-             "attention_head_dim": 4}
+TINY_UNET = {
+    "sample_size": 32,
+    "block_out_channels": [8, 16],
+    "down_block_types": ["DownBlock2D", "AttnDownBlock2D"],
+    "up_block_types": ["AttnUpBlock2D", "UpBlock2D"],
+    "layers_per_block": 1,
+    "norm_num_groups": 4,
+    "attention_head_dim": 4,
+}
 
 
 def _masks(batch: int) -> torch.Tensor:
@@ -55,22 +61,30 @@ def _tiny_network() -> HybridReconstructionNetwork:
 def test_paper_sizes_match_the_official_networks():
     with torch.device("meta"):
         generator = HybridReconstructionNetwork(HybridReconstructionConfig())
-        discriminators = ReconstructionDiscriminators(ReconstructionDiscriminatorsConfig(
-            feature_backbone_config={"layer_type": "basic", "depths": [2, 2], "hidden_sizes": [64, 256]}))
-    assert sum(p.numel() for p in generator.parameters()) == 86_479_363  # UnetGeneratorHybrid, docs/method.md#refinement-u-net
+        discriminators = ReconstructionDiscriminators(
+            ReconstructionDiscriminatorsConfig(
+                feature_backbone_config={"layer_type": "basic", "depths": [2, 2], "hidden_sizes": [64, 256]}
+            )
+        )
+    assert (
+        sum(p.numel() for p in generator.parameters()) == 86_479_363
+    )  # UnetGeneratorHybrid, docs/method.md#refinement-u-net
     assert sum(p.numel() for p in discriminators.image_discriminator.parameters()) == 2_766_529
     # with 256 input channels (VGG relu3_3's width) F has the official PFDiscriminator's size
     assert sum(p.numel() for p in discriminators.feature_discriminator.parameters()) == 10_487_296
     assert generator.config.assembly_size == 32
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"image_size": 224, "num_downs": 8}, "divisible"),
-    ({"assembly_level": 8}, "below num_downs"),
-    ({"assembly_level": 4}, "max_channel_multiplier"),
-    ({"ngf": 0}, "ngf"),
-    ({"lambda_sc": -1.0}, "lambda_sc"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"image_size": 224, "num_downs": 8}, "divisible"),
+        ({"assembly_level": 8}, "below num_downs"),
+        ({"assembly_level": 4}, "max_channel_multiplier"),
+        ({"ngf": 0}, "ngf"),
+        ({"lambda_sc": -1.0}, "lambda_sc"),
+    ],
+)
 def test_config_rejects_inconsistent_values(kwargs, match):
     with pytest.raises(ValueError, match=match):
         HybridReconstructionConfig(**kwargs)
@@ -108,8 +122,12 @@ def test_batch_equals_one_by_one():
     x, coarse, masks = torch.randn(3, 3, 224, 224), torch.randn(3, 3, 224, 224), _masks(3)
     with torch.no_grad():
         batched = network(x, coarse_pixel_values=coarse, patch_mask=masks).reconstruction
-        single = torch.cat([network(x[i : i + 1], coarse_pixel_values=coarse[i : i + 1],
-                                    patch_mask=masks[i : i + 1]).reconstruction for i in range(3)])
+        single = torch.cat(
+            [
+                network(x[i : i + 1], coarse_pixel_values=coarse[i : i + 1], patch_mask=masks[i : i + 1]).reconstruction
+                for i in range(3)
+            ]
+        )
     torch.testing.assert_close(batched, single, atol=1e-5, rtol=1e-5)
 
 
@@ -164,8 +182,12 @@ def test_bad_inputs_raise_clear_errors():
     three = torch.randn(3, 3, 224, 224)
     for targets in (1, 5):  # one target per face, sliced or not (a wrong count once gave a silent NaN loss)
         with pytest.raises(ValueError, match="one target per face"):
-            network(three, coarse_pixel_values=three, patch_mask=_masks(3),
-                    target_pixel_values=torch.randn(targets, 3, 224, 224))
+            network(
+                three,
+                coarse_pixel_values=three,
+                patch_mask=_masks(3),
+                target_pixel_values=torch.randn(targets, 3, 224, 224),
+            )
 
 
 # ---------------------------------------------------------------------------------------------- save and load
@@ -213,8 +235,11 @@ def test_semantic_and_consistency_losses_reach_the_generator():
     assert _generator_grad_norm(network, losses.semantic_consistency) > 0  # the official L_sc is detached
     assert _generator_grad_norm(network, losses.consistency) > 0  # the official L_c is a constant
     assert all(not p.requires_grad for p in recognizer.parameters())  # the teacher stays frozen
-    expected = (network.config.lambda_re * losses.reconstruction + network.config.lambda_c * losses.consistency
-                + network.config.lambda_sc * losses.semantic_consistency)
+    expected = (
+        network.config.lambda_re * losses.reconstruction
+        + network.config.lambda_c * losses.consistency
+        + network.config.lambda_sc * losses.semantic_consistency
+    )
     torch.testing.assert_close(losses.total, expected)
 
 
@@ -309,8 +334,9 @@ def test_composite_reconstruction_modes():
     with pytest.raises(ValueError, match="needs a RePaintReconstructorConfig"):
         system(x, reconstruction="diffusion")
 
-    diffusion = LatentOferModel.from_components(system.vit, system.detector, system.recognizer,
-                                                reconstructor=_tiny_repaint())
+    diffusion = LatentOferModel.from_components(
+        system.vit, system.detector, system.recognizer, reconstructor=_tiny_repaint()
+    )
     assert diffusion.config.reconstruction == "diffusion"
     out = diffusion.reconstruct(x, masks, generator=torch.Generator().manual_seed(0))
     assert out.reconstruction.shape == x.shape
@@ -322,8 +348,9 @@ def test_composite_reconstruction_modes():
 
 def test_composite_with_diffusion_backend_saves_and_loads(tmp_path):
     system = LatentOferModel(preset_config("tiny"))
-    diffusion = LatentOferModel.from_components(system.vit, system.detector, system.recognizer,
-                                                reconstructor=_tiny_repaint())
+    diffusion = LatentOferModel.from_components(
+        system.vit, system.detector, system.recognizer, reconstructor=_tiny_repaint()
+    )
     diffusion.save_pretrained(tmp_path)
     reloaded = LatentOferModel.from_pretrained(tmp_path)
     assert isinstance(reloaded.reconstructor, RePaintReconstructor)
@@ -348,12 +375,15 @@ def test_frozen_feature_network_statistics_never_move():
 
 def test_composite_forward_passes_reconstruction_kwargs_and_rejects_unknown_ones():
     system = LatentOferModel(preset_config("tiny"))
-    diffusion = LatentOferModel.from_components(system.vit, system.detector, system.recognizer,
-                                                reconstructor=_tiny_repaint()).eval()
+    diffusion = LatentOferModel.from_components(
+        system.vit, system.detector, system.recognizer, reconstructor=_tiny_repaint()
+    ).eval()
     x = torch.randn(1, 3, 224, 224)
     with torch.no_grad():
-        runs = [diffusion(x, reconstruction_kwargs={"generator": torch.Generator().manual_seed(0)}).reconstruction
-                for _ in range(2)]
+        runs = [
+            diffusion(x, reconstruction_kwargs={"generator": torch.Generator().manual_seed(0)}).reconstruction
+            for _ in range(2)
+        ]
         assert torch.equal(runs[0], runs[1])
         with pytest.raises(TypeError, match="reconstuction"):
             diffusion(x, reconstuction="none")
@@ -380,8 +410,12 @@ def test_inference_in_place_self_assembly_equals_the_autograd_forward():
 
 def test_slicing_gives_the_batched_results_and_loss():
     network = _tiny_network()
-    x, coarse, target, masks = (torch.randn(3, 3, 224, 224), torch.randn(3, 3, 224, 224),
-                                torch.randn(3, 3, 224, 224), _masks(3))
+    x, coarse, target, masks = (
+        torch.randn(3, 3, 224, 224),
+        torch.randn(3, 3, 224, 224),
+        torch.randn(3, 3, 224, 224),
+        _masks(3),
+    )
     assert network._slices(3, torch.device("cpu")) == 1 and network._slices(3, torch.device("cuda")) is None
     assert network._slices(1, torch.device("cpu")) is None  # a single face needs no slicing
     network.disable_slicing()

@@ -208,8 +208,24 @@ def _palette(transparent: bool) -> Image.Image:
         (lambda: Image.new("F", (3, 2), 0.5), (128, 128, 128), (128, 128, 128)),
         (lambda: Image.new("F", (3, 2), 100.0), (100, 100, 100), (100, 100, 100)),
     ],
-    ids=["RGB", "1", "L", "LA-opaque", "LA-clear", "La", "RGBA-clear", "RGBA-opaque", "P", "P-transparent",
-         "CMYK-white", "CMYK-cyan", "YCbCr", "I-8bit-values", "F-unit", "F-0..255"],
+    ids=[
+        "RGB",
+        "1",
+        "L",
+        "LA-opaque",
+        "LA-clear",
+        "La",
+        "RGBA-clear",
+        "RGBA-opaque",
+        "P",
+        "P-transparent",
+        "CMYK-white",
+        "CMYK-cyan",
+        "YCbCr",
+        "I-8bit-values",
+        "F-unit",
+        "F-0..255",
+    ],
 )
 def test_pil_modes_become_rgb(make, corner, centre):
     source = make()
@@ -332,8 +348,20 @@ def test_torch_tensor_channels_last():
         (np.array([[0.5, np.inf]], dtype=np.float32), "NaN or infinite"),
         (np.zeros((0, 5, 3), dtype=np.uint8), "5x0 pixels, smaller than the minimum 1x1"),
     ],
-    ids=["chw", "5-channels", "2-channels", "1d", "4d", "complex", "object", "float-255", "float-negative", "nan",
-         "inf", "empty"],
+    ids=[
+        "chw",
+        "5-channels",
+        "2-channels",
+        "1d",
+        "4d",
+        "complex",
+        "object",
+        "float-255",
+        "float-negative",
+        "nan",
+        "inf",
+        "empty",
+    ],
 )
 def test_bad_arrays(array, phrase):
     with pytest.raises(InvalidImageError, match=phrase) as caught:

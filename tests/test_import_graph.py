@@ -17,8 +17,6 @@ import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = "latent_ofer_hf"
 PACKAGE_DIR = ROOT / PACKAGE
@@ -269,16 +267,49 @@ def test_faces_has_no_function_level_package_import() -> None:
 FACES_MODULES = sorted(name for name in module_files() if name.startswith(f"{PACKAGE}.faces"))
 
 
-@pytest.mark.parametrize("module", FACES_MODULES)
-def test_faces_module_imports_on_its_own(module: str) -> None:
-    """``python -c "import latent_ofer_hf.faces.<module>"`` in a fresh interpreter (several seconds each: the
-    package's ``__init__`` loads transformers)."""
+# Each module is imported first, with no module of this package loaded (third-party libraries stay cached between
+# modules, so the check costs one interpreter start, not one per module).
+_IMPORT_EACH_ON_ITS_OWN = """
+import importlib, sys, traceback
+failed = []
+for module in sys.argv[1:]:
+    for name in [name for name in sys.modules if name == "latent_ofer_hf" or name.startswith("latent_ofer_hf.")]:
+        del sys.modules[name]
+    try:
+        importlib.import_module(module)
+    except Exception:
+        failed.append(module + ":\\n" + traceback.format_exc())
+print("\\n".join(failed))
+sys.exit(1 if failed else 0)
+"""
+
+
+def test_each_faces_module_imports_on_its_own() -> None:
+    """Like ``python -c "import latent_ofer_hf.faces.<module>"`` for every module, each from a clean package state."""
     started = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, "-c", f"import {module}"], cwd=ROOT, capture_output=True, text=True, timeout=300
+        [sys.executable, "-c", _IMPORT_EACH_ON_ITS_OWN, *FACES_MODULES],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
-    assert result.returncode == 0, f"import {module} failed (rc={result.returncode}):\n{result.stderr}"
-    print(f"import {module}: {time.perf_counter() - started:.1f} s")
+    assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
+    print(f"{len(FACES_MODULES)} modules imported on their own in {time.perf_counter() - started:.1f} s")
+
+
+def test_the_on_its_own_check_can_fail(tmp_path: Path) -> None:
+    """The same script reports a module whose import fails when loaded first."""
+    (tmp_path / "broken_module.py").write_text("import latent_ofer_hf.no_such_module\n")
+    result = subprocess.run(
+        [sys.executable, "-c", _IMPORT_EACH_ON_ITS_OWN, "broken_module"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**__import__("os").environ, "PYTHONPATH": f"{tmp_path}:{ROOT}"},
+    )
+    assert result.returncode == 1 and "broken_module" in result.stdout
 
 
 def test_faces_modules_are_all_checked() -> None:

@@ -30,8 +30,14 @@ def test_orders_match_the_datasets():
 
 @pytest.mark.parametrize(
     ("name", "expected"),
-    [("rafdb", RAFDB_7), ("RAF-DB", RAFDB_7), ("fer2013", FER2013_7), ("kdef", FER2013_7),
-     ("affectnet7", AFFECTNET_7), ("AffectNet_8", AFFECTNET_8)],
+    [
+        ("rafdb", RAFDB_7),
+        ("RAF-DB", RAFDB_7),
+        ("fer2013", FER2013_7),
+        ("kdef", FER2013_7),
+        ("affectnet7", AFFECTNET_7),
+        ("AffectNet_8", AFFECTNET_8),
+    ],
 )
 def test_label_order_by_name(name, expected):
     assert label_order(name) == expected
@@ -47,8 +53,13 @@ def test_label_order_from_names_and_id2label_with_synonyms():
 
 @pytest.mark.parametrize(
     ("order", "message"),
-    [("ckplus", "unknown label order"), (["happy", "joy"], "unknown expression label"),
-     (["happy", "happiness"], "twice"), ({0: "happy", 2: "sad"}, "ids 0..1"), ([], "empty")],
+    [
+        ("ckplus", "unknown label order"),
+        (["happy", "joy"], "unknown expression label"),
+        (["happy", "happiness"], "twice"),
+        ({0: "happy", 2: "sad"}, "ids 0..1"),
+        ([], "empty"),
+    ],
 )
 def test_label_order_rejects_bad_orders(order, message):
     with pytest.raises(ValueError, match=message):

@@ -136,8 +136,11 @@ def test_presets_and_overrides():
 
 @pytest.mark.parametrize(
     "bad,message",
-    [(torch.randn(1, 4, 224, 224), "3 channels"), (torch.randn(1, 3, 200, 200), "224x224"),
-     (torch.full((1, 3, 224, 224), float("nan")), "NaN")],
+    [
+        (torch.randn(1, 4, 224, 224), "3 channels"),
+        (torch.randn(1, 3, 200, 200), "224x224"),
+        (torch.full((1, 3, 224, 224), float("nan")), "NaN"),
+    ],
 )
 def test_bad_inputs(bad, message):
     model = LatentOferModel(preset_config("tiny")).eval()

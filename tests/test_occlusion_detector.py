@@ -63,14 +63,25 @@ def test_save_load_round_trip_keeps_every_tensor(tmp_path):
 
     loaded = OcclusionPatchDetector.from_pretrained(tmp_path)
     original, reloaded = model.state_dict(), loaded.state_dict()
-    assert set(original) == set(reloaded) == {
-        "center", "radius", "center_initialized", "projector.layers.0.weight", "projector.layers.1.weight"
-    }
+    assert (
+        set(original)
+        == set(reloaded)
+        == {"center", "radius", "center_initialized", "projector.layers.0.weight", "projector.layers.1.weight"}
+    )
     for key, tensor in original.items():
         assert reloaded[key].dtype == tensor.dtype, key
         assert torch.equal(reloaded[key], tensor), f"{key} changed on reload"
-    fields = ("latent_dim", "num_patches", "patch_size", "hidden_dims", "rep_dim", "hidden_act", "objective", "nu",
-              "center_eps")
+    fields = (
+        "latent_dim",
+        "num_patches",
+        "patch_size",
+        "hidden_dims",
+        "rep_dim",
+        "hidden_act",
+        "objective",
+        "nu",
+        "center_eps",
+    )
     assert {f: getattr(loaded.config, f) for f in fields} == {f: getattr(model.config, f) for f in fields}
 
     latents = torch.randn(2, N, TINY["latent_dim"])
@@ -110,10 +121,17 @@ def test_output_shapes_and_dtypes(batch_size):
 def test_default_config_shapes():
     config = OcclusionPatchDetectorConfig()
     assert (config.latent_dim, config.num_patches, config.patch_size, config.hidden_dims, config.rep_dim) == (
-        512, 196, 16, [256], 64
+        512,
+        196,
+        16,
+        [256],
+        64,
     )
     assert (config.objective, config.nu, config.center_eps, config.hidden_act) == (
-        "soft-boundary", 0.1, 0.1, "leaky_relu"
+        "soft-boundary",
+        0.1,
+        0.1,
+        "leaky_relu",
     )
     outputs = OcclusionPatchDetector(config).eval()(torch.randn(1, 196, 512))
     assert outputs.embeddings.shape == (1, 196, 64) and outputs.pixel_mask.shape == (1, 1, 224, 224)
@@ -163,7 +181,7 @@ def test_known_distances_scores_and_masks():
     expected_pixels = np.kron(expected_patches.numpy(), np.ones((P, P), dtype=bool))[:, None]
     assert np.array_equal(outputs.pixel_mask.numpy(), expected_pixels)
     r, col = occluded_0[1]
-    block = outputs.pixel_mask[0, 0, r * P:(r + 1) * P, col * P:(col + 1) * P]
+    block = outputs.pixel_mask[0, 0, r * P : (r + 1) * P, col * P : (col + 1) * P]
     assert bool(block.all()) and int(outputs.pixel_mask[0].sum()) == len(occluded_0) * P * P
 
     assert outputs.occlusion_ratio.tolist() == pytest.approx([4 / 196, 0.0, 1.0], abs=1e-7)

@@ -55,13 +55,16 @@ def dilate(mask: np.ndarray, radius: int) -> np.ndarray:
     out = np.zeros_like(mask)
     for dy in range(2 * radius + 1):
         for dx in range(2 * radius + 1):
-            out |= padded[dy:dy + mask.shape[0], dx:dx + mask.shape[1]]
+            out |= padded[dy : dy + mask.shape[0], dx : dx + mask.shape[1]]
     return out
 
 
 def results_equal(a: OcclusionResult, b: OcclusionResult) -> bool:
-    return (np.array_equal(np.asarray(a.image), np.asarray(b.image)) and np.array_equal(a.pixel_mask, b.pixel_mask)
-            and np.array_equal(a.patch_mask, b.patch_mask))
+    return (
+        np.array_equal(np.asarray(a.image), np.asarray(b.image))
+        and np.array_equal(a.pixel_mask, b.pixel_mask)
+        and np.array_equal(a.patch_mask, b.patch_mask)
+    )
 
 
 # --------------------------------------------------------------------------------------------- masks
@@ -283,7 +286,7 @@ def test_paste_mask_equals_landed_alpha_and_outside_is_untouched():
     cx, cy = 0.5 * SIZE, 0.38 * SIZE
     top, left = round(cy - 28), round(cx - 28)
     expected = np.zeros((SIZE, SIZE), dtype=bool)
-    expected[top:top + 56, left:left + 56] = occluder[..., 3] > 127
+    expected[top : top + 56, left : left + 56] = occluder[..., 3] > 127
     assert np.array_equal(result.pixel_mask, expected)
     assert (result.image[expected] == (255, 0, 255)).all()
     assert np.array_equal(result.image[~expected], image[~expected])
@@ -305,8 +308,13 @@ def test_paste_semi_transparent_alpha_blends_but_only_opaque_counts():
 
 def test_paste_anchor_follows_landmarks():
     image = make_image()
-    landmarks = {"left_eye": (80, 90), "right_eye": (140, 90), "nose": (110, 120),
-                 "mouth_left": (88, 150), "mouth_right": (132, 150)}
+    landmarks = {
+        "left_eye": (80, 90),
+        "right_eye": (140, 90),
+        "nose": (110, 120),
+        "mouth_left": (88, 150),
+        "mouth_right": (132, 150),
+    }
     assert anchor_point("eyes", (0, 0, SIZE, SIZE), landmarks) == (110.0, 90.0)
     assert anchor_point("mouth", (0, 0, SIZE, SIZE), landmarks) == (110.0, 150.0)
     assert anchor_point("mouth", (0, 0, SIZE, SIZE)) == pytest.approx((112.0, 0.75 * SIZE))
@@ -327,8 +335,7 @@ def test_paste_face_box_scale_and_border_clipping():
     ys, xs = np.nonzero(small.pixel_mask)
     assert ys.max() - ys.min() + 1 == pytest.approx(56, abs=2)  # 0.5 of a 112-pixel face
     assert abs(ys.mean() - (56 + 0.75 * 112)) < 1.5
-    clipped = paste_occluder(image, occluder, seed=0, anchor="chin", scale=0.6, face_box=(0, 100, 224, 224),
-                             jitter=0)
+    clipped = paste_occluder(image, occluder, seed=0, anchor="chin", scale=0.6, face_box=(0, 100, 224, 224), jitter=0)
     assert clipped.pixel_mask[-1].any()  # cut at the bottom border
     full = np.pi * (0.6 * 224 / 2) ** 2
     assert 0.2 * full < clipped.pixel_mask.sum() < 0.9 * full
@@ -342,8 +349,9 @@ def test_object_paste_sources_and_callable_signature():
         color = tuple(int(c) for c in rng.integers(0, 256, 3))
         return disc_occluder(size, color=color)
 
-    paste = ObjectPaste([disc_occluder(30), Image.fromarray(disc_occluder(50, color=(0, 255, 0))), procedural],
-                        scale=(0.2, 0.4))
+    paste = ObjectPaste(
+        [disc_occluder(30), Image.fromarray(disc_occluder(50, color=(0, 255, 0))), procedural], scale=(0.2, 0.4)
+    )
     image = make_image()
     results = [paste(image, seed=s) for s in range(30)]
     assert {r.info["occluder_index"] for r in results} == {0, 1, 2}
@@ -380,8 +388,9 @@ def test_load_occluder_images(tmp_path):
 
 TRANSFORMS = {
     "random_patch": partial(random_patch_occlusion, ratio=0.3, fill="noise"),
-    "grad": partial(grad_occlusion, cam=lambda img: np.asarray(img, dtype=np.float64).mean(axis=2), ratio=0.3,
-                    fill="noise"),
+    "grad": partial(
+        grad_occlusion, cam=lambda img: np.asarray(img, dtype=np.float64).mean(axis=2), ratio=0.3, fill="noise"
+    ),
     "free_form": partial(free_form_occlusion, coverage=(0.2, 0.3)),
     "paste": partial(paste_occluder, occluder_rgba=disc_occluder(60), anchor="random"),
     "object_paste": ObjectPaste([disc_occluder(40), disc_occluder(70, color=(0, 0, 255))]),

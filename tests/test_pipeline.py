@@ -24,8 +24,17 @@ from latent_ofer_hf.cli import main as cli_main
 from latent_ofer_hf.data.synthfer import synthfer_sample
 from latent_ofer_hf.pipelines import InvalidImageError
 
-SCHEMA = {"box", "face_score", "label", "score", "scores", "occlusion_ratio", "occlusion_mask", "reconstruction",
-          "relevant_patches"}
+SCHEMA = {
+    "box",
+    "face_score",
+    "label",
+    "score",
+    "scores",
+    "occlusion_ratio",
+    "occlusion_mask",
+    "reconstruction",
+    "relevant_patches",
+}
 
 
 def _photo(name: str) -> Path:
@@ -51,8 +60,9 @@ def model_dir(tmp_path_factory):
     torch.manual_seed(0)
     model = LatentOferModel(preset_config("tiny"))
     faces = torch.stack([torch.from_numpy(synthfer_sample(i).image).permute(2, 0, 1).float() / 255 for i in range(8)])
-    pixel_values = (faces - torch.tensor([0.485, 0.456, 0.406])[:, None, None]) / torch.tensor(
-        [0.229, 0.224, 0.225])[:, None, None]
+    pixel_values = (faces - torch.tensor([0.485, 0.456, 0.406])[:, None, None]) / torch.tensor([0.229, 0.224, 0.225])[
+        :, None, None
+    ]
     with torch.no_grad():  # a fitted SVDD, so the masks are not trivially all-occluded
         latents = model.vit(pixel_values).patch_latents
         model.detector.init_center(latents)
@@ -84,8 +94,9 @@ def test_output_schema_and_flags(fer):
     assert face["occlusion_ratio"] == pytest.approx(face["occlusion_mask"].mean())
     assert face["reconstruction"].size == (224, 224) and face["reconstruction"].mode == "RGB"
     assert all(isinstance(i, int) for i in face["relevant_patches"]) and len(face["relevant_patches"]) == 98
-    (light,) = fer(_face(), detector=None, top_k=2, return_reconstruction=False, return_relevant_patches=False,
-                   return_face=True)
+    (light,) = fer(
+        _face(), detector=None, top_k=2, return_reconstruction=False, return_relevant_patches=False, return_face=True
+    )
     assert set(light) == SCHEMA - {"reconstruction", "relevant_patches"} | {"face"} and len(light["scores"]) == 2
     (raw,) = fer(_face(), detector=None, reconstruct=False)
     assert "reconstruction" not in raw
@@ -120,9 +131,13 @@ def test_every_input_kind_gives_the_same_result(fer, tmp_path):
     array = np.asarray(image)
     expected = _scores(fer(image, detector=None))
     kinds = {
-        "str path": (str(path), {}), "Path": (path, {}), "numpy": (array, {}),
-        "numpy BGR": (np.ascontiguousarray(array[..., ::-1]), {"bgr": True}), "bytes": (path.read_bytes(), {}),
-        "file object": (io.BytesIO(path.read_bytes()), {}), "dict": ({"image": image}, {}),
+        "str path": (str(path), {}),
+        "Path": (path, {}),
+        "numpy": (array, {}),
+        "numpy BGR": (np.ascontiguousarray(array[..., ::-1]), {"bgr": True}),
+        "bytes": (path.read_bytes(), {}),
+        "file object": (io.BytesIO(path.read_bytes()), {}),
+        "dict": ({"image": image}, {}),
     }
     for name, (value, extra) in kinds.items():
         np.testing.assert_allclose(_scores(fer(value, detector=None, **extra)), expected, atol=1e-6, err_msg=name)
@@ -145,9 +160,10 @@ def test_batch_of_mixed_sizes_equals_one_by_one(fer):
 
 def test_dataset_and_generator_inputs(fer):
     images = [_face(i) for i in range(3)]
-    dataset = datasets.Dataset.from_dict({"image": images, "label": [0, 1, 2]},
-                                         features=datasets.Features({"image": datasets.Image(),
-                                                                     "label": datasets.Value("int64")}))
+    dataset = datasets.Dataset.from_dict(
+        {"image": images, "label": [0, 1, 2]},
+        features=datasets.Features({"image": datasets.Image(), "label": datasets.Value("int64")}),
+    )
     from_dataset = list(fer(dataset, detector=None, batch_size=2))
     from_generator = list(fer((image for image in images), detector=None))
     expected = [fer(image, detector=None) for image in images]
@@ -168,8 +184,10 @@ def test_real_photos_faces_found_by_the_offline_detector(fer):
         assert 0 <= box["xmin"] < box["xmax"] <= width and 0 <= box["ymin"] < box["ymax"] <= height
         assert face["face_score"] > 0.9 and set(face) == SCHEMA
     assert fer(str(_photo("free-mountain-vector-01.jpg"))) == []
-    batched = fer([str(_photo("single_face.jpg")), str(_photo("free-mountain-vector-01.jpg")),
-                   str(_photo("multi_face.jpg"))], batch_size=4)
+    batched = fer(
+        [str(_photo("single_face.jpg")), str(_photo("free-mountain-vector-01.jpg")), str(_photo("multi_face.jpg"))],
+        batch_size=4,
+    )
     assert [len(faces) for faces in batched] == [1, 0, 5]
 
 
@@ -202,8 +220,12 @@ def _bomb_png() -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
     header = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00" * 16)) + chunk(
-        b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 16))
+        + chunk(b"IEND", b"")
+    )
 
 
 def test_bad_inputs_give_clear_errors(fer, tmp_path):
@@ -282,9 +304,15 @@ def test_saved_pipeline_runs_as_remote_code_without_the_package(fer, tmp_path):
     pipe_dir = tmp_path / "pipe"
     fer.save_pretrained(pipe_dir)
     config = json.loads((pipe_dir / "config.json").read_text())
-    assert config["custom_pipelines"] == {"occluded-fer-remote-code": {
-        "impl": "pipeline_occluded_fer.OccludedFERPipeline", "pt": ["AutoModel"], "tf": [], "type": "image",
-        "default": {}}}
+    assert config["custom_pipelines"] == {
+        "occluded-fer-remote-code": {
+            "impl": "pipeline_occluded_fer.OccludedFERPipeline",
+            "pt": ["AutoModel"],
+            "tf": [],
+            "type": "image",
+            "default": {},
+        }
+    }
     assert not hasattr(fer.model.config, "custom_pipelines")  # the live model's config is left alone
     for name in ("pipeline_occluded_fer.py", "image_inputs.py", "mtcnn.py", "alignment.py"):
         assert (pipe_dir / name).is_file(), name
@@ -292,18 +320,33 @@ def test_saved_pipeline_runs_as_remote_code_without_the_package(fer, tmp_path):
     _face(4).save(image_file)
     expected = _scores(fer(Image.open(image_file), detector=None))[0]
     save_file({"scores": torch.tensor(expected)}, tmp_path / "expected.safetensors")
-    env = {**os.environ, "HF_MODULES_CACHE": str(tmp_path / "modules"), "HF_HUB_OFFLINE": "1", "PYTHONPATH": "",
-           "PYTHONNOUSERSITE": "1"}
-    result = subprocess.run([sys.executable, "-c", _CHILD, str(pipe_dir), str(image_file),
-                             str(tmp_path / "expected.safetensors")], cwd=tmp_path, env=env, capture_output=True,
-                            text=True, timeout=300)
+    env = {
+        **os.environ,
+        "HF_MODULES_CACHE": str(tmp_path / "modules"),
+        "HF_HUB_OFFLINE": "1",
+        "PYTHONPATH": "",
+        "PYTHONNOUSERSITE": "1",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(pipe_dir), str(image_file), str(tmp_path / "expected.safetensors")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0 and "REMOTE-PIPELINE-OK" in result.stdout, result.stdout + result.stderr
     assert load_file(tmp_path / "expected.safetensors")["scores"].shape == (7,)
     # with the package installed, the saved folder loads by the task name, without trust_remote_code
     reloaded = pipeline("occluded-fer", model=str(pipe_dir))
     assert type(reloaded) is type(fer)
-    assert max(abs(a - b) for a, b in zip(_scores(reloaded(Image.open(image_file), detector=None))[0], expected,
-                                          strict=True)) < 1e-5
+    assert (
+        max(
+            abs(a - b)
+            for a, b in zip(_scores(reloaded(Image.open(image_file), detector=None))[0], expected, strict=True)
+        )
+        < 1e-5
+    )
 
 
 def test_push_to_hub_sends_code_config_and_safetensors_only(fer, monkeypatch):
@@ -318,6 +361,7 @@ def test_push_to_hub_sends_code_config_and_safetensors_only(fer, monkeypatch):
         class Info:
             commit_url = f"https://huggingface.co/{repo_id}/commit/0"
             oid = "0"
+
         return Info()
 
     monkeypatch.setattr(HfApi, "create_repo", lambda self, repo_id, **kwargs: type("Url", (), {"repo_id": repo_id})())
@@ -325,8 +369,14 @@ def test_push_to_hub_sends_code_config_and_safetensors_only(fer, monkeypatch):
     fer.push_to_hub("someone/latent-ofer-tiny", token="hf_fake")
     paths = sent["paths"]
     assert sent["repo_id"] == "someone/latent-ofer-tiny"
-    assert {"config.json", "pipeline_occluded_fer.py", "recognizer/model.safetensors", "vit/model.safetensors",
-            "detector/model.safetensors", "reconstructor/model.safetensors"} <= set(paths)
+    assert {
+        "config.json",
+        "pipeline_occluded_fer.py",
+        "recognizer/model.safetensors",
+        "vit/model.safetensors",
+        "detector/model.safetensors",
+        "reconstructor/model.safetensors",
+    } <= set(paths)
     assert not any(path.endswith((".bin", ".pt", ".pth", ".pkl")) for path in paths)
 
 
@@ -339,8 +389,18 @@ def test_cli_predict_table_json_and_pictures(model_dir, tmp_path, capsys):
     report = json.loads(capsys.readouterr().out)
     assert report[0]["image"] == str(image) and report[0]["error"] is None
     assert len(report[0]["faces"]) == 1 and len(report[0]["faces"][0]["occlusion_mask"]) == 14
-    code = cli_main(["predict", str(image), str(tmp_path / "broken.jpg"), "--model", str(model_dir),
-                     "--no-detector", "--save-vis", str(tmp_path / "vis")])
+    code = cli_main(
+        [
+            "predict",
+            str(image),
+            str(tmp_path / "broken.jpg"),
+            "--model",
+            str(model_dir),
+            "--no-detector",
+            "--save-vis",
+            str(tmp_path / "vis"),
+        ]
+    )
     table = capsys.readouterr().out
     assert code == 1 and "error:" in table and "face.png" in table
     pictures = sorted((tmp_path / "vis").glob("*.png"))

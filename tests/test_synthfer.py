@@ -115,8 +115,9 @@ def test_a_small_resnet_learns_synthfer_and_suffers_from_occlusion():
     test_images, test_labels, _, _ = synthfer_batch(280, split="test")
     object_images, _, _, _ = synthfer_batch(280, split="test", occlusion="seen")
     patch_images = np.stack([random_patch_occlusion(img, 0.3, seed=i).image for i, img in enumerate(test_images)])
-    trunk = ResNetModel(ResNetConfig(layer_type="basic", depths=[1, 1, 1, 1], hidden_sizes=[16, 32, 64, 128],
-                                     embedding_size=16))
+    trunk = ResNetModel(
+        ResNetConfig(layer_type="basic", depths=[1, 1, 1, 1], hidden_sizes=[16, 32, 64, 128], embedding_size=16)
+    )
     head = torch.nn.Linear(128, 7)
     params = [*trunk.parameters(), *head.parameters()]
     optimiser = torch.optim.AdamW(params, lr=3e-3, weight_decay=1e-4)
@@ -137,6 +138,7 @@ def test_a_small_resnet_learns_synthfer_and_suffers_from_occlusion():
             schedule.step()
     trunk.eval()
     with torch.no_grad():
+
         def accuracy(images: np.ndarray) -> float:
             return float((logits(_to_tensor(images)).argmax(1).numpy() == test_labels).mean())
 

@@ -152,21 +152,26 @@ def _pil_to_rgb(image: Image.Image, description: str, background: tuple[int, int
     try:
         return image.convert("RGB")
     except (ValueError, OSError) as error:
-        raise InvalidImageError(f"{description} has image mode {mode!r}, which cannot be converted to RGB "
-                                f"({error})") from None
+        raise InvalidImageError(
+            f"{description} has image mode {mode!r}, which cannot be converted to RGB ({error})"
+        ) from None
 
 
-def _array_to_rgb(array: np.ndarray, description: str, bgr: bool, background: tuple[int, int, int],
-                  min_size: tuple[int, int]) -> Image.Image:
+def _array_to_rgb(
+    array: np.ndarray, description: str, bgr: bool, background: tuple[int, int, int], min_size: tuple[int, int]
+) -> Image.Image:
     kind = array.dtype.kind
     if kind not in "buif":
-        raise InvalidImageError(f"{description}: unsupported dtype {array.dtype}; pass uint8 (0..255), uint16 or "
-                                f"float values in [0, 1]")
+        raise InvalidImageError(
+            f"{description}: unsupported dtype {array.dtype}; pass uint8 (0..255), uint16 or float values in [0, 1]"
+        )
     shape = tuple(array.shape)
     accepted = "[H, W], [H, W, 1], [H, W, 3] (RGB) or [H, W, 4] (RGBA)"
     if array.ndim == 3 and shape[-1] not in (1, 3, 4) and shape[0] in (1, 3, 4):
-        raise InvalidImageError(f"{description} looks channels-first [C, H, W]; pass channels-last [H, W, C] "
-                                f"(e.g. array.transpose(1, 2, 0))")
+        raise InvalidImageError(
+            f"{description} looks channels-first [C, H, W]; pass channels-last [H, W, C] "
+            f"(e.g. array.transpose(1, 2, 0))"
+        )
     if array.ndim == 4:
         raise InvalidImageError(f"{description} is 4-D (a batch?); pass one image of shape {accepted}")
     if array.ndim not in (2, 3) or (array.ndim == 3 and shape[-1] not in (1, 3, 4)):
@@ -181,7 +186,8 @@ def _array_to_rgb(array: np.ndarray, description: str, bgr: bool, background: tu
         if values.size and (values.min() < -_FLOAT_TOLERANCE or values.max() > 1.0 + _FLOAT_TOLERANCE):
             raise InvalidImageError(
                 f"{description} has float values in [{float(values.min()):g}, {float(values.max()):g}]; float "
-                f"arrays must be in [0, 1] (or pass uint8 for 0..255 data)")
+                f"arrays must be in [0, 1] (or pass uint8 for 0..255 data)"
+            )
         pixels = np.rint(np.clip(values, 0.0, 1.0) * 255.0).astype(np.uint8)
     elif kind == "b":
         pixels = array.astype(np.uint8) * 255
@@ -200,27 +206,35 @@ def _array_to_rgb(array: np.ndarray, description: str, bgr: bool, background: tu
 
 
 # -- encoded images ---------------------------------------------------------------------------------------------------
-def _check_size(width: int, height: int, description: str, min_size: tuple[int, int],
-                max_pixels: int | None) -> None:
+def _check_size(width: int, height: int, description: str, min_size: tuple[int, int], max_pixels: int | None) -> None:
     min_width, min_height = min_size
     if width < min_width or height < min_height:
-        raise InvalidImageError(f"{description} is {width}x{height} pixels, smaller than the minimum "
-                                f"{min_width}x{min_height}")
+        raise InvalidImageError(
+            f"{description} is {width}x{height} pixels, smaller than the minimum {min_width}x{min_height}"
+        )
     if max_pixels is not None and width * height > max_pixels:
         raise InvalidImageError(
             f"{description} claims {width}x{height} = {width * height} pixels, more than max_pixels={max_pixels}; "
-            f"refusing to decode it (possible decompression bomb)")
+            f"refusing to decode it (possible decompression bomb)"
+        )
 
 
-def _decode(opener: Callable[[], Image.Image], description: str, *, min_size: tuple[int, int],
-            max_pixels: int | None, background: tuple[int, int, int]) -> Image.Image:
+def _decode(
+    opener: Callable[[], Image.Image],
+    description: str,
+    *,
+    min_size: tuple[int, int],
+    max_pixels: int | None,
+    background: tuple[int, int, int],
+) -> Image.Image:
     """Open lazily, check the header size, then force a full decode of the first frame and normalise it."""
     try:
         with opener() as image:
             _check_size(image.width, image.height, description, min_size, max_pixels)
             if Image.MAX_IMAGE_PIXELS and image.width * image.height > Image.MAX_IMAGE_PIXELS:
-                raise Image.DecompressionBombWarning(f"{image.width * image.height} pixels exceeds PIL's limit of "
-                                                     f"{Image.MAX_IMAGE_PIXELS}")
+                raise Image.DecompressionBombWarning(
+                    f"{image.width * image.height} pixels exceeds PIL's limit of {Image.MAX_IMAGE_PIXELS}"
+                )
             image.load()
             try:
                 upright = ImageOps.exif_transpose(image)
@@ -238,8 +252,9 @@ def _decode(opener: Callable[[], Image.Image], description: str, *, min_size: tu
     except Exception as error:  # any decoder failure: truncated data, bad chunks, broken headers...
         if "truncated" in str(error).lower():
             raise InvalidImageError(f"{description} is truncated (incomplete image data): {error}") from None
-        raise InvalidImageError(f"{description} is corrupt and cannot be decoded: "
-                                f"{type(error).__name__}: {error}") from None
+        raise InvalidImageError(
+            f"{description} is corrupt and cannot be decoded: {type(error).__name__}: {error}"
+        ) from None
 
 
 def _read_path(path: str, description: str) -> bytes:
@@ -277,8 +292,10 @@ def _fetch_url(url: str, description: str, timeout: float) -> bytes:
             detail = f"timed out after {timeout:g} s"
         else:
             detail = str(reason) or type(reason).__name__
-        raise InvalidImageError(f"could not fetch {description}: the network is unreachable or offline, or the "
-                                f"server did not answer ({detail})") from None
+        raise InvalidImageError(
+            f"could not fetch {description}: the network is unreachable or offline, or the "
+            f"server did not answer ({detail})"
+        ) from None
     if len(data) > MAX_DOWNLOAD_BYTES:
         raise InvalidImageError(f"{description} is larger than {MAX_DOWNLOAD_BYTES} bytes; refusing to download it")
     if not data:
@@ -346,8 +363,9 @@ def load_image_input(
     if image is None:
         raise InvalidImageError("got None instead of an image (a path, URL, PIL image, array or bytes)")
     if isinstance(image, (list, tuple)):
-        raise InvalidImageError(f"got a {description}; pass one image at a time (the pipeline itself accepts "
-                                f"lists of images)")
+        raise InvalidImageError(
+            f"got a {description}; pass one image at a time (the pipeline itself accepts lists of images)"
+        )
     if isinstance(image, Image.Image):
         if isinstance(image, ImageFile.ImageFile):  # may still be lazy: guard the decode like a file
             return _decode(lambda: _Borrowed(image), description, **limits)
@@ -367,8 +385,9 @@ def load_image_input(
         if _is_url(path):
             data = _fetch_url(path, description, timeout)
         elif _URL_SCHEME.match(path):
-            raise InvalidImageError(f"{description} has an unsupported URL scheme; only http:// and https:// URLs "
-                                    f"are fetched")
+            raise InvalidImageError(
+                f"{description} has an unsupported URL scheme; only http:// and https:// URLs are fetched"
+            )
         else:
             data = _read_path(os.path.expanduser(path), description)
     elif isinstance(image, (bytes, bytearray, memoryview)):
@@ -378,8 +397,10 @@ def load_image_input(
     elif callable(getattr(image, "read", None)):
         data = _read_file_object(image, description)
     else:
-        raise InvalidImageError(f"unsupported input: {description}; pass a path, URL, PIL image, numpy array "
-                                f"[H, W, C], bytes or a binary file object")
+        raise InvalidImageError(
+            f"unsupported input: {description}; pass a path, URL, PIL image, numpy array "
+            f"[H, W, C], bytes or a binary file object"
+        )
     return _decode(lambda: Image.open(io.BytesIO(data)), description, **limits)
 
 

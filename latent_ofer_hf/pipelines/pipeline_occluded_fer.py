@@ -74,8 +74,10 @@ def _check_boxes(boxes: object, width: int, height: int) -> list[DetectedFace]:
             raise ValueError(f"boxes[{index}] must be 4 finite numbers (x0, y0, x1, y1), got {box!r}")
         else:
             if isinstance(box, Sequence) and any(isinstance(value, (Sequence, np.ndarray)) for value in box):
-                raise ValueError(f"boxes[{index}] = {box!r} is a list of boxes: boxes= holds one image's boxes; for "
-                                 "several images pass {'image': ..., 'boxes': [...]} items")
+                raise ValueError(
+                    f"boxes[{index}] = {box!r} is a list of boxes: boxes= holds one image's boxes; for "
+                    "several images pass {'image': ..., 'boxes': [...]} items"
+                )
             values = np.asarray(box, dtype=np.float64).reshape(-1)
         if values.shape != (4,) or not np.isfinite(values).all():
             raise ValueError(f"boxes[{index}] must be 4 finite numbers (x0, y0, x1, y1), got {box!r}")
@@ -83,8 +85,10 @@ def _check_boxes(boxes: object, width: int, height: int) -> list[DetectedFace]:
         if x1 <= x0 or y1 <= y0:
             raise ValueError(f"boxes[{index}] = {box!r} is empty (need x1 > x0 and y1 > y0)")
         if min(x1 - x0, y1 - y0) < MIN_FACE_CROP:
-            raise ValueError(f"boxes[{index}] = {box!r} is smaller than a face crop can be "
-                             f"({MIN_FACE_CROP}x{MIN_FACE_CROP} pixels at least)")
+            raise ValueError(
+                f"boxes[{index}] = {box!r} is smaller than a face crop can be "
+                f"({MIN_FACE_CROP}x{MIN_FACE_CROP} pixels at least)"
+            )
         if x1 <= 0 or y1 <= 0 or x0 >= width or y0 >= height:
             raise ValueError(f"boxes[{index}] = {box!r} lies outside the {width}x{height} image")
         faces.append(DetectedFace(box=(x0, y0, x1, y1), score=1.0, landmarks=None))
@@ -94,9 +98,14 @@ def _check_boxes(boxes: object, width: int, height: int) -> list[DetectedFace]:
 def _flag(name: str, value: object) -> bool:
     """A True/False call argument; anything else (e.g. the string "none") is an error, not silently truthy."""
     if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name} must be True or False, got {value!r}"
-                         + (" (the reconstruction mode is the model's: model.config.reconstruction)"
-                            if name == "reconstruct" else ""))
+        raise ValueError(
+            f"{name} must be True or False, got {value!r}"
+            + (
+                " (the reconstruction mode is the model's: model.config.reconstruction)"
+                if name == "reconstruct"
+                else ""
+            )
+        )
     return bool(value)
 
 
@@ -149,11 +158,15 @@ class OccludedFERPipeline(ChunkPipeline):
             return []
         if isinstance(inputs, tuple):
             inputs = list(inputs)
-        several = (isinstance(inputs, list) and len(inputs) > 1) or _is_hf_dataset(inputs) or isinstance(
-            inputs, types.GeneratorType)
+        several = (
+            (isinstance(inputs, list) and len(inputs) > 1)
+            or _is_hf_dataset(inputs)
+            or isinstance(inputs, types.GeneratorType)
+        )
         if kwargs.get("boxes") is not None and several:
-            raise ValueError("boxes= gives the boxes of a single image; for several images pass "
-                             "{'image': ..., 'boxes': [...]} items")
+            raise ValueError(
+                "boxes= gives the boxes of a single image; for several images pass {'image': ..., 'boxes': [...]} items"
+            )
         if _is_hf_dataset(inputs):  # rows → the pipeline's own batching over a torch dataset
             inputs = _Rows(inputs)
         return super().__call__(inputs, *args, **kwargs)
@@ -208,13 +221,20 @@ class OccludedFERPipeline(ChunkPipeline):
                 self._resolved_detector = default_face_detector()
             return self._resolved_detector
         if not callable(getattr(detector, "detect", None)):
-            raise ValueError(f"detector must be 'auto', None or an object with .detect(image), got "
-                             f"{type(detector).__name__}")
+            raise ValueError(
+                f"detector must be 'auto', None or an object with .detect(image), got {type(detector).__name__}"
+            )
         return detector
 
     # -- the three steps -------------------------------------------------------------------------------------------
-    def preprocess(self, image, detector: Any = _AUTO, boxes: Sequence | None = None, bgr: bool = False,
-                   timeout: float | None = None):
+    def preprocess(
+        self,
+        image,
+        detector: Any = _AUTO,
+        boxes: Sequence | None = None,
+        bgr: bool = False,
+        timeout: float | None = None,
+    ):
         if isinstance(image, Mapping):  # {"image": ..., "boxes": [...]} carries per-image boxes
             if "image" not in image:
                 raise InvalidImageError(f"a dict input needs an 'image' key, got keys {sorted(image)}")
@@ -230,15 +250,22 @@ class OccludedFERPipeline(ChunkPipeline):
             as_is = face_detector is None
             if as_is:
                 if min(width, height) < MIN_FACE_CROP:
-                    raise InvalidImageError(f"{describe_input(image)} is {width}x{height} pixels: too small for a face "
-                                            f"crop (detector=None needs at least {MIN_FACE_CROP}x{MIN_FACE_CROP})")
+                    raise InvalidImageError(
+                        f"{describe_input(image)} is {width}x{height} pixels: too small for a face "
+                        f"crop (detector=None needs at least {MIN_FACE_CROP}x{MIN_FACE_CROP})"
+                    )
                 faces = [DetectedFace(box=(0.0, 0.0, float(width), float(height)), score=1.0, landmarks=None)]
             else:
                 faces = list(face_detector.detect(picture))
         size = self.image_processor.size
         if not faces:  # one placeholder chunk so the image still yields its (empty) result
-            yield {"pixel_values": torch.zeros(1, 3, size, size), "face_box": torch.zeros(1, 4),
-                   "face_score": torch.zeros(1), "has_face": torch.zeros(1, dtype=torch.bool), "is_last": True}
+            yield {
+                "pixel_values": torch.zeros(1, 3, size, size),
+                "face_box": torch.zeros(1, 4),
+                "face_score": torch.zeros(1),
+                "has_face": torch.zeros(1, dtype=torch.bool),
+                "is_last": True,
+            }
             return
         for index, face in enumerate(faces):
             crop = picture if as_is else align_face(picture, face, output_size=size)[0]
@@ -271,8 +298,14 @@ class OccludedFERPipeline(ChunkPipeline):
             result["reconstruction"] = outputs.reconstruction.float()
         return result
 
-    def postprocess(self, all_outputs: list[dict], top_k: int | None = None, return_reconstruction: bool = True,
-                    return_relevant_patches: bool = True, return_face: bool = False) -> list[dict]:
+    def postprocess(
+        self,
+        all_outputs: list[dict],
+        top_k: int | None = None,
+        return_reconstruction: bool = True,
+        return_relevant_patches: bool = True,
+        return_face: bool = False,
+    ) -> list[dict]:
         id2label = self.model.config.id2label
         results = []
         for output in all_outputs:
@@ -282,8 +315,7 @@ class OccludedFERPipeline(ChunkPipeline):
             order = probabilities.argsort(descending=True).tolist()[: top_k or len(id2label)]
             x0, y0, x1, y1 = output["face_box"].reshape(-1).tolist()
             face = {
-                "box": {"xmin": int(round(x0)), "ymin": int(round(y0)), "xmax": int(round(x1)),
-                        "ymax": int(round(y1))},
+                "box": {"xmin": int(round(x0)), "ymin": int(round(y0)), "xmax": int(round(x1)), "ymax": int(round(y1))},
                 "face_score": float(output["face_score"].reshape(-1)[0]),
                 "label": id2label[order[0]],
                 "score": float(probabilities[order[0]]),
@@ -292,13 +324,15 @@ class OccludedFERPipeline(ChunkPipeline):
                 "occlusion_mask": output["occlusion_mask"].reshape(output["occlusion_mask"].shape[-2:]).cpu().numpy(),
             }
             if return_reconstruction and "reconstruction" in output:
-                face["reconstruction"] = self.image_processor.to_image(output["reconstruction"].reshape(3, *output[
-                    "reconstruction"].shape[-2:]))
+                face["reconstruction"] = self.image_processor.to_image(
+                    output["reconstruction"].reshape(3, *output["reconstruction"].shape[-2:])
+                )
             if return_relevant_patches:
                 face["relevant_patches"] = output["relevant_patches"].reshape(-1).tolist()
             if return_face:
-                face["face"] = self.image_processor.to_image(output["pixel_values"].reshape(3, *output[
-                    "pixel_values"].shape[-2:]))
+                face["face"] = self.image_processor.to_image(
+                    output["pixel_values"].reshape(3, *output["pixel_values"].shape[-2:])
+                )
             results.append(face)
         return results
 
@@ -313,8 +347,13 @@ class OccludedFERPipeline(ChunkPipeline):
         config = self.model.config
         had, previous = hasattr(config, "custom_pipelines"), getattr(config, "custom_pipelines", None)
         config.custom_pipelines = {  # in the saved config only: the live model's config is left as it was
-            REMOTE_CODE_TASK: {"impl": f"{type(self).__module__.rsplit('.', 1)[-1]}.{type(self).__name__}",
-                               "pt": ("AutoModel",), "tf": (), "type": "image", "default": {}},
+            REMOTE_CODE_TASK: {
+                "impl": f"{type(self).__module__.rsplit('.', 1)[-1]}.{type(self).__name__}",
+                "pt": ("AutoModel",),
+                "tf": (),
+                "type": "image",
+                "default": {},
+            },
         }
         try:
             self.model.save_pretrained(save_directory, **kwargs)

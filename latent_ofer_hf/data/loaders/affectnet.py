@@ -24,8 +24,17 @@ AFFECTNET_CODES: dict[int, str] = {
     9: "uncertain",
     10: "no-face",
 }
-AFFECTNET_COLUMNS: tuple[str, ...] = ("subDirectory_filePath", "face_x", "face_y", "face_width", "face_height",
-                                      "facial_landmarks", "expression", "valence", "arousal")
+AFFECTNET_COLUMNS: tuple[str, ...] = (
+    "subDirectory_filePath",
+    "face_x",
+    "face_y",
+    "face_width",
+    "face_height",
+    "facial_landmarks",
+    "expression",
+    "valence",
+    "arousal",
+)
 AFFECTNET_IMAGE_DIR = "Manually_Annotated_Images"
 
 
@@ -99,8 +108,10 @@ def read_affectnet(root: PathLike, split: str) -> list[AffectNetRow]:
                     continue
             needed = max(columns["subDirectory_filePath"], columns["expression"]) + 1
             if len(fields) < needed:
-                raise ValueError(f"{location}: malformed row with {len(fields)} field(s) (expected at least {needed}: "
-                                 f"{', '.join(AFFECTNET_COLUMNS)})")
+                raise ValueError(
+                    f"{location}: malformed row with {len(fields)} field(s) (expected at least {needed}: "
+                    f"{', '.join(AFFECTNET_COLUMNS)})"
+                )
             relative = _field(fields, columns, "subDirectory_filePath").strip()
             if not relative:
                 raise ValueError(f"{location}: malformed row: empty subDirectory_filePath")
@@ -115,8 +126,13 @@ def read_affectnet(root: PathLike, split: str) -> list[AffectNetRow]:
                 "arousal": _float(_field(fields, columns, "arousal"), location, "arousal"),
                 "face_box": face_box,
             }
-            sample = Sample(path=image_dir / relative, label=AFFECTNET_CODES[code], where=location, meta=meta,
-                            key=affectnet_key(relative))
+            sample = Sample(
+                path=image_dir / relative,
+                label=AFFECTNET_CODES[code],
+                where=location,
+                meta=meta,
+                key=affectnet_key(relative),
+            )
             rows.append(AffectNetRow(sample=sample, code=code))
     return rows
 
@@ -171,7 +187,13 @@ def load_affectnet(
     split = affectnet_split(split)
     report = LoadReport()
     samples = protocol_filter(read_affectnet(root, split), num_classes, report)
-    dataset = build_dataset(samples, label_order=label_order, meta_features=AFFECTNET_META_FEATURES, report=report,
-                            check_images=check_images, drop_unmapped=drop_unmapped, name=f"AffectNet {split}")
+    dataset = build_dataset(
+        samples,
+        label_order=label_order,
+        meta_features=AFFECTNET_META_FEATURES,
+        report=report,
+        check_images=check_images,
+        drop_unmapped=drop_unmapped,
+        name=f"AffectNet {split}",
+    )
     return finish(dataset, report, return_report)
-

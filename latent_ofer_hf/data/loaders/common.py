@@ -139,8 +139,9 @@ def image_problem(path: PathLike, mode: str = "verify") -> str | None:
     try:
         with Image.open(path) as image:  # (no warning filters: they are process-wide and not thread-safe)
             if Image.MAX_IMAGE_PIXELS and image.width * image.height > Image.MAX_IMAGE_PIXELS:
-                raise Image.DecompressionBombWarning(f"{image.width * image.height} pixels exceeds PIL's limit of "
-                                                     f"{Image.MAX_IMAGE_PIXELS}")
+                raise Image.DecompressionBombWarning(
+                    f"{image.width * image.height} pixels exceeds PIL's limit of {Image.MAX_IMAGE_PIXELS}"
+                )
             if mode == "decode":
                 image.load()
             else:
@@ -187,8 +188,10 @@ def build_dataset(
             if drop_unmapped:
                 report.exclude(f"class '{sample.label}' not in the label order")
                 continue
-            raise ValueError(f"{sample.where}: class {sample.label!r} is not in the target label order {names}; "
-                             f"choose another label_order or pass drop_unmapped=True to drop such samples")
+            raise ValueError(
+                f"{sample.where}: class {sample.label!r} is not in the target label order {names}; "
+                f"choose another label_order or pass drop_unmapped=True to drop such samples"
+            )
         problem = image_problem(sample.path, mode)
         if problem is not None:
             report.skip(sample.path, problem)
@@ -203,8 +206,9 @@ def build_dataset(
         for key in meta_features:
             value = sample.meta.get(key)
             columns[key].append(str(value) if isinstance(value, Path) else value)
-    features = datasets.Features({"image": datasets.Image(), "label": datasets.ClassLabel(names=list(names)),
-                                  **meta_features})
+    features = datasets.Features(
+        {"image": datasets.Image(), "label": datasets.ClassLabel(names=list(names)), **meta_features}
+    )
     dataset = datasets.Dataset.from_dict(columns, features=features)
     report.loaded = len(dataset)
     log_report(report, name)
@@ -216,9 +220,14 @@ def log_report(report: LoadReport, name: str) -> None:
     if report.skipped:
         reasons = Counter(reason.split(":")[0] for _, reason in report.skipped)
         first = "; ".join(f"{path} ({reason})" for path, reason in report.skipped[:3])
-        logger.warning("%s: skipped %d file(s) [%s]; first: %s%s", name, len(report.skipped),
-                       ", ".join(f"{reason}: {count}" for reason, count in sorted(reasons.items())), first,
-                       " ..." if len(report.skipped) > 3 else "")
+        logger.warning(
+            "%s: skipped %d file(s) [%s]; first: %s%s",
+            name,
+            len(report.skipped),
+            ", ".join(f"{reason}: {count}" for reason, count in sorted(reasons.items())),
+            first,
+            " ..." if len(report.skipped) > 3 else "",
+        )
     if report.excluded:
         logger.info("%s: excluded %s", name, ", ".join(f"{k}: {v}" for k, v in sorted(report.excluded.items())))
 

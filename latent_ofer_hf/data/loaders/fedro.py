@@ -53,11 +53,15 @@ def load_fedro(
             code = None
         if code is not None:
             if source is None:
-                raise ValueError(f"{location}: integer label {token!r} but source_order=None; state the order the "
-                                 f"list uses (e.g. source_order='rafdb', first_label=1)")
+                raise ValueError(
+                    f"{location}: integer label {token!r} but source_order=None; state the order the "
+                    f"list uses (e.g. source_order='rafdb', first_label=1)"
+                )
             if not 0 <= code - first_label < len(source):
-                raise ValueError(f"{location}: unknown label {token!r} (expected an integer in "
-                                 f"{first_label}..{first_label + len(source) - 1} or an expression name)")
+                raise ValueError(
+                    f"{location}: unknown label {token!r} (expected an integer in "
+                    f"{first_label}..{first_label + len(source) - 1} or an expression name)"
+                )
             name = source[code - first_label]
         else:
             try:
@@ -66,6 +70,12 @@ def load_fedro(
                 raise ValueError(f"{location}: unknown label {token!r} (not an expression name)") from None
         samples.append(Sample(path=root / relative, label=name, where=location, key=relative))
     report = LoadReport()
-    dataset = build_dataset(samples, label_order=label_order, report=report, check_images=check_images,
-                            drop_unmapped=drop_unmapped, name="FED-RO")
+    dataset = build_dataset(
+        samples,
+        label_order=label_order,
+        report=report,
+        check_images=check_images,
+        drop_unmapped=drop_unmapped,
+        name="FED-RO",
+    )
     return finish(dataset, report, return_report)

@@ -13,8 +13,10 @@ from .common import IMAGE_EXTENSIONS, LoadReport, PathLike, Sample, build_datase
 def _mask_for(image: Path, root: Path, masks_root: Path) -> Path:
     """``masks_root/<class>/<stem>.<ext>`` for the first existing image extension (.png first), else the .png path."""
     relative = image.relative_to(root).with_suffix("")
-    candidates = [masks_root / relative.with_name(relative.name + ext)
-                  for ext in (".png", *(e for e in IMAGE_EXTENSIONS if e != ".png"))]
+    candidates = [
+        masks_root / relative.with_name(relative.name + ext)
+        for ext in (".png", *(e for e in IMAGE_EXTENSIONS if e != ".png"))
+    ]
     return next((c for c in candidates if c.is_file()), candidates[0])
 
 
@@ -66,7 +68,14 @@ def load_image_folder(
     features = {"class_name": datasets.Value("string")}
     if masks is not None:
         features["pixel_mask"] = datasets.Image()
-    dataset = build_dataset(samples, label_order=label_order, meta_features=features, report=report,
-                            check_images=check_images, drop_unmapped=drop_unmapped, name=f"image folder {root}",
-                            mask_column=None if masks is None else "pixel_mask")
+    dataset = build_dataset(
+        samples,
+        label_order=label_order,
+        meta_features=features,
+        report=report,
+        check_images=check_images,
+        drop_unmapped=drop_unmapped,
+        name=f"image folder {root}",
+        mask_column=None if masks is None else "pixel_mask",
+    )
     return finish(dataset, report, return_report)

@@ -39,8 +39,9 @@ KDEF_TEST_FRACTION = 0.2
 def _normalise_subject(subject: str) -> str:
     match = KDEF_SUBJECT.match(str(subject).strip())
     if match is None:
-        raise ValueError(f"KDEF subject {subject!r} is not of the form 'F01' / 'M35' (optionally with the session "
-                         f"letter, 'AF01')")
+        raise ValueError(
+            f"KDEF subject {subject!r} is not of the form 'F01' / 'M35' (optionally with the session letter, 'AF01')"
+        )
     return f"{match['gender'].upper()}{int(match['id']):02d}"
 
 
@@ -53,7 +54,7 @@ def default_test_subjects(subjects: Iterable[str]) -> tuple[str, ...]:
         count = round(len(ids) * KDEF_TEST_FRACTION)
         if len(ids) >= 2:
             count = max(count, 1)
-        chosen.extend(ids[len(ids) - count:] if count else [])
+        chosen.extend(ids[len(ids) - count :] if count else [])
     return tuple(sorted(chosen))
 
 
@@ -122,9 +123,23 @@ def load_kdef(
         if split is not None and sample_split != split:
             continue
         meta = {"subject": subject, "session": session, "view": view, "split": sample_split}
-        samples.append(Sample(path=path, label=KDEF_EXPRESSIONS[match["expression"].upper()], where=str(path),
-                              meta=meta, key=path.stem.upper()))
+        samples.append(
+            Sample(
+                path=path,
+                label=KDEF_EXPRESSIONS[match["expression"].upper()],
+                where=str(path),
+                meta=meta,
+                key=path.stem.upper(),
+            )
+        )
     features = {key: datasets.Value("string") for key in ("subject", "session", "view", "split")}
-    dataset = build_dataset(samples, label_order=label_order, meta_features=features, report=report,
-                            check_images=check_images, drop_unmapped=drop_unmapped, name="KDEF")
+    dataset = build_dataset(
+        samples,
+        label_order=label_order,
+        meta_features=features,
+        report=report,
+        check_images=check_images,
+        drop_unmapped=drop_unmapped,
+        name="KDEF",
+    )
     return finish(dataset, report, return_report)

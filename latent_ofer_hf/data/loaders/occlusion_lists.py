@@ -53,15 +53,17 @@ def _parse_list(list_file: Path) -> list[tuple[str, int, str, str | None, int]]:
         location = where(list_file, line)
         fields = text.split()
         if len(fields) > 3:
-            raise ValueError(f"{location}: malformed line {text!r} (expected '<image> [<expression> [<occlusion "
-                             f"type>]]')")
+            raise ValueError(
+                f"{location}: malformed line {text!r} (expected '<image> [<expression> [<occlusion type>]]')"
+            )
         occlusion = NO_OCCLUSION_TYPE
         if len(fields) == 3:
             try:
                 occlusion = int(fields[2])
             except ValueError:
-                raise ValueError(f"{location}: malformed line {text!r} (occlusion type {fields[2]!r} is not an "
-                                 f"integer)") from None
+                raise ValueError(
+                    f"{location}: malformed line {text!r} (occlusion type {fields[2]!r} is not an integer)"
+                ) from None
         entries.append((location, line, fields[0], fields[1] if len(fields) >= 2 else None, occlusion))
     return entries
 
@@ -111,18 +113,33 @@ def load_occlusion_rafdb(
             code = _list_code(token, valid, location, "an RAF-DB label in")
             listed = RAFDB_7[code - list_label_base]
             if listed != sample.label:
-                raise ValueError(f"{location}: list label {token} ({listed}) disagrees with RAF-DB's label "
-                                 f"{sample.label!r} ({sample.where}); pass check_labels=False to use RAF-DB's")
+                raise ValueError(
+                    f"{location}: list label {token} ({listed}) disagrees with RAF-DB's label "
+                    f"{sample.label!r} ({sample.where}); pass check_labels=False to use RAF-DB's"
+                )
         if key in seen:
             report.exclude("duplicate list entry")
             continue
         seen.add(key)
-        samples.append(Sample(path=sample.path, label=sample.label, where=location,
-                              meta={**sample.meta, "occlusion_type": occlusion}, key=key))
+        samples.append(
+            Sample(
+                path=sample.path,
+                label=sample.label,
+                where=location,
+                meta={**sample.meta, "occlusion_type": occlusion},
+                key=key,
+            )
+        )
     features = {"split": datasets.Value("string"), "occlusion_type": datasets.Value("int32")}
-    dataset = build_dataset(samples, label_order=label_order, meta_features=features, report=report,
-                            check_images=check_images, drop_unmapped=drop_unmapped,
-                            name=f"Occlusion-RAF-DB {list_file}")
+    dataset = build_dataset(
+        samples,
+        label_order=label_order,
+        meta_features=features,
+        report=report,
+        check_images=check_images,
+        drop_unmapped=drop_unmapped,
+        name=f"Occlusion-RAF-DB {list_file}",
+    )
     return finish(dataset, report, return_report)
 
 
@@ -171,9 +188,11 @@ def load_occlusion_affectnet(
         if check_labels and token is not None:
             code = _list_code(token, range(8), location, "an AffectNet expression code in")
             if code != row.code:
-                raise ValueError(f"{location}: list label {code} ({AFFECTNET_CODES[code]}) disagrees with "
-                                 f"AffectNet's label {row.code} ({AFFECTNET_CODES[row.code]}, {row.sample.where}); "
-                                 f"pass check_labels=False to use AffectNet's")
+                raise ValueError(
+                    f"{location}: list label {code} ({AFFECTNET_CODES[code]}) disagrees with "
+                    f"AffectNet's label {row.code} ({AFFECTNET_CODES[row.code]}, {row.sample.where}); "
+                    f"pass check_labels=False to use AffectNet's"
+                )
         if key in seen:
             report.exclude("duplicate list entry")
             continue
@@ -181,10 +200,23 @@ def load_occlusion_affectnet(
         if row.code not in keep:
             report.exclude(f"expression {row.code} ({AFFECTNET_CODES[row.code]})")
             continue
-        samples.append(Sample(path=row.sample.path, label=row.sample.label, where=location,
-                              meta={**row.sample.meta, "occlusion_type": occlusion}, key=key))
+        samples.append(
+            Sample(
+                path=row.sample.path,
+                label=row.sample.label,
+                where=location,
+                meta={**row.sample.meta, "occlusion_type": occlusion},
+                key=key,
+            )
+        )
     features = {**AFFECTNET_META_FEATURES, "occlusion_type": datasets.Value("int32")}
-    dataset = build_dataset(samples, label_order=label_order, meta_features=features, report=report,
-                            check_images=check_images, drop_unmapped=drop_unmapped,
-                            name=f"Occlusion-AffectNet {list_file}")
+    dataset = build_dataset(
+        samples,
+        label_order=label_order,
+        meta_features=features,
+        report=report,
+        check_images=check_images,
+        drop_unmapped=drop_unmapped,
+        name=f"Occlusion-AffectNet {list_file}",
+    )
     return finish(dataset, report, return_report)

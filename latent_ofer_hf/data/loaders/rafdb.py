@@ -43,8 +43,10 @@ def read_rafdb(root: PathLike, split: str | None, aligned: bool = True) -> list[
     if split is not None and split not in RAFDB_SPLITS:
         raise ValueError(f"RAF-DB split must be one of {RAFDB_SPLITS}, got {split!r}")
     label_file = require_file(root / RAFDB_LABEL_FILE, "RAF-DB label list")
-    image_dir = require_dir(root / "Image" / ("aligned" if aligned else "original"),
-                            f"RAF-DB {'aligned' if aligned else 'original'} image directory")
+    image_dir = require_dir(
+        root / "Image" / ("aligned" if aligned else "original"),
+        f"RAF-DB {'aligned' if aligned else 'original'} image directory",
+    )
     samples = []
     for line, text in read_lines(label_file):
         location = where(label_file, line)
@@ -54,8 +56,9 @@ def read_rafdb(root: PathLike, split: str | None, aligned: bool = True) -> list[
         name, token = fields
         sample_split = next((s for s in RAFDB_SPLITS if name.startswith(f"{s}_")), None)
         if sample_split is None:
-            raise ValueError(f"{location}: malformed line {text!r} (the image name must start with 'train_' or "
-                             f"'test_')")
+            raise ValueError(
+                f"{location}: malformed line {text!r} (the image name must start with 'train_' or 'test_')"
+            )
         code = parse_code(token, RAFDB_CODES, location)
         if split is not None and sample_split != split:
             continue
@@ -64,8 +67,15 @@ def read_rafdb(root: PathLike, split: str | None, aligned: bool = True) -> list[
             file_name = f"{stem}_aligned.{suffix}" if dot else f"{name}_aligned"
         else:
             file_name = name
-        samples.append(Sample(path=image_dir / file_name, label=RAFDB_CODES[code], where=location,
-                              meta={"split": sample_split}, key=rafdb_key(name)))
+        samples.append(
+            Sample(
+                path=image_dir / file_name,
+                label=RAFDB_CODES[code],
+                where=location,
+                meta={"split": sample_split},
+                key=rafdb_key(name),
+            )
+        )
     return samples
 
 
@@ -93,7 +103,13 @@ def load_rafdb(
     """
     samples = read_rafdb(root, split, aligned)
     report = LoadReport()
-    dataset = build_dataset(samples, label_order=label_order, meta_features={"split": datasets.Value("string")},
-                            report=report, check_images=check_images, drop_unmapped=drop_unmapped,
-                            name=f"RAF-DB {split}")
+    dataset = build_dataset(
+        samples,
+        label_order=label_order,
+        meta_features={"split": datasets.Value("string")},
+        report=report,
+        check_images=check_images,
+        drop_unmapped=drop_unmapped,
+        name=f"RAF-DB {split}",
+    )
     return finish(dataset, report, return_report)

@@ -36,11 +36,13 @@ class OcclusionTransform:
         patch_mask_column: str = "patch_mask",
     ) -> None:
         if not callable(transform_fn):
-            raise ValueError(f"transform_fn must be callable (image, seed=rng) -> OcclusionResult, got "
-                             f"{type(transform_fn).__name__}")
+            raise ValueError(
+                f"transform_fn must be callable (image, seed=rng) -> OcclusionResult, got {type(transform_fn).__name__}"
+            )
         if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-            raise ValueError(f"seed must be a non-negative int (a Generator would make results order-dependent), "
-                             f"got {seed!r}")
+            raise ValueError(
+                f"seed must be a non-negative int (a Generator would make results order-dependent), got {seed!r}"
+            )
         self.transform_fn = transform_fn
         self.seed = int(seed)
         self.image_column = image_column
@@ -50,8 +52,10 @@ class OcclusionTransform:
     def apply(self, image: ImageLike) -> OcclusionResult:
         """Occlude one image with its per-example generator."""
         if isinstance(image, dict):
-            raise ValueError(f"column {self.image_column!r} holds undecoded images (dict with bytes/path); "
-                             f"use the datasets Image() feature with decode=True")
+            raise ValueError(
+                f"column {self.image_column!r} holds undecoded images (dict with bytes/path); "
+                f"use the datasets Image() feature with decode=True"
+            )
         result = self.transform_fn(image, seed=example_rng(self.seed, image))
         if not isinstance(result, OcclusionResult):
             raise ValueError(f"transform_fn must return an OcclusionResult, got {type(result).__name__}")
@@ -59,8 +63,7 @@ class OcclusionTransform:
 
     def __call__(self, batch: Mapping[str, Any]) -> dict[str, Any]:
         if self.image_column not in batch:
-            raise ValueError(f"batch has no column {self.image_column!r} (columns: {sorted(batch)}); "
-                             f"set image_column=")
+            raise ValueError(f"batch has no column {self.image_column!r} (columns: {sorted(batch)}); set image_column=")
         images = batch[self.image_column]
         out = dict(batch)
         single = isinstance(images, (Image.Image, dict)) or (isinstance(images, np.ndarray) and images.ndim == 3)

@@ -143,5 +143,4 @@ def free_form_occlusion(
     pixel_mask = free_form_mask(size, rng, coverage, **mask_kwargs)  # type: ignore[arg-type]
     patch_mask = pixel_to_patch_mask(pixel_mask, grid, min_patch_fraction)
     out = fill_masked(array, pixel_mask, fill, rng)
-    return OcclusionResult(from_rgb_array(out, as_pil), pixel_mask, patch_mask,
-                           {"coverage": float(pixel_mask.mean())})
+    return OcclusionResult(from_rgb_array(out, as_pil), pixel_mask, patch_mask, {"coverage": float(pixel_mask.mean())})

@@ -55,8 +55,9 @@ def _first_tensor(output: Any) -> torch.Tensor:
     hidden = getattr(output, "last_hidden_state", None)
     if isinstance(hidden, torch.Tensor):
         return hidden
-    raise ValueError(f"the target layer must output a tensor (or a tuple starting with one), "
-                     f"got {type(output).__name__}")
+    raise ValueError(
+        f"the target layer must output a tensor (or a tuple starting with one), got {type(output).__name__}"
+    )
 
 
 def default_reshape(activations: torch.Tensor) -> torch.Tensor:
@@ -73,8 +74,9 @@ def default_reshape(activations: torch.Tensor) -> torch.Tensor:
             side = math.isqrt(max(tokens - drop, 0))
             if side > 0 and side * side == tokens - drop:
                 return activations[:, drop:].transpose(1, 2).reshape(batch, dim, side, side)
-    raise ValueError(f"cannot turn target-layer output of shape {list(activations.shape)} into [B, K, h, w]; "
-                     f"pass reshape_transform=")
+    raise ValueError(
+        f"cannot turn target-layer output of shape {list(activations.shape)} into [B, K, h, w]; pass reshape_transform="
+    )
 
 
 class GradCAM:
@@ -114,8 +116,10 @@ class GradCAM:
         height, width = array.shape[:2]
         x = self.preprocess(from_rgb_array(array, as_pil))
         if not isinstance(x, torch.Tensor) or x.ndim != 4 or x.shape[0] != 1:
-            raise ValueError("preprocess must return a tensor of shape [1, C, H, W], got "
-                             f"{list(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}")
+            raise ValueError(
+                "preprocess must return a tensor of shape [1, C, H, W], got "
+                f"{list(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}"
+            )
         param = next(self.model.parameters(), None)
         if param is not None:
             x = x.to(device=param.device, dtype=param.dtype if param.is_floating_point() else x.dtype)

@@ -56,13 +56,16 @@ def to_rgb_array(image: object, *, name: str = "image") -> tuple[np.ndarray, boo
         return np.array(image.convert("RGB"), dtype=np.uint8), True
     if isinstance(image, np.ndarray):
         if image.ndim != 3 or image.shape[2] != 3:
-            raise ValueError(f"{name} must be a PIL image or a uint8 array of shape [H, W, 3], "
-                             f"got an array of shape {list(image.shape)}")
+            raise ValueError(
+                f"{name} must be a PIL image or a uint8 array of shape [H, W, 3], "
+                f"got an array of shape {list(image.shape)}"
+            )
         if image.dtype != np.uint8:
             raise ValueError(f"{name} must be a uint8 array (0..255), got dtype {image.dtype}")
         return np.array(image, dtype=np.uint8, copy=True), False
-    raise ValueError(f"{name} must be a PIL image or a uint8 numpy array of shape [H, W, 3], "
-                     f"got {type(image).__name__}")
+    raise ValueError(
+        f"{name} must be a PIL image or a uint8 numpy array of shape [H, W, 3], got {type(image).__name__}"
+    )
 
 
 def from_rgb_array(array: np.ndarray, as_pil: bool) -> ImageLike:
@@ -77,8 +80,10 @@ def check_square(array: np.ndarray, grid: int, *, name: str = "image") -> int:
     if height != width:
         raise ValueError(f"{name} must be square (an aligned face crop), got {width}x{height} (WxH); crop or resize it")
     if height % grid != 0:
-        raise ValueError(f"{name} size {height} is not divisible by the patch grid {grid}; "
-                         f"resize to a multiple of {grid} (e.g. {grid * 16} for 16-pixel patches)")
+        raise ValueError(
+            f"{name} size {height} is not divisible by the patch grid {grid}; "
+            f"resize to a multiple of {grid} (e.g. {grid * 16} for 16-pixel patches)"
+        )
     return height
 
 
@@ -128,8 +133,10 @@ def check_fill(fill: object) -> Fill:
         if fill not in FILL_MODES:
             raise ValueError(f"fill must be one of {FILL_MODES} or an (r, g, b) tuple, got {fill!r}")
         return fill
-    if isinstance(fill, (tuple, list)) and len(fill) == 3 and all(
-        isinstance(c, numbers.Integral) and not isinstance(c, bool) and 0 <= c <= 255 for c in fill
+    if (
+        isinstance(fill, (tuple, list))
+        and len(fill) == 3
+        and all(isinstance(c, numbers.Integral) and not isinstance(c, bool) and 0 <= c <= 255 for c in fill)
     ):
         return (int(fill[0]), int(fill[1]), int(fill[2]))
     raise ValueError(f"fill must be one of {FILL_MODES} or an (r, g, b) tuple of ints in 0..255, got {fill!r}")

@@ -175,8 +175,10 @@ def _paste(
     elif callable(source):
         occluder = to_rgba_array(source(rng, longest), name="the occluder returned by the callable source")
     else:
-        raise ValueError(f"an occluder must be an RGBA array, a PIL image or a callable (rng, size) -> RGBA array, "
-                         f"got {type(source).__name__}")
+        raise ValueError(
+            f"an occluder must be an RGBA array, a PIL image or a callable (rng, size) -> RGBA array, "
+            f"got {type(source).__name__}"
+        )
     occluder = _resize_longest(occluder, longest)
     if jitter > 0:
         dx, dy = rng.uniform(-jitter, jitter, size=2) * face_size
@@ -190,7 +192,7 @@ def _paste(
     out = array.copy()
     pixel_mask = np.zeros((size, size), dtype=bool)
     if iy1 > iy0 and ix1 > ix0:
-        patch = occluder[iy0 - top:iy1 - top, ix0 - left:ix1 - left]
+        patch = occluder[iy0 - top : iy1 - top, ix0 - left : ix1 - left]
         alpha = patch[..., 3:4].astype(np.int32)
         region = out[iy0:iy1, ix0:ix1].astype(np.int32)
         blended = (patch[..., :3].astype(np.int32) * alpha + region * (255 - alpha) + 127) // 255
@@ -259,8 +261,10 @@ class ObjectPaste:
             elif callable(source):
                 self.occluders.append(source)
             else:
-                raise ValueError(f"occluders[{index}] must be an RGBA array, a PIL image or a callable "
-                                 f"(rng, size) -> RGBA array, got {type(source).__name__}")
+                raise ValueError(
+                    f"occluders[{index}] must be an RGBA array, a PIL image or a callable "
+                    f"(rng, size) -> RGBA array, got {type(source).__name__}"
+                )
         anchors = list(anchors)
         if not anchors or any(a not in ANCHORS for a in anchors):
             raise ValueError(f"anchors must be a non-empty list drawn from {ANCHORS}, got {anchors!r}")
@@ -284,7 +288,15 @@ class ObjectPaste:
         index = int(rng.integers(len(self.occluders)))
         chosen = self.anchors[int(rng.integers(len(self.anchors)))] if anchor is None else anchor
         out, pixel_mask, patch_mask, info = _paste(
-            array, self.occluders[index], rng, chosen, self.scale, face_box, landmarks, self.jitter, self.grid,
+            array,
+            self.occluders[index],
+            rng,
+            chosen,
+            self.scale,
+            face_box,
+            landmarks,
+            self.jitter,
+            self.grid,
             self.min_patch_fraction,
         )
         info["occluder_index"] = index

@@ -48,5 +48,9 @@ def random_patch_occlusion(
     patch_mask = random_patch_mask(ratio, rng, grid)
     pixel_mask = patch_to_pixel_mask(patch_mask, size)
     out = fill_masked(array, pixel_mask, fill, rng)
-    return OcclusionResult(from_rgb_array(out, as_pil), pixel_mask, patch_mask,
-                           {"ratio": float(ratio), "num_patches": int(patch_mask.sum())})
+    return OcclusionResult(
+        from_rgb_array(out, as_pil),
+        pixel_mask,
+        patch_mask,
+        {"ratio": float(ratio), "num_patches": int(patch_mask.sum())},
+    )

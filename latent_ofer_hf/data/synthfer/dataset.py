@@ -24,17 +24,19 @@ def synthfer_features(grid: int = 14) -> datasets.Features:
     """Columns: index (the sample's number in its split), image, label (RAF-DB order), occlusion_mask (patch
     grid), pixel_mask (L image, 255 = occluded), occluder (family name, "" if clean), identity, action_units,
     landmarks (5 × (x, y))."""
-    return datasets.Features({
-        "index": datasets.Value("int64"),
-        "image": datasets.Image(),
-        "label": datasets.ClassLabel(names=list(RAFDB_7)),
-        "occlusion_mask": datasets.Array2D((grid, grid), "bool"),
-        "pixel_mask": datasets.Image(),
-        "occluder": datasets.Value("string"),
-        "identity": datasets.Value("int32"),
-        "action_units": datasets.List(datasets.Value("float32"), length=len(ACTION_UNITS)),
-        "landmarks": datasets.Array2D((len(LANDMARK_NAMES), 2), "float32"),
-    })
+    return datasets.Features(
+        {
+            "index": datasets.Value("int64"),
+            "image": datasets.Image(),
+            "label": datasets.ClassLabel(names=list(RAFDB_7)),
+            "occlusion_mask": datasets.Array2D((grid, grid), "bool"),
+            "pixel_mask": datasets.Image(),
+            "occluder": datasets.Value("string"),
+            "identity": datasets.Value("int32"),
+            "action_units": datasets.List(datasets.Value("float32"), length=len(ACTION_UNITS)),
+            "landmarks": datasets.Array2D((len(LANDMARK_NAMES), 2), "float32"),
+        }
+    )
 
 
 def _source_digest() -> str:
@@ -78,16 +80,27 @@ def synthfer_dataset(
     """`num_images` SynthFER faces of one split as a `datasets.Dataset` (deterministic in all arguments)."""
     if not isinstance(num_images, int) or num_images <= 0:
         raise ValueError(f"num_images must be a positive integer, got {num_images!r}")
-    sample_kwargs = {"split": split, "seed": seed, "occlusion": occlusion,
-                     "occlusion_probability": occlusion_probability, "image_size": image_size,
-                     "grid": image_size // 16}
+    sample_kwargs = {
+        "split": split,
+        "seed": seed,
+        "occlusion": occlusion,
+        "occlusion_probability": occlusion_probability,
+        "image_size": image_size,
+        "grid": image_size // 16,
+    }
     synthfer_sample(0, **sample_kwargs)  # validates the arguments before any worker starts
     shards = max(1, num_proc or 1)
     dataset = datasets.Dataset.from_generator(
-        _rows, features=synthfer_features(image_size // 16), gen_kwargs={"indices": list(range(num_images)),
-                                                                         "sample_kwargs": sample_kwargs,
-                                                                         "source_digest": _source_digest()},
-        num_proc=num_proc, keep_in_memory=keep_in_memory, split=datasets.NamedSplit(split),
+        _rows,
+        features=synthfer_features(image_size // 16),
+        gen_kwargs={
+            "indices": list(range(num_images)),
+            "sample_kwargs": sample_kwargs,
+            "source_digest": _source_digest(),
+        },
+        num_proc=num_proc,
+        keep_in_memory=keep_in_memory,
+        split=datasets.NamedSplit(split),
     )
     return dataset.sort("index") if shards > 1 else dataset
 
@@ -113,12 +126,20 @@ def load_synthfer(
     if unknown:
         raise ValueError(f"unknown split(s) {sorted(unknown)}; choose from {SPLITS}")
     modes = {split: occlusion for split in sizes} if isinstance(occlusion, str) else dict(occlusion)
-    return datasets.DatasetDict({
-        split: synthfer_dataset(size, split=split, seed=seed, occlusion=modes.get(split, "none"),
-                                occlusion_probability=occlusion_probability, image_size=image_size,
-                                num_proc=num_proc)
-        for split, size in sizes.items()
-    })
+    return datasets.DatasetDict(
+        {
+            split: synthfer_dataset(
+                size,
+                split=split,
+                seed=seed,
+                occlusion=modes.get(split, "none"),
+                occlusion_probability=occlusion_probability,
+                image_size=image_size,
+                num_proc=num_proc,
+            )
+            for split, size in sizes.items()
+        }
+    )
 
 
 __all__ = ["load_synthfer", "synthfer_dataset", "synthfer_features"]

@@ -13,9 +13,20 @@ import numpy as np
 from ...models.common.labels import RAFDB_7
 
 ACTION_UNITS: tuple[str, ...] = (
-    "AU1_inner_brow_raise", "AU2_outer_brow_raise", "AU4_brow_lower", "AU5_upper_lid_raise", "AU6_cheek_raise",
-    "AU7_lid_tighten", "AU9_nose_wrinkle", "AU10_upper_lip_raise", "AU12_lip_corner_pull",
-    "AU15_lip_corner_depress", "AU17_chin_raise", "AU20_lip_stretch", "AU23_lip_tighten", "AU25_lips_part",
+    "AU1_inner_brow_raise",
+    "AU2_outer_brow_raise",
+    "AU4_brow_lower",
+    "AU5_upper_lid_raise",
+    "AU6_cheek_raise",
+    "AU7_lid_tighten",
+    "AU9_nose_wrinkle",
+    "AU10_upper_lip_raise",
+    "AU12_lip_corner_pull",
+    "AU15_lip_corner_depress",
+    "AU17_chin_raise",
+    "AU20_lip_stretch",
+    "AU23_lip_tighten",
+    "AU25_lips_part",
     "AU26_jaw_drop",
 )
 AU = {name.split("_", 1)[0]: index for index, name in enumerate(ACTION_UNITS)}  # "AU12" → 8
@@ -31,8 +42,13 @@ _PROTOTYPES: dict[str, dict[str, float]] = {
 }
 # which classes each expression is confused with (blend targets)
 CONFUSIONS: dict[str, tuple[str, ...]] = {
-    "fear": ("surprise",), "surprise": ("fear",), "disgust": ("angry", "sad"), "angry": ("disgust",),
-    "sad": ("neutral", "fear"), "neutral": ("sad",), "happy": ("neutral",),
+    "fear": ("surprise",),
+    "surprise": ("fear",),
+    "disgust": ("angry", "sad"),
+    "angry": ("disgust",),
+    "sad": ("neutral", "fear"),
+    "neutral": ("sad",),
+    "happy": ("neutral",),
 }
 
 

@@ -75,8 +75,9 @@ def synthfer_sample(
     person = int(rng.integers(IDENTITIES_PER_SPLIT[split]))
     identity = identity_for(seed, split, person)
     units = sample_action_units(label, rng)
-    image, landmarks, box = render_face(identity, units, rng, size=image_size, pose=sample_pose(rng),
-                                        lighting=sample_lighting(rng))
+    image, landmarks, box = render_face(
+        identity, units, rng, size=image_size, pose=sample_pose(rng), lighting=sample_lighting(rng)
+    )
     pixel_mask = np.zeros(image.shape[:2], dtype=bool)
     patch_mask = np.zeros((grid, grid), dtype=bool)
     occluder = ""
@@ -86,13 +87,30 @@ def synthfer_sample(
         face_width, face_size = box[2] - box[0], max(box[2] - box[0], box[3] - box[1])
         rgba = family.draw(rng, max(8, int(face_width)))  # drawn in proportion to the face width
         anchor = family.anchors[int(rng.integers(len(family.anchors)))]
-        result = paste_occluder(image, rgba, rng, anchor=anchor, scale=max(rgba.shape[:2]) / face_size,
-                                face_box=box, landmarks=landmarks, grid=grid, min_patch_fraction=min_patch_fraction)
+        result = paste_occluder(
+            image,
+            rgba,
+            rng,
+            anchor=anchor,
+            scale=max(rgba.shape[:2]) / face_size,
+            face_box=box,
+            landmarks=landmarks,
+            grid=grid,
+            min_patch_fraction=min_patch_fraction,
+        )
         image, pixel_mask, patch_mask, occluder = result.image, result.pixel_mask, result.patch_mask, family.name
     points = np.array([landmarks[name] for name in LANDMARK_NAMES], dtype=np.float32)
-    return SynthFERSample(image=image, label=label, pixel_mask=pixel_mask, patch_mask=patch_mask, occluder=occluder,
-                          identity=IDENTITY_OFFSETS[split] + person, action_units=units, landmarks=points,
-                          face_box=box)
+    return SynthFERSample(
+        image=image,
+        label=label,
+        pixel_mask=pixel_mask,
+        patch_mask=patch_mask,
+        occluder=occluder,
+        identity=IDENTITY_OFFSETS[split] + person,
+        action_units=units,
+        landmarks=points,
+        face_box=box,
+    )
 
 
 def synthfer_batch(
@@ -100,8 +118,12 @@ def synthfer_batch(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Arrays for quick experiments: images uint8 [n, H, W, 3], labels [n], patch masks [n, g, g], pixel masks."""
     samples = [synthfer_sample(start + i, **kwargs) for i in range(num_images)]
-    return (np.stack([s.image for s in samples]), np.array([s.label for s in samples]),
-            np.stack([s.patch_mask for s in samples]), np.stack([s.pixel_mask for s in samples]))
+    return (
+        np.stack([s.image for s in samples]),
+        np.array([s.label for s in samples]),
+        np.stack([s.patch_mask for s in samples]),
+        np.stack([s.pixel_mask for s in samples]),
+    )
 
 
 def default_split_sizes(total: int) -> dict[str, int]:

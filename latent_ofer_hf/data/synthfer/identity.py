@@ -6,10 +6,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-SKIN_TONES = np.array([(255, 224, 196), (241, 194, 160), (224, 172, 135), (198, 134, 96), (161, 102, 68),
-                       (120, 75, 50), (88, 56, 38)], dtype=np.float32)
-HAIR_COLOURS = np.array([(20, 16, 14), (60, 40, 28), (110, 72, 40), (170, 120, 60), (220, 190, 120),
-                         (140, 140, 140), (150, 50, 30)], dtype=np.float32)
+SKIN_TONES = np.array(
+    [(255, 224, 196), (241, 194, 160), (224, 172, 135), (198, 134, 96), (161, 102, 68), (120, 75, 50), (88, 56, 38)],
+    dtype=np.float32,
+)
+HAIR_COLOURS = np.array(
+    [(20, 16, 14), (60, 40, 28), (110, 72, 40), (170, 120, 60), (220, 190, 120), (140, 140, 140), (150, 50, 30)],
+    dtype=np.float32,
+)
 IRIS_COLOURS = np.array([(70, 45, 25), (40, 80, 140), (60, 110, 70), (100, 80, 50), (30, 30, 30)], dtype=np.float32)
 HAIR_STYLES = ("short", "long", "bald", "fringe", "bun")
 
@@ -43,10 +47,19 @@ def sample_identity(rng: np.random.Generator) -> Identity:
     skin = _tone(SKIN_TONES, rng)
     lips = tuple(int(v) for v in np.clip(np.array(skin) * rng.uniform(0.62, 0.8) + np.array((40, 0, 5)), 0, 255))
     return Identity(
-        face_half_width=rng.uniform(60, 74), face_half_height=rng.uniform(80, 92), jaw=rng.uniform(0, 1),
-        eye_spacing=rng.uniform(0.36, 0.46), eye_size=rng.uniform(0.85, 1.2), brow_thickness=rng.uniform(3, 6.5),
-        nose_length=rng.uniform(0.85, 1.15), mouth_width=rng.uniform(0.3, 0.4), lip_thickness=rng.uniform(0.8, 1.3),
-        skin=skin, hair=_tone(HAIR_COLOURS, rng), iris=_tone(IRIS_COLOURS, rng, 8), lips=lips,
+        face_half_width=rng.uniform(60, 74),
+        face_half_height=rng.uniform(80, 92),
+        jaw=rng.uniform(0, 1),
+        eye_spacing=rng.uniform(0.36, 0.46),
+        eye_size=rng.uniform(0.85, 1.2),
+        brow_thickness=rng.uniform(3, 6.5),
+        nose_length=rng.uniform(0.85, 1.15),
+        mouth_width=rng.uniform(0.3, 0.4),
+        lip_thickness=rng.uniform(0.8, 1.3),
+        skin=skin,
+        hair=_tone(HAIR_COLOURS, rng),
+        iris=_tone(IRIS_COLOURS, rng, 8),
+        lips=lips,
         hair_style=HAIR_STYLES[rng.integers(len(HAIR_STYLES))],
     )
 

@@ -48,8 +48,9 @@ def draw_hand(rng: np.random.Generator, size: int) -> np.ndarray:
         x0 = w * 0.1 + index * finger_w
         top = h * rng.uniform(0.02, 0.15) + (h * 0.2 if index in (0, fingers - 1) else 0)
         right = max(x0 + finger_w - 1, x0 + 2)  # at least 1 px wide on tiny faces
-        draw.rounded_rectangle((x0 + 1, top, right, palm_top + h * 0.1), radius=max(finger_w / 2, 0.5),
-                               fill=skin, outline=outline)
+        draw.rounded_rectangle(
+            (x0 + 1, top, right, palm_top + h * 0.1), radius=max(finger_w / 2, 0.5), fill=skin, outline=outline
+        )
     return np.asarray(image.rotate(rng.uniform(-35, 35), expand=True, resample=Image.Resampling.BILINEAR))
 
 
@@ -73,8 +74,17 @@ def draw_medical_mask(rng: np.random.Generator, size: int) -> np.ndarray:
     image, draw = _canvas(w, h)
     palette = ((180, 215, 235), (240, 240, 240), (40, 40, 45), (200, 230, 200), (230, 190, 200))
     base = palette[rng.integers(len(palette))] + (255,)
-    draw.polygon([(w * 0.08, h * 0.2), (w * 0.5, 0), (w * 0.92, h * 0.2), (w * 0.88, h * 0.8), (w * 0.5, h),
-                  (w * 0.12, h * 0.8)], fill=base)
+    draw.polygon(
+        [
+            (w * 0.08, h * 0.2),
+            (w * 0.5, 0),
+            (w * 0.92, h * 0.2),
+            (w * 0.88, h * 0.8),
+            (w * 0.5, h),
+            (w * 0.12, h * 0.8),
+        ],
+        fill=base,
+    )
     pleat = tuple(int(c * 0.85) for c in base[:3]) + (255,)
     for row in (0.35, 0.5, 0.65):
         draw.line([(w * 0.12, h * row), (w * 0.88, h * row)], fill=pleat, width=max(1, round(h * 0.03)))
@@ -106,8 +116,9 @@ def draw_sunglasses(rng: np.random.Generator, size: int) -> np.ndarray:
     round_lens = rng.random() < 0.5
     for x0 in (0.02, 0.54):
         box = (w * x0, h * 0.05, w * (x0 + 0.44), h * 0.95)
-        (draw.ellipse if round_lens else draw.rounded_rectangle)(box, fill=lens, outline=frame, width=2,
-                                                                  **({} if round_lens else {"radius": h * 0.2}))
+        (draw.ellipse if round_lens else draw.rounded_rectangle)(
+            box, fill=lens, outline=frame, width=2, **({} if round_lens else {"radius": h * 0.2})
+        )
     draw.line([(w * 0.46, h * 0.35), (w * 0.54, h * 0.35)], fill=frame, width=max(2, round(h * 0.08)))
     return np.asarray(image)
 
@@ -141,8 +152,11 @@ def draw_phone(rng: np.random.Generator, size: int) -> np.ndarray:
     w, h = size * rng.uniform(0.3, 0.38), size * rng.uniform(0.55, 0.7)
     image, draw = _canvas(w, h)
     draw.rounded_rectangle((0, 0, w, h), radius=w * 0.15, fill=_colour(rng, 0, 90))
-    draw.rounded_rectangle((w * 0.08, h * 0.06, w * 0.92, h * 0.94), radius=w * 0.1,
-                           fill=tuple(int(v) for v in rng.integers(120, 255, 3)) + (255,))
+    draw.rounded_rectangle(
+        (w * 0.08, h * 0.06, w * 0.92, h * 0.94),
+        radius=w * 0.1,
+        fill=tuple(int(v) for v in rng.integers(120, 255, 3)) + (255,),
+    )
     return np.asarray(image.rotate(rng.uniform(-25, 25), expand=True, resample=Image.Resampling.BILINEAR))
 
 

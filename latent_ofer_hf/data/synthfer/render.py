@@ -39,13 +39,18 @@ class Lighting:
 
 
 def sample_pose(rng: np.random.Generator) -> Pose:
-    return Pose(angle=rng.normal(0, 5), shift_x=rng.normal(0, 4), shift_y=rng.normal(0, 4),
-                scale=rng.uniform(0.93, 1.07))
+    return Pose(
+        angle=rng.normal(0, 5), shift_x=rng.normal(0, 4), shift_y=rng.normal(0, 4), scale=rng.uniform(0.93, 1.07)
+    )
 
 
 def sample_lighting(rng: np.random.Generator) -> Lighting:
-    return Lighting(strength=rng.uniform(0, 0.35), direction=rng.uniform(0, 2 * math.pi),
-                    brightness=rng.uniform(0.8, 1.15), contrast=rng.uniform(0.85, 1.15))
+    return Lighting(
+        strength=rng.uniform(0, 0.35),
+        direction=rng.uniform(0, 2 * math.pi),
+        brightness=rng.uniform(0.8, 1.15),
+        contrast=rng.uniform(0.85, 1.15),
+    )
 
 
 def _shade(colour: tuple[int, int, int], factor: float, add: tuple[int, int, int] = (0, 0, 0)) -> tuple[int, ...]:
@@ -86,19 +91,23 @@ def render_face(
 
     # hair behind the head, neck, face, ears
     if identity.hair_style in ("long", "bun"):
-        draw.ellipse((cx - a * 1.25, cy - b * 1.2, cx + a * 1.25, cy + b * (1.05 if identity.hair_style == "long"
-                                                                            else 0.2)), fill=hair)
+        draw.ellipse(
+            (cx - a * 1.25, cy - b * 1.2, cx + a * 1.25, cy + b * (1.05 if identity.hair_style == "long" else 0.2)),
+            fill=hair,
+        )
     if identity.hair_style == "bun":
         draw.ellipse((cx - 0.45 * a, cy - 1.55 * b, cx + 0.45 * a, cy - 0.95 * b), fill=hair)
     draw.rectangle((cx - 0.45 * a, cy + 0.6 * b, cx + 0.45 * a, size), fill=_shade(skin, 0.85))
     for side in (-1, 1):
-        draw.ellipse((cx + side * a - 0.16 * a, cy - 0.2 * b, cx + side * a + 0.16 * a, cy + 0.15 * b),
-                     fill=_shade(skin, 0.92))
+        draw.ellipse(
+            (cx + side * a - 0.16 * a, cy - 0.2 * b, cx + side * a + 0.16 * a, cy + 0.15 * b), fill=_shade(skin, 0.92)
+        )
     jaw = identity.jaw
     draw.ellipse((cx - a, cy - b, cx + a, cy + b), fill=skin)
     if jaw > 0.4:  # squarer jaw: widen the lower face
-        draw.rectangle((cx - a * (0.55 + 0.3 * jaw), cy + 0.2 * b, cx + a * (0.55 + 0.3 * jaw), cy + 0.75 * b),
-                       fill=skin)
+        draw.rectangle(
+            (cx - a * (0.55 + 0.3 * jaw), cy + 0.2 * b, cx + a * (0.55 + 0.3 * jaw), cy + 0.75 * b), fill=skin
+        )
         draw.ellipse((cx - a * (0.6 + 0.3 * jaw), cy + 0.45 * b, cx + a * (0.6 + 0.3 * jaw), cy + b), fill=skin)
 
     # hair on top
@@ -117,8 +126,9 @@ def render_face(
     if raise_amount > 0.45:
         for row in range(1 + int(raise_amount > 0.7)):
             y = brow_y - (12 + 7 * row) * k
-            draw.arc((cx - 0.45 * a, y - 6 * k, cx + 0.45 * a, y + 6 * k), 200, 340, fill=_shade(skin, 0.75),
-                     width=line)
+            draw.arc(
+                (cx - 0.45 * a, y - 6 * k, cx + 0.45 * a, y + 6 * k), 200, 340, fill=_shade(skin, 0.75), width=line
+            )
 
     # brows: inner / middle / outer points per side
     brow_colour = _shade(hair, 0.7)
@@ -129,8 +139,12 @@ def render_face(
         inner_y = brow_y - 10 * u["AU1"] * k + 7 * u["AU4"] * k
         middle_y = brow_y - 5 * k - 5 * (u["AU1"] + u["AU2"]) * k + 3 * u["AU4"] * k
         outer_y = brow_y - 9 * u["AU2"] * k + 2 * k
-        draw.line([(inner_x, inner_y), (cx + side * (eye_dx + 2 * k), middle_y), (outer_x, outer_y)],
-                  fill=brow_colour, width=thickness, joint="curve")
+        draw.line(
+            [(inner_x, inner_y), (cx + side * (eye_dx + 2 * k), middle_y), (outer_x, outer_y)],
+            fill=brow_colour,
+            width=thickness,
+            joint="curve",
+        )
 
     # eyes: openness from AU5 (up) vs AU7 / AU6 (narrow)
     half_w = 11 * identity.eye_size * k
@@ -138,25 +152,38 @@ def render_face(
     half_h = 5 * identity.eye_size * k * openness
     for side in (-1, 1):
         ex = cx + side * eye_dx
-        draw.ellipse((ex - half_w, eye_y - half_h, ex + half_w, eye_y + half_h), fill=(245, 245, 240),
-                     outline=_shade(skin, 0.55), width=line)
+        draw.ellipse(
+            (ex - half_w, eye_y - half_h, ex + half_w, eye_y + half_h),
+            fill=(245, 245, 240),
+            outline=_shade(skin, 0.55),
+            width=line,
+        )
         iris = min(half_h, 4.5 * k * identity.eye_size)
         draw.ellipse((ex - iris, eye_y - iris, ex + iris, eye_y + iris), fill=identity.iris)
         pupil = iris * 0.45
         draw.ellipse((ex - pupil, eye_y - pupil, ex + pupil, eye_y + pupil), fill=(10, 10, 10))
         if u["AU6"] > 0.3:  # cheek raise: crease and rounder cheek below the eye
-            draw.arc((ex - half_w, eye_y + half_h - 2 * k, ex + half_w, eye_y + half_h + 8 * k), 20, 160,
-                     fill=_shade(skin, 0.7), width=line)
-            draw.ellipse((ex - 10 * k, eye_y + 15 * k, ex + 10 * k, eye_y + 27 * k),
-                         fill=_shade(skin, 1.0, (int(30 * u["AU6"]), 0, 0)))
+            draw.arc(
+                (ex - half_w, eye_y + half_h - 2 * k, ex + half_w, eye_y + half_h + 8 * k),
+                20,
+                160,
+                fill=_shade(skin, 0.7),
+                width=line,
+            )
+            draw.ellipse(
+                (ex - 10 * k, eye_y + 15 * k, ex + 10 * k, eye_y + 27 * k),
+                fill=_shade(skin, 1.0, (int(30 * u["AU6"]), 0, 0)),
+            )
 
     # nose: bridge, nostrils (flare with AU9), wrinkles (AU9)
     nose_y = cy + 0.16 * b * identity.nose_length
     nose_w = (8 + 3 * u["AU9"]) * k
     draw.line([(cx, eye_y + 4 * k), (cx - 2 * k, nose_y)], fill=_shade(skin, 0.75), width=line)
     for side in (-1, 1):
-        draw.ellipse((cx + side * nose_w - 3 * k, nose_y - 2 * k, cx + side * nose_w + 3 * k, nose_y + 3 * k),
-                     fill=_shade(skin, 0.55))
+        draw.ellipse(
+            (cx + side * nose_w - 3 * k, nose_y - 2 * k, cx + side * nose_w + 3 * k, nose_y + 3 * k),
+            fill=_shade(skin, 0.55),
+        )
     if u["AU9"] > 0.3:
         for row in range(1 + int(u["AU9"] > 0.6) + int(u["AU9"] > 0.8)):
             y = eye_y + (3 + 4 * row) * k
@@ -172,28 +199,53 @@ def render_face(
     lower_mid = mouth_y + opening / 2 - 3 * u["AU17"] * k
     curve = 5 * (u["AU12"] - u["AU15"]) * k  # smile: middle of the lips lower than the corners
     left, right = (cx - mouth_w, mouth_y + corner_dy), (cx + mouth_w, mouth_y + corner_dy)
-    inner_upper = [left, (cx - mouth_w / 2, upper_mid + curve * 0.6), (cx, upper_mid + curve),
-                   (cx + mouth_w / 2, upper_mid + curve * 0.6), right]
-    inner_lower = [right, (cx + mouth_w / 2, lower_mid + curve * 0.6), (cx, lower_mid + curve),
-                   (cx - mouth_w / 2, lower_mid + curve * 0.6), left]
+    inner_upper = [
+        left,
+        (cx - mouth_w / 2, upper_mid + curve * 0.6),
+        (cx, upper_mid + curve),
+        (cx + mouth_w / 2, upper_mid + curve * 0.6),
+        right,
+    ]
+    inner_lower = [
+        right,
+        (cx + mouth_w / 2, lower_mid + curve * 0.6),
+        (cx, lower_mid + curve),
+        (cx - mouth_w / 2, lower_mid + curve * 0.6),
+        left,
+    ]
     if opening > 3 * k:
         draw.polygon(inner_upper + inner_lower, fill=(60, 20, 25))
         if u["AU12"] > 0.4 or u["AU10"] > 0.4:  # teeth
-            draw.rectangle((cx - mouth_w * 0.55, upper_mid + curve * 0.8, cx + mouth_w * 0.55,
-                            upper_mid + curve * 0.8 + min(opening * 0.45, 6 * k)), fill=(240, 240, 230))
+            draw.rectangle(
+                (
+                    cx - mouth_w * 0.55,
+                    upper_mid + curve * 0.8,
+                    cx + mouth_w * 0.55,
+                    upper_mid + curve * 0.8 + min(opening * 0.45, 6 * k),
+                ),
+                fill=(240, 240, 230),
+            )
     upper_lip = inner_upper + [(x, y - 5 * lip) for x, y in reversed(inner_upper[1:-1])]
     lower_lip = inner_lower + [(x, y + 6 * lip) for x, y in reversed(inner_lower[1:-1])]
     draw.polygon(upper_lip, fill=identity.lips)
     draw.polygon(lower_lip, fill=_shade(identity.lips, 1.08))
     if u["AU12"] > 0.45 or u["AU10"] > 0.5:  # nasolabial folds
         for side in (-1, 1):
-            draw.line([(cx + side * (nose_w + 4 * k), nose_y + 2 * k),
-                       (cx + side * (mouth_w + 5 * k), mouth_y + corner_dy + 2 * k)], fill=_shade(skin, 0.72),
-                      width=line)
+            draw.line(
+                [
+                    (cx + side * (nose_w + 4 * k), nose_y + 2 * k),
+                    (cx + side * (mouth_w + 5 * k), mouth_y + corner_dy + 2 * k),
+                ],
+                fill=_shade(skin, 0.72),
+                width=line,
+            )
 
     landmarks = {
-        "left_eye": (cx - eye_dx, eye_y), "right_eye": (cx + eye_dx, eye_y), "nose": (cx, nose_y),
-        "mouth_left": left, "mouth_right": right,
+        "left_eye": (cx - eye_dx, eye_y),
+        "right_eye": (cx + eye_dx, eye_y),
+        "nose": (cx, nose_y),
+        "mouth_left": left,
+        "mouth_right": right,
     }
     box = (cx - a * 1.02, cy - b * 1.05, cx + a * 1.02, cy + b * 1.02)
 
@@ -212,19 +264,28 @@ def render_face(
     c0 = cx - (inverse[0] * ox + inverse[1] * oy)
     c1 = cy - (inverse[3] * ox + inverse[4] * oy)
     border = tuple(int(v) for v in rng.integers(30, 226, 3))
-    image = image.transform((size, size), Image.Transform.AFFINE,
-                            (inverse[0], inverse[1], c0, inverse[3], inverse[4], c1),
-                            resample=Image.Resampling.BILINEAR, fillcolor=border)
+    image = image.transform(
+        (size, size),
+        Image.Transform.AFFINE,
+        (inverse[0], inverse[1], c0, inverse[3], inverse[4], c1),
+        resample=Image.Resampling.BILINEAR,
+        fillcolor=border,
+    )
     landmarks = {name: forward(*point) for name, point in landmarks.items()}
     corners = [forward(x, y) for x in (box[0], box[2]) for y in (box[1], box[3])]
-    box = (min(p[0] for p in corners), min(p[1] for p in corners), max(p[0] for p in corners),
-           max(p[1] for p in corners))
+    box = (
+        min(p[0] for p in corners),
+        min(p[1] for p in corners),
+        max(p[0] for p in corners),
+        max(p[1] for p in corners),
+    )
 
     # lighting: directional gain, brightness, contrast
     pixels = np.asarray(image, dtype=np.float32)
     ramp = np.linspace(-1.0, 1.0, size, dtype=np.float32)
-    gain = (lighting.brightness + lighting.strength * (math.cos(lighting.direction) * ramp[None, :]
-                                                       + math.sin(lighting.direction) * ramp[:, None]))
+    gain = lighting.brightness + lighting.strength * (
+        math.cos(lighting.direction) * ramp[None, :] + math.sin(lighting.direction) * ramp[:, None]
+    )
     mean = pixels.mean()
     pixels = (pixels - mean) * lighting.contrast + mean
     pixels *= gain[..., None]

@@ -46,8 +46,10 @@ def require_choice(config: object, name: str, choices: Sequence[object]) -> None
 def require_positive_int_list(config: object, name: str, *, allow_empty: bool = False) -> None:
     """The named field is a list of ints > 0 (non-empty unless ``allow_empty``)."""
     value = getattr(config, name)
-    if not isinstance(value, (list, tuple)) or not all(_is_int(v) and v > 0 for v in value) or (
-        not value and not allow_empty
+    if (
+        not isinstance(value, (list, tuple))
+        or not all(_is_int(v) and v > 0 for v in value)
+        or (not value and not allow_empty)
     ):
         kind = "a list of positive integers" + (" (may be empty)" if allow_empty else ", not empty")
         raise ValueError(f"{name} must be {kind}, got {value!r}")

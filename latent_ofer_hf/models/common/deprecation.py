@@ -14,8 +14,11 @@ def deprecated_aliases(module_name: str, aliases: Mapping[str, tuple[str, object
     def __getattr__(name: str) -> object:
         if name in aliases:
             new_name, value = aliases[name]
-            warnings.warn(f"{module_name}.{name} is deprecated and will be removed in {REMOVED_IN}; use {new_name}",
-                          FutureWarning, stacklevel=2)
+            warnings.warn(
+                f"{module_name}.{name} is deprecated and will be removed in {REMOVED_IN}; use {new_name}",
+                FutureWarning,
+                stacklevel=2,
+            )
             return value
         raise AttributeError(f"module {module_name!r} has no attribute {name!r}")
 

@@ -61,20 +61,27 @@ def check_pixel_values(
 ) -> torch.Tensor:
     """Check a ``[B, C, H, W]`` float batch of the model's size (finite values under value checks); return it."""
     if not isinstance(pixel_values, torch.Tensor):
-        raise ValueError(f"{name} must be a torch.Tensor of shape [B, {num_channels}, {image_size}, {image_size}], "
-                         f"got {type(pixel_values).__name__}")
+        raise ValueError(
+            f"{name} must be a torch.Tensor of shape [B, {num_channels}, {image_size}, {image_size}], "
+            f"got {type(pixel_values).__name__}"
+        )
     if pixel_values.ndim != 4:
-        raise ValueError(f"{name} must have 4 dimensions [B, {num_channels}, {image_size}, {image_size}], "
-                         f"got shape {list(pixel_values.shape)}")
+        raise ValueError(
+            f"{name} must have 4 dimensions [B, {num_channels}, {image_size}, {image_size}], "
+            f"got shape {list(pixel_values.shape)}"
+        )
     batch, channels, height, width = pixel_values.shape
     if batch == 0:
         raise ValueError(f"{name} is an empty batch (shape {list(pixel_values.shape)})")
     if channels != num_channels:
-        raise ValueError(f"{name} must have {num_channels} channels (RGB), got {channels} "
-                         f"(shape {list(pixel_values.shape)}); convert grayscale/RGBA images to RGB first")
+        raise ValueError(
+            f"{name} must have {num_channels} channels (RGB), got {channels} "
+            f"(shape {list(pixel_values.shape)}); convert grayscale/RGBA images to RGB first"
+        )
     if (height, width) != (image_size, image_size):
-        raise ValueError(f"{name} must be {image_size}x{image_size} pixels, got {height}x{width}; "
-                         f"resize the face crop first")
+        raise ValueError(
+            f"{name} must be {image_size}x{image_size} pixels, got {height}x{width}; resize the face crop first"
+        )
     if not pixel_values.is_floating_point():
         raise ValueError(f"{name} must be a floating-point tensor (normalised pixels), got dtype {pixel_values.dtype}")
     if value_checks_enabled():
@@ -86,13 +93,16 @@ def check_patch_mask(patch_mask: object, *, batch_size: int, grid_size: int, nam
     """Check a patch mask given as ``[B, N]`` or ``[B, g, g]`` (bool or 0/1); return it as bool ``[B, N]``."""
     num_patches = grid_size * grid_size
     if not isinstance(patch_mask, torch.Tensor):
-        raise ValueError(f"{name} must be a torch.Tensor of shape [B, {num_patches}] or [B, {grid_size}, {grid_size}], "
-                         f"got {type(patch_mask).__name__}")
+        raise ValueError(
+            f"{name} must be a torch.Tensor of shape [B, {num_patches}] or [B, {grid_size}, {grid_size}], "
+            f"got {type(patch_mask).__name__}"
+        )
     if patch_mask.ndim == 3 and tuple(patch_mask.shape[1:]) == (grid_size, grid_size):
         patch_mask = patch_mask.reshape(patch_mask.shape[0], num_patches)
     if patch_mask.ndim != 2 or patch_mask.shape[1] != num_patches:
-        raise ValueError(f"{name} must have shape [B, {num_patches}] or [B, {grid_size}, {grid_size}], "
-                         f"got {list(patch_mask.shape)}")
+        raise ValueError(
+            f"{name} must have shape [B, {num_patches}] or [B, {grid_size}, {grid_size}], got {list(patch_mask.shape)}"
+        )
     if patch_mask.shape[0] != batch_size:
         raise ValueError(f"{name} has batch size {patch_mask.shape[0]} but the images have {batch_size}")
     return check_binary_mask(patch_mask, name=name)
@@ -103,11 +113,15 @@ def check_patch_latents(
 ) -> torch.Tensor:
     """Check ``[B, N, D]`` per-patch latents (no cls token; finite under value checks); return them."""
     if not isinstance(patch_latents, torch.Tensor):
-        raise ValueError(f"{name} must be a torch.Tensor of shape [B, {num_patches}, {latent_dim}], "
-                         f"got {type(patch_latents).__name__}")
+        raise ValueError(
+            f"{name} must be a torch.Tensor of shape [B, {num_patches}, {latent_dim}], "
+            f"got {type(patch_latents).__name__}"
+        )
     if patch_latents.ndim != 3 or tuple(patch_latents.shape[1:]) != (num_patches, latent_dim):
-        raise ValueError(f"{name} must have shape [B, {num_patches}, {latent_dim}] (patch tokens, cls token dropped), "
-                         f"got {list(patch_latents.shape)}")
+        raise ValueError(
+            f"{name} must have shape [B, {num_patches}, {latent_dim}] (patch tokens, cls token dropped), "
+            f"got {list(patch_latents.shape)}"
+        )
     if patch_latents.shape[0] == 0:
         raise ValueError(f"{name} is an empty batch")
     if value_checks_enabled():

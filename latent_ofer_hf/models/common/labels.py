@@ -1,8 +1,8 @@
 """Expression label schema: canonical names, the dataset label orders, and remapping between them.
 
-Datasets disagree on the order of the same seven expressions (docs/method.md#data-and-occlusion-protocols), and a model trained on one order silently
-gives "wrong labels" when read with another. Every order here is a tuple of canonical lower-case names; remapping
-goes through the names, never through the integers.
+Datasets disagree on the order of the same seven expressions (docs/method.md#data-and-occlusion-protocols), and a model
+trained on one order silently gives "wrong labels" when read with another. Every order here is a tuple of canonical
+lower-case names; remapping goes through the names, never through the integers.
 
 - ``RAFDB_7``: RAF-DB ``list_patition_label.txt`` codes 1..7 (minus 1) [C: main.py comment; RAFDB_train.txt].
 - ``FER2013_7``: FER2013 order, which is also the order of the official code's KDEF ``label.txt`` (codes AN, DI, AF,
@@ -54,8 +54,10 @@ def canonical_label(name: str) -> str:
     key = name.strip().lower()
     key = LABEL_SYNONYMS.get(key, key)
     if key not in CANONICAL_LABELS:
-        raise ValueError(f"unknown expression label {name!r}; known: {', '.join(CANONICAL_LABELS)} "
-                         f"(synonyms: {', '.join(LABEL_SYNONYMS)})")
+        raise ValueError(
+            f"unknown expression label {name!r}; known: {', '.join(CANONICAL_LABELS)} "
+            f"(synonyms: {', '.join(LABEL_SYNONYMS)})"
+        )
     return key
 
 
@@ -78,8 +80,10 @@ def label_order(order: LabelOrder) -> tuple[str, ...]:
     elif isinstance(order, Sequence):
         names = list(order)
     else:
-        raise ValueError(f"a label order must be a dataset name, a sequence of names or an id2label mapping, "
-                         f"got {type(order).__name__}")
+        raise ValueError(
+            f"a label order must be a dataset name, a sequence of names or an id2label mapping, "
+            f"got {type(order).__name__}"
+        )
     resolved = tuple(canonical_label(name) for name in names)
     if not resolved:
         raise ValueError("a label order must not be empty")
@@ -110,17 +114,21 @@ def remap_labels(labels, source: LabelOrder, target: LabelOrder, *, unknown: int
     src = label_order(source)
     table = label_index_map(src, target)
     missing = [idx for idx, entry in enumerate(table) if entry is None]
-    dense = [int(unknown) if entry is None and unknown is not None else (-1 if entry is None else entry)
-             for entry in table]
+    dense = [
+        int(unknown) if entry is None and unknown is not None else (-1 if entry is None else entry) for entry in table
+    ]
 
     def check(values: list[int]) -> None:
         low, high = min(values), max(values)
         if low < 0 or high >= len(src):
-            raise ValueError(f"labels must be class ids in 0..{len(src) - 1} of the source order, "
-                             f"got values in {low}..{high}")
+            raise ValueError(
+                f"labels must be class ids in 0..{len(src) - 1} of the source order, got values in {low}..{high}"
+            )
         if unknown is None and (unmapped := sorted({src[v] for v in values if v in missing})):
-            raise ValueError(f"source classes {unmapped} have no equivalent in the target order "
-                             f"{label_order(target)}; pass unknown=<id> (e.g. -100 to ignore them in the loss)")
+            raise ValueError(
+                f"source classes {unmapped} have no equivalent in the target order "
+                f"{label_order(target)}; pass unknown=<id> (e.g. -100 to ignore them in the loss)"
+            )
 
     if isinstance(labels, torch.Tensor):
         if labels.is_floating_point() or labels.is_complex() or labels.dtype == torch.bool:
@@ -146,8 +154,9 @@ def remap_labels(labels, source: LabelOrder, target: LabelOrder, *, unknown: int
         if values:
             check(values)
         return [dense[value] for value in values]
-    raise ValueError(f"labels must be an int, a sequence of ints, a torch tensor or a numpy array, "
-                     f"got {type(labels).__name__}")
+    raise ValueError(
+        f"labels must be an int, a sequence of ints, a torch tensor or a numpy array, got {type(labels).__name__}"
+    )
 
 
 def remap_logits(logits, source: LabelOrder, target: LabelOrder):

@@ -4,4 +4,6 @@ from .modeling_repaint_reconstruction import RePaintReconstructor
 
 __all__ = ["CELEBAHQ_256_UNET", "RePaintReconstructorConfig", "RePaintReconstructor"]
 
-__getattr__ = deprecated_aliases(__name__, {"RePaintReconstructionConfig": ("RePaintReconstructorConfig", RePaintReconstructorConfig)})
+__getattr__ = deprecated_aliases(
+    __name__, {"RePaintReconstructionConfig": ("RePaintReconstructorConfig", RePaintReconstructorConfig)}
+)

@@ -98,8 +98,12 @@ class RePaintReconstructor(HubCodeMixin, PreTrainedModel):
         known = (1 - work_hole).to(dtype)  # RePaint's convention: 1 = keep
 
         scheduler = self.make_scheduler()
-        scheduler.set_timesteps(num_inference_steps or config.num_inference_steps, config.jump_length,
-                                config.jump_n_sample, device=pixel_values.device)
+        scheduler.set_timesteps(
+            num_inference_steps or config.num_inference_steps,
+            config.jump_length,
+            config.jump_n_sample,
+            device=pixel_values.device,
+        )
         sample = randn_tensor(known_image.shape, generator=generator, device=known_image.device, dtype=dtype)
         previous_t = int(scheduler.timesteps[0]) + 1
         for t in scheduler.timesteps.tolist():

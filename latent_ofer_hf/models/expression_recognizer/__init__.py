@@ -1,4 +1,5 @@
-"""Latent-OFER expression recogniser: ResNet-18 + DAN attention heads + expression-relevant ViT latents (docs/method.md#expression-recognizer)."""
+"""Latent-OFER expression recogniser: ResNet-18 + DAN attention heads + expression-relevant ViT latents
+(docs/method.md#expression-recognizer)."""
 
 from .configuration_expression_recognizer import ExpressionRecognizerConfig
 from .convert_resnet_weights import (

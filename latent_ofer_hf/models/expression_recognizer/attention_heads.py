@@ -1,4 +1,5 @@
-"""DAN-style cross-attention heads on the CNN feature map (docs/method.md#cnn-branch, official code [C: networks/OURS.py]).
+"""DAN-style cross-attention heads on the CNN feature map (docs/method.md#cnn-branch, official code [C:
+networks/OURS.py]).
 
 Each head applies channel attention **then** spatial attention, as the official Latent-OFER code does (DAN itself
 applies spatial then channel). Widths scale with the trunk's channel count C (512 for ResNet-18), so a tiny trunk

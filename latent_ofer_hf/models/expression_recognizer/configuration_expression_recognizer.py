@@ -36,8 +36,9 @@ LATENT_HEADS = ("paper", "attention")
 class ExpressionRecognizerConfig(PreTrainedConfig):
     r"""
     Configuration of [`ExpressionRecognizer`]: a ResNet-18 CNN branch with DAN-style attention heads, fused with
-    expression-relevant ViT patch latents (Latent-OFER, ICCV 2023, docs/method.md#expression-recognizer). Tags: [P] paper, [C] official code
-    (`networks/OURS.py`, `main.py`), [R] our choice where the paper is silent (docs/method.md#tags), "ours" = our design, not in the paper.
+    expression-relevant ViT patch latents (Latent-OFER, ICCV 2023, docs/method.md#expression-recognizer). Tags: [P]
+    paper, [C] official code (`networks/OURS.py`, `main.py`), [R] our choice where the paper is silent
+    (docs/method.md#tags), "ours" = our design, not in the paper.
 
     backbone_config (`dict` or `ResNetConfig`, *optional*):
         The CNN trunk, a transformers `ResNetModel`. Defaults to ResNet-18 (`layer_type="basic"`, depths
@@ -63,8 +64,8 @@ class ExpressionRecognizerConfig(PreTrainedConfig):
         paper's module ablation (Table 10), trained as such.
     latent_selection (`str`, *optional*, defaults to `"cam"`):
         `"cam"`: per image, the top `latent_selection_ratio` patches of the heads' mean spatial-attention map
-        upsampled (nearest) to the patch grid [P §3.3, R docs/method.md#latent-selection]. `"fixed"`: the official 78-patch box, the same
-        for every image [C: main.py]; needs `num_patches=196`.
+        upsampled (nearest) to the patch grid [P §3.3, R docs/method.md#latent-selection]. `"fixed"`: the official
+        78-patch box, the same for every image [C: main.py]; needs `num_patches=196`.
     latent_selection_ratio (`float`, *optional*, defaults to 0.5):
         Fraction of the N patches kept by `"cam"`: K = ceil(ratio·N) (0.5 → 98 of 196, "top 50%" [P §3.3]).
         In (0, 1]; ignored by `"fixed"` (K = 78).
@@ -135,8 +136,9 @@ class ExpressionRecognizerConfig(PreTrainedConfig):
                 raise ValueError(f"backbone_config must describe a ResNet (model_type 'resnet'), got {model_type!r}")
             self.backbone_config = ResNetConfig(**{**RESNET18_CONFIG_KWARGS, **overrides})
         elif not isinstance(self.backbone_config, ResNetConfig):
-            raise ValueError(f"backbone_config must be a ResNetConfig or a dict, got "
-                             f"{type(self.backbone_config).__name__}")
+            raise ValueError(
+                f"backbone_config must be a ResNetConfig or a dict, got {type(self.backbone_config).__name__}"
+            )
         self.paper_latent_dims = [int(width) for width in self.paper_latent_dims]
         self.fusion_dims = [int(width) for width in self.fusion_dims]
         if self.id2label is None and kwargs.get("num_labels") in (None, len(RAFDB_7)):
@@ -149,8 +151,15 @@ class ExpressionRecognizerConfig(PreTrainedConfig):
 
     def validate_sizes(self) -> None:
         require_positive_ints(
-            self, "image_size", "num_attention_heads", "channel_attention_reduction", "spatial_attention_reduction",
-            "num_patches", "latent_dim", "latent_out_dim", "latent_attention_heads",
+            self,
+            "image_size",
+            "num_attention_heads",
+            "channel_attention_reduction",
+            "spatial_attention_reduction",
+            "num_patches",
+            "latent_dim",
+            "latent_out_dim",
+            "latent_attention_heads",
         )
         if math.isqrt(self.num_patches) ** 2 != self.num_patches:
             raise ValueError(f"num_patches must be a square patch grid (e.g. 196 = 14x14), got {self.num_patches}")
@@ -163,23 +172,30 @@ class ExpressionRecognizerConfig(PreTrainedConfig):
         if not 0.0 < self.latent_selection_ratio <= 1.0:
             raise ValueError(f"latent_selection_ratio must be in (0, 1], got {self.latent_selection_ratio}")
         if self.latent_selection == "fixed" and self.num_patches != OFFICIAL_FIXED_GRID_SIZE**2:
-            raise ValueError(f"latent_selection='fixed' (official 78-patch box) is only defined on the 14x14 grid "
-                             f"(num_patches=196), got num_patches={self.num_patches}")
+            raise ValueError(
+                f"latent_selection='fixed' (official 78-patch box) is only defined on the 14x14 grid "
+                f"(num_patches=196), got num_patches={self.num_patches}"
+            )
         require_positive_int_list(self, "paper_latent_dims")
         if self.latent_head == "paper" and self.paper_latent_dims[-1] != self.latent_out_dim:
-            raise ValueError(f"the last of paper_latent_dims ({self.paper_latent_dims[-1]}) must equal "
-                             f"latent_out_dim ({self.latent_out_dim})")
+            raise ValueError(
+                f"the last of paper_latent_dims ({self.paper_latent_dims[-1]}) must equal "
+                f"latent_out_dim ({self.latent_out_dim})"
+            )
         if self.latent_head == "attention" and self.latent_dim % self.latent_attention_heads:
-            raise ValueError(f"latent_attention_heads ({self.latent_attention_heads}) must divide latent_dim "
-                             f"({self.latent_dim})")
+            raise ValueError(
+                f"latent_attention_heads ({self.latent_attention_heads}) must divide latent_dim ({self.latent_dim})"
+            )
         if not 0.0 <= self.latent_attention_dropout < 1.0:
             raise ValueError(f"latent_attention_dropout must be in [0, 1), got {self.latent_attention_dropout}")
 
     def validate_heads(self) -> None:
         require_positive_int_list(self, "fusion_dims")
         if self.head_activation is not None and self.head_activation not in ACT2FN:
-            raise ValueError(f"head_activation must be None or a transformers activation name (e.g. 'relu'), "
-                             f"got {self.head_activation!r}")
+            raise ValueError(
+                f"head_activation must be None or a transformers activation name (e.g. 'relu'), "
+                f"got {self.head_activation!r}"
+            )
 
     @property
     def num_selected_patches(self) -> int:

@@ -86,8 +86,9 @@ def resnet_state_dict_from_torchvision(state_dict: Mapping) -> dict[str, torch.T
         else:
             unknown.append(key)
     if unknown:
-        raise ValueError(f"not a torchvision ResNet state dict; unknown keys: {unknown[:10]}"
-                         f"{' …' if len(unknown) > 10 else ''}")
+        raise ValueError(
+            f"not a torchvision ResNet state dict; unknown keys: {unknown[:10]}{' …' if len(unknown) > 10 else ''}"
+        )
     return converted
 
 
@@ -97,8 +98,10 @@ def _load_checkpoint(path: str | os.PathLike) -> Mapping:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
-        raise ValueError(f"{path}: refusing to load a checkpoint that holds pickled Python objects other than "
-                         f"tensors and plain containers (loaded with weights_only=True): {err}") from err
+        raise ValueError(
+            f"{path}: refusing to load a checkpoint that holds pickled Python objects other than "
+            f"tensors and plain containers (loaded with weights_only=True): {err}"
+        ) from err
 
 
 def _load_strict(module: nn.Module, state_dict: Mapping[str, torch.Tensor], what: str) -> None:
@@ -115,8 +118,10 @@ def _load_strict(module: nn.Module, state_dict: Mapping[str, torch.Tensor], what
         if key in expected and state_dict[key].shape != expected[key].shape
     ]
     if missing or unexpected or mismatched:
-        raise ValueError(f"{what} does not match the model: missing keys {missing}, unexpected keys {unexpected}, "
-                         f"shape mismatches {mismatched}")
+        raise ValueError(
+            f"{what} does not match the model: missing keys {missing}, unexpected keys {unexpected}, "
+            f"shape mismatches {mismatched}"
+        )
     full = {**{key: value for key, value in expected.items() if key.endswith("num_batches_tracked")}, **state_dict}
     module.load_state_dict(full, strict=True)
 
@@ -128,8 +133,9 @@ def _trunk_of(model: nn.Module) -> ResNetModel:
     trunk = getattr(model, "resnet", None)
     if isinstance(trunk, ResNetModel):
         return trunk
-    raise ValueError(f"expected an ExpressionRecognizer, a ResNetModel or a ResNetForImageClassification, "
-                     f"got {type(model).__name__}")
+    raise ValueError(
+        f"expected an ExpressionRecognizer, a ResNetModel or a ResNetForImageClassification, got {type(model).__name__}"
+    )
 
 
 def load_msceleb_resnet18(path: str | os.PathLike, recognizer_or_resnet: nn.Module) -> nn.Module:
@@ -153,6 +159,7 @@ def load_hub_resnet18(recognizer: nn.Module, repo_id: str = "microsoft/resnet-18
     trunk = _trunk_of(recognizer)
     source = ResNetModel.from_pretrained(repo_id, **hub_kwargs)
     fields = ("layer_type", "depths", "hidden_sizes", "embedding_size", "num_channels", "downsample_in_first_stage")
+
     def value(config, name):
         field = getattr(config, name)
         return list(field) if isinstance(field, (list, tuple)) else field
@@ -207,9 +214,11 @@ def load_official_checkpoint(path: str | os.PathLike, recognizer: nn.Module) -> 
     """
     config = recognizer.config
     if config.latent_head != "paper" or config.latent_selection != "fixed" or config.head_activation is not None:
-        raise ValueError("the official checkpoint needs latent_head='paper', latent_selection='fixed' and "
-                         f"head_activation=None; got {config.latent_head!r}, {config.latent_selection!r}, "
-                         f"{config.head_activation!r}")
+        raise ValueError(
+            "the official checkpoint needs latent_head='paper', latent_selection='fixed' and "
+            f"head_activation=None; got {config.latent_head!r}, {config.latent_selection!r}, "
+            f"{config.head_activation!r}"
+        )
     converted = recognizer_state_dict_from_official(_load_checkpoint(path))
     _load_strict(recognizer, converted, f"the official checkpoint {os.fspath(path)!r}")
     return recognizer

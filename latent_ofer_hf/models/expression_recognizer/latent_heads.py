@@ -1,4 +1,5 @@
-"""Latent branch heads: selected ViT latents ``[B, K, D]`` → latent vector ``[B, latent_out_dim]`` (docs/method.md#latent-head).
+"""Latent branch heads: selected ViT latents ``[B, K, D]`` → latent vector ``[B, latent_out_dim]``
+(docs/method.md#latent-head).
 
 - :class:`PaperLatentMLP` — the official head [C: networks/OURS.py `hh_layer*`]: the K·D flattened latents through
   Linear layers with BatchNorm1d after every second one and no activations (≈455 M parameters at K=78, D=512).
@@ -40,8 +41,10 @@ class PaperLatentMLP(nn.Module):
     def forward(self, selected: torch.Tensor, indices: torch.Tensor | None = None) -> torch.Tensor:
         flat = selected.flatten(1)
         if flat.shape[1] != self.in_features:
-            raise ValueError(f"the paper latent MLP expects K*D = {self.in_features} flattened latent values, "
-                             f"got {flat.shape[1]} (selected latents of shape {list(selected.shape)})")
+            raise ValueError(
+                f"the paper latent MLP expects K*D = {self.in_features} flattened latent values, "
+                f"got {flat.shape[1]} (selected latents of shape {list(selected.shape)})"
+            )
         return self.layers(flat)
 
 

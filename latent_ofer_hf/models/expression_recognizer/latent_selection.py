@@ -1,4 +1,5 @@
-"""Expression-relevant latent selection (docs/method.md#latent-selection): which ViT patch latents the latent branch sees.
+"""Expression-relevant latent selection (docs/method.md#latent-selection): which ViT patch latents the latent branch
+sees.
 
 Two strategies:
 
@@ -24,8 +25,16 @@ import torch.nn.functional as F
 # Official cls-first token indices [C: main.py, only_test.py]: rows 3–12 of the 14×14 grid, 8 tokens per row
 # (6 in the last). Patch index = token index − 1 (the cls token is dropped from our latents).
 OFFICIAL_FIXED_TOKEN_INDICES: tuple[int, ...] = (
-    *range(46, 54), *range(60, 68), *range(74, 82), *range(88, 96), *range(102, 110),
-    *range(116, 124), *range(130, 138), *range(144, 152), *range(158, 166), *range(172, 178),
+    *range(46, 54),
+    *range(60, 68),
+    *range(74, 82),
+    *range(88, 96),
+    *range(102, 110),
+    *range(116, 124),
+    *range(130, 138),
+    *range(144, 152),
+    *range(158, 166),
+    *range(172, 178),
 )
 OFFICIAL_FIXED_PATCH_INDICES: tuple[int, ...] = tuple(token - 1 for token in OFFICIAL_FIXED_TOKEN_INDICES)
 OFFICIAL_FIXED_GRID_SIZE = 14
@@ -116,8 +125,9 @@ def select_latents_fixed(patch_latents: torch.Tensor) -> tuple[torch.Tensor, tor
     """
     num_patches = patch_latents.shape[1]
     if num_patches != OFFICIAL_FIXED_GRID_SIZE**2:
-        raise ValueError(f"the fixed (official) latent selection needs the 14x14 patch grid (196 patches), "
-                         f"got {num_patches} patches")
+        raise ValueError(
+            f"the fixed (official) latent selection needs the 14x14 patch grid (196 patches), got {num_patches} patches"
+        )
     indices = torch.tensor(OFFICIAL_FIXED_PATCH_INDICES, dtype=torch.long, device=patch_latents.device)
     indices = indices.unsqueeze(0).expand(patch_latents.shape[0], -1)
     return gather_patches(patch_latents, indices), indices

@@ -1,4 +1,5 @@
-"""ExpressionRecognizer: the Latent-OFER FER network (docs/method.md#expression-recognizer; official code [C: networks/OURS.py]).
+"""ExpressionRecognizer: the Latent-OFER FER network (docs/method.md#expression-recognizer; official code [C:
+networks/OURS.py]).
 
 CNN branch: ResNet-18 trunk → feature map F ``[B, C, 7, 7]`` → H DAN-style heads (channel then spatial attention)
 → log-softmax fusion over heads → h ``[B, C]``. Latent branch: the heads' spatial maps pick the expression-relevant
@@ -205,13 +206,17 @@ class ExpressionRecognizer(ExpressionRecognizerPreTrainedModel):
         if patch_latents is not None:
             check_patch_latents(patch_latents, num_patches=config.num_patches, latent_dim=config.latent_dim)
             if patch_latents.shape[0] != pixel_values.shape[0]:
-                raise ValueError(f"patch_latents has batch size {patch_latents.shape[0]} but pixel_values has "
-                                 f"{pixel_values.shape[0]}")
+                raise ValueError(
+                    f"patch_latents has batch size {patch_latents.shape[0]} but pixel_values has "
+                    f"{pixel_values.shape[0]}"
+                )
         if labels is not None:
             self._check_labels(labels, pixel_values.shape[0])
         if self.training and pixel_values.shape[0] < 2:
-            raise ValueError("a batch of 1 cannot be used in training mode: the BatchNorm1d layers of the heads need "
-                             "at least 2 samples; call model.eval() for inference or use a larger batch")
+            raise ValueError(
+                "a batch of 1 cannot be used in training mode: the BatchNorm1d layers of the heads need "
+                "at least 2 samples; call model.eval() for inference or use a larger batch"
+            )
 
         # 1. CNN branch: trunk feature map, attention heads, log-softmax fusion over heads.
         feature_map = self.resnet(pixel_values, return_dict=True).last_hidden_state
@@ -255,8 +260,9 @@ class ExpressionRecognizer(ExpressionRecognizerPreTrainedModel):
             return
         valid = ((labels >= 0) & (labels < num_labels)) | (labels == -100)
         if not bool(valid.all()):
-            raise ValueError(f"labels must be class ids in 0..{num_labels - 1} (or -100 to ignore), "
-                             f"got {labels.tolist()}")
+            raise ValueError(
+                f"labels must be class ids in 0..{num_labels - 1} (or -100 to ignore), got {labels.tolist()}"
+            )
 
 
 __all__ = ["ExpressionRecognizer", "ExpressionRecognizerOutput", "ExpressionRecognizerPreTrainedModel"]

@@ -40,4 +40,6 @@ __all__ = [
     "self_assembly_reference",
 ]
 
-__getattr__ = deprecated_aliases(__name__, {"HybridReconstructionOutput": ("ReconstructionOutput", ReconstructionOutput)})
+__getattr__ = deprecated_aliases(
+    __name__, {"HybridReconstructionOutput": ("ReconstructionOutput", ReconstructionOutput)}
+)

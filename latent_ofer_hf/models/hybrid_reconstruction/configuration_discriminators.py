@@ -1,4 +1,5 @@
-"""Configuration of the two discriminators that train the hybrid reconstruction network (docs/method.md#discriminators)."""
+"""Configuration of the two discriminators that train the hybrid reconstruction network
+(docs/method.md#discriminators)."""
 
 from __future__ import annotations
 
@@ -49,8 +50,12 @@ class ReconstructionDiscriminatorsConfig(PreTrainedConfig):
 
     def __post_init__(self, **kwargs):
         if self.feature_backbone_config is None:
-            self.feature_backbone_config = {"layer_type": "basic", "depths": [2, 2, 2, 2],
-                                            "hidden_sizes": [64, 128, 256, 512], "embedding_size": 64}
+            self.feature_backbone_config = {
+                "layer_type": "basic",
+                "depths": [2, 2, 2, 2],
+                "hidden_sizes": [64, 128, 256, 512],
+                "embedding_size": 64,
+            }
         super().__post_init__(**kwargs)
         run_validators(self)
         self.image_mean = [float(v) for v in self.image_mean]

@@ -1,4 +1,5 @@
-"""Configuration of the hybrid reconstruction network's CNN stage (Latent-OFER step 2, docs/method.md#hybrid-reconstruction)."""
+"""Configuration of the hybrid reconstruction network's CNN stage (Latent-OFER step 2,
+docs/method.md#hybrid-reconstruction)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from ..common.config_checks import require_non_negative, require_positive_ints, 
 class HybridReconstructionConfig(PreTrainedConfig):
     r"""
     Configuration of [`HybridReconstructionNetwork`]: the U-Net with the self-assembly layer that refines the MAE's
-    coarse fill [P §3.2.2; docs/method.md#refinement-u-net]. Tags: [P] paper, [C] official code, [R] our choice where the paper is silent, [I] inference (docs/method.md#tags).
+    coarse fill [P §3.2.2; docs/method.md#refinement-u-net]. Tags (docs/method.md#tags): [P] paper, [C] official code,
+    [R] our choice where the paper is silent, [I] inference.
 
     Args:
         image_size (`int`, *optional*, defaults to 256):
@@ -73,17 +75,22 @@ class HybridReconstructionConfig(PreTrainedConfig):
     def validate_unet_shape(self) -> None:
         require_positive_ints(self, "image_size", "ngf", "num_downs", "assembly_level", "max_channel_multiplier")
         if self.image_size % 2**self.num_downs:
-            raise ValueError(f"image_size {self.image_size} must be divisible by 2**num_downs = {2**self.num_downs} "
-                             f"(every stride-2 level halves it exactly)")
+            raise ValueError(
+                f"image_size {self.image_size} must be divisible by 2**num_downs = {2**self.num_downs} "
+                f"(every stride-2 level halves it exactly)"
+            )
         if not self.assembly_level < self.num_downs:
             raise ValueError(f"assembly_level ({self.assembly_level}) must be below num_downs ({self.num_downs})")
         if 2**self.assembly_level > self.max_channel_multiplier:
-            raise ValueError(f"2**assembly_level = {2**self.assembly_level} exceeds max_channel_multiplier "
-                             f"{self.max_channel_multiplier}: the mirror-stream widths would not match")
+            raise ValueError(
+                f"2**assembly_level = {2**self.assembly_level} exceeds max_channel_multiplier "
+                f"{self.max_channel_multiplier}: the mirror-stream widths would not match"
+            )
 
     def validate_weights(self) -> None:
-        require_non_negative(self, "feature_mask_threshold", "init_std", "lambda_re", "lambda_c", "lambda_sc",
-                             "lambda_d")
+        require_non_negative(
+            self, "feature_mask_threshold", "init_std", "lambda_re", "lambda_c", "lambda_sc", "lambda_d"
+        )
         if not 0 <= self.feature_mask_threshold < 1:
             raise ValueError(f"feature_mask_threshold must be in [0, 1), got {self.feature_mask_threshold}")
 

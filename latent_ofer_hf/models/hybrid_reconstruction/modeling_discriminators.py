@@ -1,5 +1,5 @@
-"""Discriminators for the hybrid reconstruction network [P §3.2.3; docs/method.md#discriminators]: image PatchGAN D and feature-patch
-discriminator F on a frozen network's features. Their losses are in ``reconstruction_losses.py``."""
+"""Discriminators for the hybrid reconstruction network [P §3.2.3; docs/method.md#discriminators]: image PatchGAN D and
+feature-patch discriminator F on a frozen network's features. Their losses are in ``reconstruction_losses.py``."""
 
 from __future__ import annotations
 
@@ -38,8 +38,11 @@ def _image_patchgan(config: ReconstructionDiscriminatorsConfig) -> nn.Sequential
     for index in range(1, layers + 1):  # stride 2 up to `layers`, then one stride-1 layer
         out = ndf * min(2**index, 8)
         stride = 2 if index < layers else 1
-        blocks += [nn.Conv2d(width, out, 4, stride=stride, padding=1), nn.InstanceNorm2d(out, affine=True),
-                   nn.LeakyReLU(LEAKY_SLOPE)]
+        blocks += [
+            nn.Conv2d(width, out, 4, stride=stride, padding=1),
+            nn.InstanceNorm2d(out, affine=True),
+            nn.LeakyReLU(LEAKY_SLOPE),
+        ]
         width = out
     blocks.append(nn.Conv2d(width, 1, 4, stride=1, padding=1))
     return nn.Sequential(*blocks)
@@ -48,8 +51,11 @@ def _image_patchgan(config: ReconstructionDiscriminatorsConfig) -> nn.Sequential
 def _feature_patch_discriminator(config: ReconstructionDiscriminatorsConfig) -> nn.Sequential:
     width = config.feature_width
     return nn.Sequential(
-        nn.Conv2d(config.feature_channels, width, 4, stride=2, padding=1), nn.LeakyReLU(LEAKY_SLOPE),
-        nn.Conv2d(width, width, 4, stride=2, padding=1), nn.InstanceNorm2d(width), nn.LeakyReLU(LEAKY_SLOPE),
+        nn.Conv2d(config.feature_channels, width, 4, stride=2, padding=1),
+        nn.LeakyReLU(LEAKY_SLOPE),
+        nn.Conv2d(width, width, 4, stride=2, padding=1),
+        nn.InstanceNorm2d(width),
+        nn.LeakyReLU(LEAKY_SLOPE),
         nn.Conv2d(width, width, 4, stride=2, padding=1),
     )
 

@@ -1,4 +1,5 @@
-"""Hybrid reconstruction network, CNN stage [P §3.2; docs/method.md#refinement-u-net]: a U-Net with the self-assembly layer.
+"""Hybrid reconstruction network, CNN stage [P §3.2; docs/method.md#refinement-u-net]: a U-Net with the self-assembly
+layer.
 
 Stage 1 (the MAE fill of the masked patches, visible pixels kept) comes from the shared ViT
 (`ViTLatentBackbone.fill`); this network refines it. Its input is the coarse image and the hole-zeroed image, each with
@@ -56,8 +57,14 @@ class RefinementUNet(nn.Module):
         for level in range(1, levels):
             if level <= assembly:  # mirror-stream level: input 2·o, output 2·(2·o) (half face, half mirror)
                 in_channels = 2 * width(level)
-                down.append(DownBlock(in_channels, 2 * in_channels, final_norm=level < assembly,
-                                      channels_last_output=level == assembly))
+                down.append(
+                    DownBlock(
+                        in_channels,
+                        2 * in_channels,
+                        final_norm=level < assembly,
+                        channels_last_output=level == assembly,
+                    )
+                )
                 below = 2 * width(level + 1) if level < assembly else 2 * inner
                 up.append(UpBlock(below, width(level)))
             else:  # plain level: constant width, full skip
@@ -97,13 +104,13 @@ class RefinementUNet(nn.Module):
         for block, skip, width in zip(
             reversed(self.up_blocks), reversed(skips[:-1]), reversed(self.skip_widths), strict=True
         ):
-            # mirror-stream levels pass on only the face half of their input (docs/method.md#refinement-u-net convention)
+            # mirror-stream levels pass on only the face half of their input (docs/method.md#refinement-u-net)
             hidden = torch.cat([block(hidden), skip if width is None else skip[:, :width]], dim=1)
         return self.head(hidden), assembly_features
 
 
 class HybridReconstructionNetwork(HybridReconstructionPreTrainedModel):
-    """CNN refinement of the MAE fill (docs/method.md#refinement-u-net): (image, hole, coarse MAE image) → reconstructed image.
+    """CNN refinement of the MAE fill (docs/method.md#refinement-u-net): (image, hole, coarse MAE image) → face.
 
     Example:
         >>> net = HybridReconstructionNetwork(HybridReconstructionConfig(image_size=64, ngf=4, num_downs=6))
@@ -195,28 +202,40 @@ class HybridReconstructionNetwork(HybridReconstructionPreTrainedModel):
         """
         pixel_values = check_square_pixels(pixel_values)
         if coarse_pixel_values is None:
-            raise ValueError("coarse_pixel_values is required: the MAE fill of the hole (stage 1), e.g. "
-                             "`ViTLatentBackbone.fill(pixel_values, patch_mask)`; `LatentOferModel.reconstruct` runs "
-                             "both stages")
+            raise ValueError(
+                "coarse_pixel_values is required: the MAE fill of the hole (stage 1), e.g. "
+                "`ViTLatentBackbone.fill(pixel_values, patch_mask)`; `LatentOferModel.reconstruct` runs "
+                "both stages"
+            )
         coarse_pixel_values = check_square_pixels(coarse_pixel_values, "coarse_pixel_values")
         if coarse_pixel_values.shape != pixel_values.shape:
-            raise ValueError(f"coarse_pixel_values {list(coarse_pixel_values.shape)} must match pixel_values "
-                             f"{list(pixel_values.shape)}")
+            raise ValueError(
+                f"coarse_pixel_values {list(coarse_pixel_values.shape)} must match pixel_values "
+                f"{list(pixel_values.shape)}"
+            )
         hole = check_hole(pixel_values, patch_mask, pixel_mask)
         target = None
         if target_pixel_values is not None:
             target = check_square_pixels(target_pixel_values, "target_pixel_values")
             if target.shape[0] != pixel_values.shape[0]:
-                raise ValueError(f"target_pixel_values holds {target.shape[0]} faces, pixel_values "
-                                 f"{pixel_values.shape[0]}: give one target per face")
+                raise ValueError(
+                    f"target_pixel_values holds {target.shape[0]} faces, pixel_values "
+                    f"{pixel_values.shape[0]}: give one target per face"
+                )
         return_dict = self.config.return_dict if return_dict is None else return_dict
         slice_size = self._slices(pixel_values.shape[0], pixel_values.device)
         if slice_size is None:
             output = self._refine(pixel_values, coarse_pixel_values, hole, target)
             return output if return_dict else output.to_tuple()
-        parts = [self._refine(pixel_values[i : i + slice_size], coarse_pixel_values[i : i + slice_size],
-                              hole[i : i + slice_size], None if target is None else target[i : i + slice_size])
-                 for i in range(0, pixel_values.shape[0], slice_size)]
+        parts = [
+            self._refine(
+                pixel_values[i : i + slice_size],
+                coarse_pixel_values[i : i + slice_size],
+                hole[i : i + slice_size],
+                None if target is None else target[i : i + slice_size],
+            )
+            for i in range(0, pixel_values.shape[0], slice_size)
+        ]
         fields = {name: torch.cat([part[name] for part in parts]) for name in parts[0].keys() if name != "loss"}
         loss = None  # L1 means over slices, weighted by their sizes = the L1 mean over the batch
         if target is not None:
@@ -224,8 +243,13 @@ class HybridReconstructionNetwork(HybridReconstructionPreTrainedModel):
         output = ReconstructionOutput(loss=loss, **fields)
         return output if return_dict else output.to_tuple()
 
-    def _refine(self, pixel_values: torch.Tensor, coarse_pixel_values: torch.Tensor, hole: torch.Tensor,
-                target: torch.Tensor | None) -> ReconstructionOutput:
+    def _refine(
+        self,
+        pixel_values: torch.Tensor,
+        coarse_pixel_values: torch.Tensor,
+        hole: torch.Tensor,
+        target: torch.Tensor | None,
+    ) -> ReconstructionOutput:
         """The forward on checked inputs (one batch or one slice of it)."""
         size, config = self.config.image_size, self.config
 

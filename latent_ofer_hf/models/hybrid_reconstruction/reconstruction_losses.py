@@ -1,8 +1,8 @@
 """Losses of the hybrid reconstruction network [P §3.2.3, Eqs. 4–5; docs/method.md#losses].
 
 L = λ_re·L_re + λ_c·L_c + λ_sc·L_sc + λ_d·(L_d + L_df), weights from `HybridReconstructionConfig` (1, 0.01, 1, 0.002).
-Unlike the released code (docs/method.md#official-code-deviations), every term carries gradient into the generator: L_c is not re-wrapped as a
-constant and L_sc runs the frozen FER teacher on the reconstruction inside the graph.
+Unlike the released code (docs/method.md#official-code-deviations), every term carries gradient into the generator: L_c
+is not re-wrapped as a constant and L_sc runs the frozen FER teacher on the reconstruction inside the graph.
 """
 
 from __future__ import annotations
@@ -36,8 +36,10 @@ def consistency_loss(
     no gradient), which has exactly the layer's shape (a documented deviation).
     """
     if assembly_features.shape != target_features.shape:
-        raise ValueError(f"target_features {list(target_features.shape)} must match assembly_features "
-                         f"{list(assembly_features.shape)}")
+        raise ValueError(
+            f"target_features {list(target_features.shape)} must match assembly_features "
+            f"{list(assembly_features.shape)}"
+        )
     weights = feature_mask[:, None].to(assembly_features.dtype)
     squared = (assembly_features - target_features.detach()).pow(2) * weights
     return squared.sum() / (weights.sum() * assembly_features.shape[1]).clamp_min(1.0)
@@ -66,14 +68,16 @@ def recognizer_teacher(recognizer: nn.Module, patch_latents: torch.Tensor) -> Te
 
 def relativistic_discriminator_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
     """Relativistic-average LSGAN, discriminator side: ½[(D(r) − E D(f) − 1)² + (D(f) − E D(r) + 1)²] [C: GANLoss]."""
-    return 0.5 * ((real_scores - fake_scores.mean() - 1).pow(2).mean()
-                  + (fake_scores - real_scores.mean() + 1).pow(2).mean())
+    return 0.5 * (
+        (real_scores - fake_scores.mean() - 1).pow(2).mean() + (fake_scores - real_scores.mean() + 1).pow(2).mean()
+    )
 
 
 def relativistic_generator_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
     """Relativistic-average LSGAN, generator side: ½[(D(r) − E D(f) + 1)² + (D(f) − E D(r) − 1)²] [C: GANLoss]."""
-    return 0.5 * ((real_scores - fake_scores.mean() + 1).pow(2).mean()
-                  + (fake_scores - real_scores.mean() - 1).pow(2).mean())
+    return 0.5 * (
+        (real_scores - fake_scores.mean() + 1).pow(2).mean() + (fake_scores - real_scores.mean() - 1).pow(2).mean()
+    )
 
 
 @dataclass
@@ -108,8 +112,9 @@ def generator_losses(
         total = total + config.lambda_sc * loss_sc
     if discriminators is not None:
         real, fake = discriminators(target), discriminators(output.generated)
-        loss_adv = (relativistic_generator_loss(real.image_scores.detach(), fake.image_scores)
-                    + relativistic_generator_loss(real.feature_scores.detach(), fake.feature_scores))
+        loss_adv = relativistic_generator_loss(
+            real.image_scores.detach(), fake.image_scores
+        ) + relativistic_generator_loss(real.feature_scores.detach(), fake.feature_scores)
         total = total + config.lambda_d * loss_adv
     return HybridLosses(total, loss_re, loss_c, loss_sc, loss_adv)
 
@@ -123,8 +128,10 @@ def discriminator_loss(
     """D + F step: ½·RaLS_D(D) + ½·RaLS_D(F) on the real faces and the (detached) generator output [C]."""
     target = network.to_working_images(target_pixel_values)
     real, fake = discriminators(target), discriminators(output.generated.detach())
-    return 0.5 * (relativistic_discriminator_loss(real.image_scores, fake.image_scores)
-                  + relativistic_discriminator_loss(real.feature_scores, fake.feature_scores))
+    return 0.5 * (
+        relativistic_discriminator_loss(real.image_scores, fake.image_scores)
+        + relativistic_discriminator_loss(real.feature_scores, fake.feature_scores)
+    )
 
 
 __all__ = [

@@ -1,4 +1,5 @@
-"""The self-assembly layer of the hybrid reconstruction network [P §3.2.2, Eqs. 2–3; docs/method.md#self-assembly-layer].
+"""The self-assembly layer of the hybrid reconstruction network [P §3.2.2, Eqs. 2–3;
+docs/method.md#self-assembly-layer].
 
 At the U-Net bottleneck (32×32×512 for a 256 input) every masked feature position p_i, in raster order, is replaced by
 the cosine-weighted mix of three candidates:
@@ -48,8 +49,9 @@ def _check(features: torch.Tensor, mirror_features: torch.Tensor, feature_mask: 
     if features.ndim != 4:
         raise ValueError(f"features must be [B, C, H, W], got shape {list(features.shape)}")
     if mirror_features.shape != features.shape:
-        raise ValueError(f"mirror_features must match features {list(features.shape)}, "
-                         f"got {list(mirror_features.shape)}")
+        raise ValueError(
+            f"mirror_features must match features {list(features.shape)}, got {list(mirror_features.shape)}"
+        )
     batch, _, height, width = features.shape
     if tuple(feature_mask.shape) != (batch, height, width):
         raise ValueError(f"feature_mask must be [B, H, W] = {[batch, height, width]}, got {list(feature_mask.shape)}")
@@ -189,7 +191,8 @@ def _mirror_means(mirror_features: torch.Tensor, mask: torch.Tensor, order: torc
     first_row, last_row = _first_last(rows_hit)
     first_column, last_column = _first_last(columns_hit)
     first_row, last_row, first_column, last_column = torch.stack(
-        [first_row, last_row, first_column, last_column]).tolist()  # one host sync for the box
+        [first_row, last_row, first_column, last_column]
+    ).tolist()  # one host sync for the box
     top, bottom = max(first_row - 1, 0), min(last_row + 2, height)
     left, right = max(first_column - 1, 0), min(last_column + 2, width)
     crop = mirror_features[:, :, top:bottom, left:right]
@@ -293,8 +296,12 @@ def self_assembly_reference(
                 if not masked[y, x]:
                     columns.append(p)
                     continue
-                neighbours = [mirror[:, yy, xx] for yy in range(y - 1, y + 2) for xx in range(x - 1, x + 2)
-                              if 0 <= yy < height and 0 <= xx < width]
+                neighbours = [
+                    mirror[:, yy, xx]
+                    for yy in range(y - 1, y + 2)
+                    for xx in range(x - 1, x + 2)
+                    if 0 <= yy < height and 0 <= xx < width
+                ]
                 p_mirror = torch.stack(neighbours).mean(0)
                 weights, candidates = [cosine(p, p_mirror)], [p_mirror]
                 if known:

@@ -1,4 +1,5 @@
-"""Building blocks of the refinement U-Net (docs/method.md#refinement-u-net; layer order and kernel sizes as the official code [C])."""
+"""Building blocks of the refinement U-Net (docs/method.md#refinement-u-net; layer order and kernel sizes as the
+official code [C])."""
 
 from __future__ import annotations
 
@@ -19,8 +20,9 @@ class DownBlock(nn.Module):
     block feeding the self-assembly layer, which works position-major (saves two full-map copies there).
     """
 
-    def __init__(self, in_channels: int, out_channels: int, final_norm: bool = True,
-                 channels_last_output: bool = False):
+    def __init__(
+        self, in_channels: int, out_channels: int, final_norm: bool = True, channels_last_output: bool = False
+    ):
         super().__init__()
         self.channels_last_output = channels_last_output
         self.act = nn.LeakyReLU(LEAKY_SLOPE)

@@ -54,8 +54,12 @@ COMPONENTS: tuple[Component, ...] = (
     Component("detector", OcclusionPatchDetectorConfig, OcclusionPatchDetector),
     Component("reconstructor", HybridReconstructionConfig, HybridReconstructionNetwork, reconstruction="hybrid"),
     Component("reconstructor", RePaintReconstructorConfig, RePaintReconstructor, reconstruction="diffusion"),
-    Component("recognizer", ExpressionRecognizerConfig, ExpressionRecognizer,
-              auto_classes=("AutoModel", "AutoModelForImageClassification")),
+    Component(
+        "recognizer",
+        ExpressionRecognizerConfig,
+        ExpressionRecognizer,
+        auto_classes=("AutoModel", "AutoModelForImageClassification"),
+    ),
     Component(None, ReconstructionDiscriminatorsConfig, ReconstructionDiscriminators),
 )
 
@@ -83,8 +87,10 @@ def component_for_model_type(slot: str, model_type: str | None) -> Component:
     for component in candidates:
         if component.model_type == model_type:
             return component
-    raise ValueError(f"{slot}_config has unknown model_type {model_type!r}; choose one of "
-                     f"{sorted(component.model_type for component in candidates)}")
+    raise ValueError(
+        f"{slot}_config has unknown model_type {model_type!r}; choose one of "
+        f"{sorted(component.model_type for component in candidates)}"
+    )
 
 
 def component_for_config(slot: str, config: object) -> Component:
@@ -111,8 +117,9 @@ def check_reconstruction_mode(mode: str, reconstructor_config: object) -> None:
     needed = reconstructor_for_mode(mode)
     if needed is not None and not isinstance(reconstructor_config, needed.config_class):
         have = type(reconstructor_config).__name__ if reconstructor_config is not None else "none"
-        raise ValueError(f"reconstruction={mode!r} needs a {needed.config_class.__name__} reconstructor, "
-                         f"this system has {have}")
+        raise ValueError(
+            f"reconstruction={mode!r} needs a {needed.config_class.__name__} reconstructor, this system has {have}"
+        )
 
 
 __all__ = [

@@ -1,4 +1,5 @@
-"""Configuration of the whole Latent-OFER system: one shared ViT, the detector, the recogniser (docs/method.md#overview)."""
+"""Configuration of the whole Latent-OFER system: one shared ViT, the detector, the recogniser
+(docs/method.md#overview)."""
 
 from __future__ import annotations
 
@@ -33,27 +34,29 @@ class LatentOferConfig(PreTrainedConfig):
     this config gathers them and checks that they fit together.
 
     vit_config (`dict` or `ViTLatentBackboneConfig`, *optional*):
-        The shared MAE ViT (docs/method.md#vit-latents): patch latents for the detector and the recogniser, MAE fill for step 2.
+        The shared MAE ViT (docs/method.md#vit-latents): patch latents for the detector and the recogniser, MAE fill
+        for step 2.
     detector_config (`dict` or `OcclusionPatchDetectorConfig`, *optional*):
         The ViT-SVDD occlusion patch detector (docs/method.md#occlusion-detector).
     reconstructor_config (`dict`, `HybridReconstructionConfig` or `RePaintReconstructorConfig`, *optional*):
-        Step 2's refinement network: the hybrid U-Net with the self-assembly layer (docs/method.md#refinement-u-net) or, for comparison,
-        the RePaint diffusion backend. A dict picks its class by `model_type` (default: hybrid). None: no
-        refinement network (modes `"mae"` and `"none"` only).
+        Step 2's refinement network: the hybrid U-Net with the self-assembly layer (docs/method.md#refinement-u-net)
+        or, for comparison, the RePaint diffusion backend. A dict picks its class by `model_type` (default: hybrid).
+        None: no refinement network (modes `"mae"` and `"none"` only).
     recognizer_config (`dict` or `ExpressionRecognizerConfig`, *optional*):
-        The ResNet-18 + attention heads + expression-relevant latent recogniser (docs/method.md#expression-recognizer). Its `id2label` is the
-        system's label schema.
+        The ResNet-18 + attention heads + expression-relevant latent recogniser (docs/method.md#expression-recognizer).
+        Its `id2label` is the system's label schema.
     reconstruction (`str`, *optional*, defaults by the reconstructor: `"hybrid"` (U-Net), `"diffusion"` (RePaint), or
         `"mae"` when there is none):
         What fills the detected patches before recognition. `"hybrid"`: MAE fill then the U-Net refinement (the
-        paper, docs/method.md#hybrid-reconstruction). `"mae"`: the MAE fill alone (the coarse stage, docs/method.md#mae-fill; Table 2's "MAE" row).
-        `"diffusion"`: the RePaint backend (beyond the paper). `"none"`: recognise the input as it is (ablation,
-        Table 10 rows without "image recon").
+        paper, docs/method.md#hybrid-reconstruction). `"mae"`: the MAE fill alone (the coarse stage,
+        docs/method.md#mae-fill; Table 2's "MAE" row). `"diffusion"`: the RePaint backend (beyond the paper).
+        `"none"`: recognise the input as it is (ablation, Table 10 rows without "image recon").
     """
 
     model_type = "latent-ofer"
     sub_configs_defaults = {
-        f"{slot}_config": component_for_model_type(slot, None).config_class for slot in SLOTS
+        f"{slot}_config": component_for_model_type(slot, None).config_class
+        for slot in SLOTS
         if slot not in OPTIONAL_SLOTS
     }
 
@@ -75,8 +78,10 @@ class LatentOferConfig(PreTrainedConfig):
                 component_for_config(slot, value)
         if self.reconstruction is None:
             reconstructor = self.reconstructor_config
-            self.reconstruction = "mae" if reconstructor is None else (
-                component_for_config("reconstructor", reconstructor).reconstruction
+            self.reconstruction = (
+                "mae"
+                if reconstructor is None
+                else (component_for_config("reconstructor", reconstructor).reconstruction)
             )
         super().__post_init__(**kwargs)
         # the recogniser's label schema is the system's
@@ -91,11 +96,14 @@ class LatentOferConfig(PreTrainedConfig):
         vit, detector, recognizer = self.vit_config, self.detector_config, self.recognizer_config
         for name, component in (("detector_config", detector), ("recognizer_config", recognizer)):
             if component.latent_dim != vit.latent_dim:
-                raise ValueError(f"{name}.latent_dim={component.latent_dim} does not match the ViT's latent width "
-                                 f"{vit.latent_dim} (latent_source={vit.latent_source!r})")
+                raise ValueError(
+                    f"{name}.latent_dim={component.latent_dim} does not match the ViT's latent width "
+                    f"{vit.latent_dim} (latent_source={vit.latent_source!r})"
+                )
             if component.num_patches != vit.num_patches:
-                raise ValueError(f"{name}.num_patches={component.num_patches} does not match the ViT's "
-                                 f"{vit.num_patches} patches")
+                raise ValueError(
+                    f"{name}.num_patches={component.num_patches} does not match the ViT's {vit.num_patches} patches"
+                )
         if detector.patch_size != vit.patch_size:
             raise ValueError(f"detector_config.patch_size={detector.patch_size} != ViT patch size {vit.patch_size}")
         if recognizer.image_size != vit.image_size:

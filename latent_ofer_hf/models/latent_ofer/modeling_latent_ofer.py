@@ -158,8 +158,9 @@ class LatentOferModel(LatentOferPreTrainedModel):
         config.architectures = [type(self).__name__]
         if type(self)._auto_class is not None:
             auto_map = dict(getattr(config, "auto_map", None) or {})
-            auto_map.update({"AutoConfig": auto_map_entry(type(config)),
-                             type(self)._auto_class: auto_map_entry(type(self))})
+            auto_map.update(
+                {"AutoConfig": auto_map_entry(type(config)), type(self)._auto_class: auto_map_entry(type(self))}
+            )
             config.auto_map = auto_map
             write_flat_modules(type(self), save_directory)
             write_flat_modules(type(config), save_directory)
@@ -170,7 +171,10 @@ class LatentOferModel(LatentOferPreTrainedModel):
 
     @classmethod
     def from_pretrained(
-        cls, pretrained_model_name_or_path: str | os.PathLike, *model_args, config: LatentOferConfig | None = None,
+        cls,
+        pretrained_model_name_or_path: str | os.PathLike,
+        *model_args,
+        config: LatentOferConfig | None = None,
         **kwargs,
     ) -> LatentOferModel:
         """Load the root `config.json` and each component from its subfolder (local directory or Hub repo id)."""
@@ -268,8 +272,9 @@ class LatentOferModel(LatentOferPreTrainedModel):
         reconstructed = None
         face = pixel_values
         if mode != "none":
-            reconstructed = self.reconstruct(pixel_values, patch_mask, reconstruction=mode,
-                                             **(reconstruction_kwargs or {})).reconstruction
+            reconstructed = self.reconstruct(
+                pixel_values, patch_mask, reconstruction=mode, **(reconstruction_kwargs or {})
+            ).reconstruction
             face = reconstructed
         # 4. recognise, with the expression-relevant latents of the input image
         recognition = self.recognizer(pixel_values=face, patch_latents=patch_latents, labels=labels, return_dict=True)

@@ -17,4 +17,14 @@ __all__ = [
     "OcclusionPatchDetector",
 ]
 
-__getattr__ = deprecated_aliases(__name__, {"OcclusionDetectorConfig": ("OcclusionPatchDetectorConfig", OcclusionPatchDetectorConfig), "OcclusionDetectorOutput": ("OcclusionPatchDetectorOutput", OcclusionPatchDetectorOutput), "OcclusionDetectorPreTrainedModel": ("OcclusionPatchDetectorPreTrainedModel", OcclusionPatchDetectorPreTrainedModel)})
+__getattr__ = deprecated_aliases(
+    __name__,
+    {
+        "OcclusionDetectorConfig": ("OcclusionPatchDetectorConfig", OcclusionPatchDetectorConfig),
+        "OcclusionDetectorOutput": ("OcclusionPatchDetectorOutput", OcclusionPatchDetectorOutput),
+        "OcclusionDetectorPreTrainedModel": (
+            "OcclusionPatchDetectorPreTrainedModel",
+            OcclusionPatchDetectorPreTrainedModel,
+        ),
+    },
+)

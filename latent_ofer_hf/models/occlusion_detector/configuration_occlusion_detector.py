@@ -49,9 +49,9 @@ class OcclusionPatchDetectorConfig(PreTrainedConfig):
             acts like a bias, which Deep SVDD forbids to avoid the trivial "map everything to c" solution.
         objective (`str`, *optional*, defaults to `"soft-boundary"`):
             `"soft-boundary"`: L = R² + 1/(ν·n) Σ max(0, d² − R²), with R set by the ν-quantile rule, which makes R
-            "determined automatically" as the paper says [P §3.1, R docs/method.md#occlusion-detector]. `"one-class"`: L = mean d², the
-            paper's Eq. 1 without the weight-decay term [P §3.1]. The weight decay (λ/2)·Σ‖W‖² of Eq. 1 is left to the
-            optimiser (`weight_decay`; Deep-SVDD-PyTorch uses 1e-6 with Adam [C-dep]).
+            "determined automatically" as the paper says [P §3.1, R docs/method.md#occlusion-detector]. `"one-class"`:
+            L = mean d², the paper's Eq. 1 without the weight-decay term [P §3.1]. The weight decay (λ/2)·Σ‖W‖² of Eq. 1
+            is left to the optimiser (`weight_decay`; Deep-SVDD-PyTorch uses 1e-6 with Adam [C-dep]).
         nu (`float`, *optional*, defaults to 0.1):
             ν ∈ (0, 1]: expected fraction of clean patches outside the sphere; sets R as the (1 − ν)-quantile of clean
             distances and weights the soft-boundary penalty. Deep-SVDD-PyTorch default [C-dep].
@@ -89,15 +89,18 @@ class OcclusionPatchDetectorConfig(PreTrainedConfig):
         require_positive_ints(self, "latent_dim", "num_patches", "patch_size", "rep_dim")
         require_positive_int_list(self, "hidden_dims", allow_empty=True)
         if math.isqrt(self.num_patches) ** 2 != self.num_patches:
-            raise ValueError(f"num_patches must be a perfect square (a g×g patch grid, e.g. 196 = 14×14), "
-                             f"got {self.num_patches}")
+            raise ValueError(
+                f"num_patches must be a perfect square (a g×g patch grid, e.g. 196 = 14×14), got {self.num_patches}"
+            )
 
     def validate_projector(self) -> None:
         if self.hidden_act not in ACT2FN:
             raise ValueError(f"hidden_act {self.hidden_act!r} is unknown; choose one of {sorted(ACT2FN)}")
         if float(ACT2FN[self.hidden_act](torch.zeros(1, device="cpu"))[0]) != 0.0:
-            raise ValueError(f"hidden_act {self.hidden_act!r} is not zero at 0; it would act as a bias, which "
-                             f"Deep SVDD forbids (use e.g. 'leaky_relu', 'relu' or 'gelu')")
+            raise ValueError(
+                f"hidden_act {self.hidden_act!r} is not zero at 0; it would act as a bias, which "
+                f"Deep SVDD forbids (use e.g. 'leaky_relu', 'relu' or 'gelu')"
+            )
 
     def validate_objective(self) -> None:
         require_choice(self, "objective", SVDD_OBJECTIVES)

@@ -107,8 +107,9 @@ def _as_batches(
         elif isinstance(batch, (tuple, list)) and len(batch) == 2:
             yield batch[0], batch[1]
         else:
-            raise ValueError(f"each batch must be a tensor, a ({data_key}, {mask_key}) pair or a dict, "
-                             f"got {type(batch).__name__}")
+            raise ValueError(
+                f"each batch must be a tensor, a ({data_key}, {mask_key}) pair or a dict, got {type(batch).__name__}"
+            )
 
 
 class OcclusionPatchDetectorPreTrainedModel(HubCodeMixin, PreTrainedModel):
@@ -168,8 +169,10 @@ class OcclusionPatchDetector(OcclusionPatchDetectorPreTrainedModel):
             return
         self._center_checked = True
         if not bool(self.center_initialized):
-            logger.warning_once("OcclusionPatchDetector: the SVDD centre is not initialised (c = 0); call "
-                                "`init_center(clean_patch_latents)` before training, or load fitted weights.")
+            logger.warning_once(
+                "OcclusionPatchDetector: the SVDD centre is not initialised (c = 0); call "
+                "`init_center(clean_patch_latents)` before training, or load fitted weights."
+            )
 
     # ------------------------------------------------------------------------------------------------- objective
     def one_class_loss(self, distances_sq: torch.Tensor, clean_mask: torch.Tensor | None = None) -> torch.Tensor:
@@ -186,8 +189,10 @@ class OcclusionPatchDetector(OcclusionPatchDetectorPreTrainedModel):
         if clean_mask is None:
             clean_mask = torch.ones_like(distances_sq, dtype=torch.bool)
         if clean_mask.shape != distances_sq.shape:
-            raise ValueError(f"clean_mask must have the shape of distances_sq {list(distances_sq.shape)}, "
-                             f"got {list(clean_mask.shape)}")
+            raise ValueError(
+                f"clean_mask must have the shape of distances_sq {list(distances_sq.shape)}, "
+                f"got {list(clean_mask.shape)}"
+            )
         weights = clean_mask.to(distances_sq.dtype)
         num_clean = weights.sum().clamp_min(1.0)
         if self.config.objective == "one-class":
@@ -310,8 +315,9 @@ class OcclusionPatchDetector(OcclusionPatchDetectorPreTrainedModel):
             raise ValueError(f"nu must be in (0, 1], got {nu!r}")
         if clean_mask is not None:
             if clean_mask.shape != distances.shape:
-                raise ValueError(f"clean_mask must have the shape of distances {list(distances.shape)}, "
-                                 f"got {list(clean_mask.shape)}")
+                raise ValueError(
+                    f"clean_mask must have the shape of distances {list(distances.shape)}, got {list(clean_mask.shape)}"
+                )
             distances = distances[clean_mask.to(torch.bool)]
         if distances.numel() == 0:
             raise ValueError("no clean patch distances to compute the radius from")
@@ -339,8 +345,9 @@ class OcclusionPatchDetector(OcclusionPatchDetectorPreTrainedModel):
                 raise ValueError(f"distances must be torch.Tensor batches, got {type(batch).__name__}")
             if mask is not None:
                 if mask.shape != batch.shape:
-                    raise ValueError(f"clean_mask must have the shape of distances {list(batch.shape)}, "
-                                     f"got {list(mask.shape)}")
+                    raise ValueError(
+                        f"clean_mask must have the shape of distances {list(batch.shape)}, got {list(mask.shape)}"
+                    )
                 batch = batch[mask.to(batch.device, torch.bool)]
             kept.append(batch.detach().reshape(-1).to(torch.float64).cpu())
         radius = self.radius_from_distances(torch.cat(kept) if kept else torch.zeros(0), nu)

@@ -1,4 +1,5 @@
-"""ViT latent backbone: per-patch ViT-latent vectors and the MAE fill of given patches (docs/method.md#vit-latents, #mae-fill).
+"""ViT latent backbone: per-patch ViT-latent vectors and the MAE fill of given patches (docs/method.md#vit-latents,
+#mae-fill).
 
 Built on transformers' `ViTMAEForPreTraining` (its modules and weights are used as they are). Two things differ from
 `ViTMAEModel.forward`: which patches the encoder sees is given explicitly (the occlusion detector's mask, not random
