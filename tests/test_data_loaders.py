@@ -17,12 +17,12 @@ from latent_ofer_hf.data.loaders.kdef import default_test_subjects, load_kdef
 from latent_ofer_hf.data.loaders.occlusion_lists import load_occlusion_affectnet, load_occlusion_rafdb
 from latent_ofer_hf.data.loaders.rafdb import load_rafdb
 
-COLOURS = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0), (0, 255, 255), (255, 0, 255), (128, 128, 128)]
+COLORS = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0), (0, 255, 255), (255, 0, 255), (128, 128, 128)]
 
 
-def write_image(path: Path, colour=(200, 10, 10), size: int = 8) -> Path:
+def write_image(path: Path, color=(200, 10, 10), size: int = 8) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    Image.new("RGB", (size, size), colour).save(path)
+    Image.new("RGB", (size, size), color).save(path)
     return path
 
 
@@ -50,8 +50,8 @@ def make_rafdb(root: Path, lines: list[str] | None = None) -> Path:
     write_text(root / "EmoLabel" / "list_patition_label.txt", "\n".join(lines) + "\n")
     for index, (name, code) in enumerate(entries):
         stem = name[:-4]
-        write_image(root / "Image" / "aligned" / f"{stem}_aligned.jpg", COLOURS[code - 1])
-        write_image(root / "Image" / "original" / name, COLOURS[index % 7], size=10)
+        write_image(root / "Image" / "aligned" / f"{stem}_aligned.jpg", COLORS[code - 1])
+        write_image(root / "Image" / "original" / name, COLORS[index % 7], size=10)
     return root
 
 
@@ -210,13 +210,13 @@ def make_affectnet(
     train_rows = []
     for index, code in enumerate(train_codes):
         name = f"{100 + index}/{'a' * 10}{index:04d}.jpg"
-        write_image(images / name, COLOURS[index % 7])
+        write_image(images / name, COLORS[index % 7])
         train_rows.append(affectnet_row(name, code, valence=index / 10))
     write_text(root / "training.csv", "\n".join([AFFECTNET_HEADER, *train_rows]) + "\n")
     val_rows = []
     for index, code in enumerate(val_codes):
         name = f"{900 + index}/{'b' * 10}{index:04d}.png"
-        write_image(images / name, COLOURS[index % 7])
+        write_image(images / name, COLORS[index % 7])
         val_rows.append(affectnet_row(name, code))
     write_text(root / "validation.csv", "\n".join(([AFFECTNET_HEADER] if val_header else []) + val_rows) + "\n")
     return root
@@ -300,9 +300,9 @@ def make_kdef(root: Path) -> Path:
             for session in "AB":
                 folder = root / f"{session}{subject}"
                 for index, code in enumerate(("AF", "AN", "DI", "HA", "NE", "SA", "SU")):
-                    write_image(folder / f"{session}{subject}{code}S.JPG", COLOURS[index])
-                write_image(folder / f"{session}{subject}HAFL.JPG", COLOURS[3])
-                write_image(folder / f"{session}{subject}SAHR.JPG", COLOURS[5])
+                    write_image(folder / f"{session}{subject}{code}S.JPG", COLORS[index])
+                write_image(folder / f"{session}{subject}HAFL.JPG", COLORS[3])
+                write_image(folder / f"{session}{subject}SAHR.JPG", COLORS[5])
     write_text(root / "README.txt", "KDEF")
     write_text(root / "AF01" / "AF01XXS.JPG", "not a KDEF name")
     (root / "AF02" / "AF02NES.JPG").rename(root / "AF02" / "af02nes.jpg")  # lower case still parses
@@ -478,10 +478,10 @@ def test_occlusion_affectnet_ran_paths_and_three_field_lines(tmp_path):
 
 def test_image_folder_synonym_class_names(tmp_path):
     root = tmp_path / "folder"
-    write_image(root / "Happiness" / "b.png", COLOURS[3])
-    write_image(root / "Happiness" / "a.jpg", COLOURS[3])
-    write_image(root / "anger" / "x.bmp", COLOURS[5])
-    write_image(root / "surprised" / "nested" / "s.webp", COLOURS[0])
+    write_image(root / "Happiness" / "b.png", COLORS[3])
+    write_image(root / "Happiness" / "a.jpg", COLORS[3])
+    write_image(root / "anger" / "x.bmp", COLORS[5])
+    write_image(root / "surprised" / "nested" / "s.webp", COLORS[0])
     write_text(root / "surprised" / "notes.txt", "hello")
     (root / "surprised" / "broken.jpeg").write_bytes(b"\x89PNG\r\n\x1a\nnope")
     write_image(root / ".cache" / "ignored.png")
@@ -505,9 +505,9 @@ def test_image_folder_synonym_class_names(tmp_path):
 
 def test_image_folder_with_masks(tmp_path):
     root, masks = tmp_path / "faces", tmp_path / "masks"
-    write_image(root / "sad" / "one.jpg", COLOURS[4])
-    write_image(root / "sad" / "two.jpg", COLOURS[4])
-    write_image(root / "neutral" / "three.png", COLOURS[6])
+    write_image(root / "sad" / "one.jpg", COLORS[4])
+    write_image(root / "sad" / "two.jpg", COLORS[4])
+    write_image(root / "neutral" / "three.png", COLORS[6])
     mask = Image.new("L", (8, 8), 0)
     mask.paste(255, (0, 0, 4, 4))
     (masks / "sad").mkdir(parents=True)

@@ -128,8 +128,8 @@ def test_multi_face_photo_has_five_faces(mtcnn: MTCNNFaceDetector) -> None:
     assert len(faces) == 5
     assert all(face.score > 0.9 for face in faces)
     assert [face.score for face in faces] == sorted((face.score for face in faces), reverse=True)
-    centres = np.array([face.center for face in faces])
-    distances = np.linalg.norm(centres[:, None] - centres[None], axis=-1) + np.eye(5) * 1e9
+    centers = np.array([face.center for face in faces])
+    distances = np.linalg.norm(centers[:, None] - centers[None], axis=-1) + np.eye(5) * 1e9
     assert distances.min() > 40  # five distinct people, not duplicates
 
 
@@ -151,9 +151,9 @@ def test_single_face_photo_has_one_face_with_plausible_landmarks(mtcnn: MTCNNFac
     x0, y0, x1, y1 = face.box
     assert 0 <= x0 < x1 <= image.width and 0 <= y0 < y1 <= image.height and face.width > 100
     _assert_plausible_landmarks(face)
-    # any PIL mode works: the grey version still has exactly this face
-    grey = mtcnn.detect(image.convert("L"))
-    assert len(grey) == 1 and box_overlap(torch.tensor(face.box), torch.tensor([grey[0].box])).item() > 0.8
+    # any PIL mode works: the gray version still has exactly this face
+    gray = mtcnn.detect(image.convert("L"))
+    assert len(gray) == 1 and box_overlap(torch.tensor(face.box), torch.tensor([gray[0].box])).item() > 0.8
 
 
 def test_photo_without_face_gives_no_face(mtcnn: MTCNNFaceDetector) -> None:

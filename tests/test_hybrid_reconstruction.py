@@ -137,7 +137,7 @@ def test_mirror_stream_flips_width_only_and_uses_the_coarse_fill_in_the_hole():
     hole = torch.zeros(2, 1, 8, 8, dtype=torch.bool)
     hole[:, :, 4:] = True
     inputs = network._network_inputs(image, coarse, hole)
-    assert torch.equal(inputs[:, 6:9], inputs[:, 0:3].flip(-1))  # colour order kept (the official flip reverses RGB)
+    assert torch.equal(inputs[:, 6:9], inputs[:, 0:3].flip(-1))  # color order kept (the official flip reverses RGB)
     assert torch.equal(inputs[:, 9:12], inputs[:, 3:6].flip(-1))
     assert torch.equal(inputs[:, :3, 4:], coarse[:, :, 4:]) and torch.equal(inputs[:, :3, :4], image[:, :, :4])
     assert (inputs[:, 3:6, 4:] == 0).all() and torch.equal(inputs[:, 3:6, :4], image[:, :, :4])

@@ -47,7 +47,7 @@ def _pixels(image: Image.Image) -> np.ndarray:
     return np.asarray(image)
 
 
-def _colour_image(width: int = 6, height: int = 4) -> np.ndarray:
+def _color_image(width: int = 6, height: int = 4) -> np.ndarray:
     """A uint8 [H, W, 3] image whose every pixel is distinct and whose channels differ."""
     y, x = np.mgrid[0:height, 0:width]
     return np.stack([x * 10 + 5, y * 20 + 7, 200 - x * 3 - y], axis=-1).astype(np.uint8)
@@ -78,7 +78,7 @@ def no_decode(monkeypatch):
 
 # -- files, bytes, file objects -----------------------------------------------------------------------------------
 def test_path_str_and_pathlike_give_exact_rgb(tmp_path):
-    array = _colour_image()
+    array = _color_image()
     path = tmp_path / "face.png"
     Image.fromarray(array).save(path)
     for source in (str(path), path):
@@ -96,7 +96,7 @@ def test_jpeg_path_loads_rgb(tmp_path):
 
 
 def test_encoded_bytes_kinds_and_file_objects(tmp_path):
-    array = _colour_image()
+    array = _color_image()
     data = _png_bytes(Image.fromarray(array))
     path = tmp_path / "x.png"
     path.write_bytes(data)
@@ -141,7 +141,7 @@ def test_exif_orientation_applied_to_pil_input_without_mutating_it():
 
 
 def test_animated_gif_and_apng_give_first_frame(tmp_path):
-    frames = [Image.new("RGB", (8, 8), colour) for colour in ((255, 0, 0), (0, 255, 0), (0, 0, 255))]
+    frames = [Image.new("RGB", (8, 8), color) for color in ((255, 0, 0), (0, 255, 0), (0, 0, 255))]
     gif, apng = tmp_path / "anim.gif", tmp_path / "anim.png"
     frames[0].save(gif, save_all=True, append_images=frames[1:], duration=50, loop=0)
     frames[0].save(apng, save_all=True, append_images=frames[1:], duration=50)
@@ -154,7 +154,7 @@ def test_animated_gif_and_apng_give_first_frame(tmp_path):
 
 @pytest.mark.skipif(not features.check("webp"), reason="Pillow built without WebP")
 def test_animated_webp_gives_first_frame(tmp_path):
-    frames = [Image.new("RGB", (16, 16), colour) for colour in ((255, 0, 0), (0, 0, 255))]
+    frames = [Image.new("RGB", (16, 16), color) for color in ((255, 0, 0), (0, 0, 255))]
     path = tmp_path / "anim.webp"
     frames[0].save(path, save_all=True, append_images=frames[1:], duration=50, lossless=True)
     assert load_image_input(path).getpixel((8, 8)) == (255, 0, 0)
@@ -189,7 +189,7 @@ def _palette(transparent: bool) -> Image.Image:
 
 
 @pytest.mark.parametrize(
-    ("make", "corner", "centre"),
+    ("make", "corner", "center"),
     [
         (lambda: Image.new("RGB", (3, 2), (1, 2, 3)), (1, 2, 3), (1, 2, 3)),
         (lambda: Image.new("1", (3, 2), 1), WHITE, WHITE),
@@ -227,12 +227,12 @@ def _palette(transparent: bool) -> Image.Image:
         "F-0..255",
     ],
 )
-def test_pil_modes_become_rgb(make, corner, centre):
+def test_pil_modes_become_rgb(make, corner, center):
     source = make()
     image = load_image_input(source)
     assert image.mode == "RGB" and image.size == (3, 2)
     assert image.getpixel((0, 0)) == corner
-    assert image.getpixel((1, 1)) == centre
+    assert image.getpixel((1, 1)) == center
     assert image is not source
 
 
@@ -292,7 +292,7 @@ def test_numpy_grayscale_shapes():
 
 
 def test_numpy_rgb_and_bgr():
-    array = _colour_image()
+    array = _color_image()
     np.testing.assert_array_equal(_pixels(load_image_input(array)), array)
     np.testing.assert_array_equal(_pixels(load_image_input(array, bgr=True)), array[..., ::-1])
     before = array.copy()
@@ -321,12 +321,12 @@ def test_numpy_uint16_float_bool_and_int():
 
 
 def test_non_contiguous_array():
-    array = _colour_image(12, 8)[::2, ::2]
+    array = _color_image(12, 8)[::2, ::2]
     np.testing.assert_array_equal(_pixels(load_image_input(array)), array)
 
 
 def test_torch_tensor_channels_last():
-    array = _colour_image()
+    array = _color_image()
     np.testing.assert_array_equal(_pixels(load_image_input(torch.from_numpy(array))), array)
     with pytest.raises(InvalidImageError, match="channels-first"):
         load_image_input(torch.rand(3, 8, 8))
@@ -510,7 +510,7 @@ def http_root(tmp_path):
 
 def test_url_loading(http_root):
     root, base = http_root
-    array = _colour_image()
+    array = _color_image()
     (root / "face.png").write_bytes(_png_bytes(Image.fromarray(array)))
     (root / "page.html").write_text("<html>not an image</html>")
     np.testing.assert_array_equal(_pixels(load_image_input(f"{base}/face.png", timeout=5)), array)

@@ -20,7 +20,7 @@ from latent_ofer_hf import (
 
 
 def _fitted_tiny_model() -> LatentOferModel:
-    """A tiny system whose SVDD centre/radius and BN statistics are not at their initial values."""
+    """A tiny system whose SVDD center/radius and BN statistics are not at their initial values."""
     model = LatentOferModel(preset_config("tiny"))
     x = torch.randn(4, 3, 224, 224)
     with torch.no_grad():
@@ -93,13 +93,13 @@ def test_save_load_subfolders_exact(tmp_path):
 
 
 def test_component_buffers_survive_reload(tmp_path):
-    """Guards transformers 5's silent re-initialisation of custom parameters (SVDD centre/radius, mask tokens)."""
+    """Guards transformers 5's silent re-initialisation of custom parameters (SVDD center/radius, mask tokens)."""
     model = _fitted_tiny_model()
-    centre, radius = model.detector.center.clone(), model.detector.radius.clone()
-    assert centre.abs().sum() > 0 and radius > 0
+    center, radius = model.detector.center.clone(), model.detector.radius.clone()
+    assert center.abs().sum() > 0 and radius > 0
     model.save_pretrained(tmp_path)
     reloaded = LatentOferModel.from_pretrained(tmp_path)
-    assert torch.equal(reloaded.detector.center, centre) and torch.equal(reloaded.detector.radius, radius)
+    assert torch.equal(reloaded.detector.center, center) and torch.equal(reloaded.detector.radius, radius)
     assert torch.equal(reloaded.vit.mae.decoder.mask_token, model.vit.mae.decoder.mask_token)
 
 

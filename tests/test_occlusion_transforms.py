@@ -42,8 +42,8 @@ def make_image(seed: int = 0, size: int = SIZE, low: int = 1, high: int = 200) -
 
 def disc_occluder(diameter: int, color=(255, 0, 255), alpha: int = 255) -> np.ndarray:
     yy, xx = np.mgrid[:diameter, :diameter]
-    centre = (diameter - 1) / 2
-    inside = (yy - centre) ** 2 + (xx - centre) ** 2 <= (diameter / 2) ** 2
+    center = (diameter - 1) / 2
+    inside = (yy - center) ** 2 + (xx - center) ** 2 <= (diameter / 2) ** 2
     occluder = np.zeros((diameter, diameter, 4), dtype=np.uint8)
     occluder[..., :3] = color
     occluder[..., 3] = np.where(inside, alpha, 0)

@@ -256,7 +256,7 @@ def test_bad_inputs_give_clear_errors(fer, tmp_path):
         fer(Image.new("RGB", (1, 1)), detector=None)
 
 
-def test_unusual_but_valid_images_are_normalised(fer, tmp_path):
+def test_unusual_but_valid_images_are_normalized(fer, tmp_path):
     face = _face(3)
     cmyk = io.BytesIO()
     face.convert("CMYK").save(cmyk, format="JPEG")

@@ -16,7 +16,7 @@ def test_tiny_rows_match_the_real_model():
     assert all(row.flops > 0 for part, row in rows.items() if "of which" not in part)
 
 
-def test_flop_count_of_the_recogniser_is_a_real_count():
+def test_flop_count_of_the_recognizer_is_a_real_count():
     """FLOPs double when the batch doubles (the counter sees the actual matmuls/convs)."""
     from torch.utils.flop_counter import FlopCounterMode
 
@@ -39,13 +39,13 @@ def test_main_prints_the_ratio_of_independently_counted_params(capsys):
     out = capsys.readouterr().out
     printed = float(re.search(r"base / paper recogniser path: params ([0-9.]+)%", out).group(1))
 
-    def recogniser_path_params(preset: str) -> int:
+    def recognizer_path_params(preset: str) -> int:
         with torch.device("meta"):
             model = LatentOferModel(preset_config(preset))
         assert model.config.vit_config.latent_source == "decoder_embed"  # the latents pass: encoder + decoder_embed
         parts = (model.vit.mae.vit, model.vit.mae.decoder.decoder_embed, model.recognizer)
         return sum(p.numel() for part in parts for p in part.parameters())
 
-    expected = 100 * recogniser_path_params("base") / recogniser_path_params("paper")
+    expected = 100 * recognizer_path_params("base") / recognizer_path_params("paper")
     assert abs(printed - expected) <= 0.05, (printed, expected)
     assert 5 < expected < 25  # ViT-B + attention head vs ViT-L + the 557 M paper MLP

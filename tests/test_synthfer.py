@@ -111,7 +111,7 @@ def test_a_small_resnet_learns_synthfer_and_suffers_from_occlusion():
     """Modest bars (exact figures: benchmarks/synthfer_baseline.py): well above chance (1/7) on clean faces, and
     clearly worse under 30 % random-patch occlusion and under occluders."""
     torch.manual_seed(0)
-    train_images, train_labels, _, _ = synthfer_batch(2800, split="train")
+    train_images, train_labels, _, _ = synthfer_batch(2100, split="train")
     test_images, test_labels, _, _ = synthfer_batch(280, split="test")
     object_images, _, _, _ = synthfer_batch(280, split="test", occlusion="seen")
     patch_images = np.stack([random_patch_occlusion(img, 0.3, seed=i).image for i, img in enumerate(test_images)])
@@ -120,10 +120,10 @@ def test_a_small_resnet_learns_synthfer_and_suffers_from_occlusion():
     )
     head = torch.nn.Linear(128, 7)
     params = [*trunk.parameters(), *head.parameters()]
-    optimiser = torch.optim.AdamW(params, lr=3e-3, weight_decay=1e-4)
+    optimizer = torch.optim.AdamW(params, lr=3e-3, weight_decay=1e-4)
     x, y = _to_tensor(train_images), torch.from_numpy(train_labels)
-    epochs = 8
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, 4e-3, total_steps=epochs * ((len(x) + 63) // 64))
+    epochs = 6
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, 4e-3, total_steps=epochs * ((len(x) + 63) // 64))
 
     def logits(batch: torch.Tensor) -> torch.Tensor:
         return head(trunk(batch).pooler_output.flatten(1))
@@ -132,9 +132,9 @@ def test_a_small_resnet_learns_synthfer_and_suffers_from_occlusion():
         trunk.train()
         for batch in torch.randperm(len(x)).split(64):
             loss = torch.nn.functional.cross_entropy(logits(x[batch]), y[batch])
-            optimiser.zero_grad()
+            optimizer.zero_grad()
             loss.backward()
-            optimiser.step()
+            optimizer.step()
             schedule.step()
     trunk.eval()
     with torch.no_grad():

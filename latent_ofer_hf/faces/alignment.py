@@ -55,11 +55,11 @@ def similarity_transform(source: np.ndarray, target: np.ndarray) -> np.ndarray:
     if source.shape != target.shape or source.ndim != 2 or source.shape[1] != 2 or len(source) < 2:
         raise ValueError(f"need two [N, 2] point sets with N >= 2, got {source.shape} and {target.shape}")
     source_mean, target_mean = source.mean(axis=0), target.mean(axis=0)
-    source_centred, target_centred = source - source_mean, target - target_mean
-    source_variance = (source_centred**2).sum(axis=1).mean()
+    source_centered, target_centered = source - source_mean, target - target_mean
+    source_variance = (source_centered**2).sum(axis=1).mean()
     if not np.isfinite(source_variance) or source_variance < 1e-12:
         raise ValueError("degenerate points: all source points coincide (or are not finite)")
-    covariance = target_centred.T @ source_centred / len(source)
+    covariance = target_centered.T @ source_centered / len(source)
     u, singular_values, vt = np.linalg.svd(covariance)
     signs = np.array([1.0, 1.0 if np.linalg.det(u) * np.linalg.det(vt) >= 0 else -1.0])
     rotation = u @ np.diag(signs) @ vt

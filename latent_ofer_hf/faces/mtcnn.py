@@ -43,7 +43,7 @@ def _resize(images: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return F.interpolate(images, size=size, mode="bilinear", antialias=True, align_corners=False)
 
 
-def _normalise(images: torch.Tensor) -> torch.Tensor:
+def _normalize(images: torch.Tensor) -> torch.Tensor:
     """0–255 RGB → the ``(x - 127.5) / 128`` range the Caffe-trained networks expect."""
     return (images - 127.5) / 128.0
 
@@ -56,9 +56,9 @@ def _regress(boxes: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
 
 def _square(boxes: torch.Tensor) -> torch.Tensor:
     """Squares with the boxes' centres and the longer side."""
-    centre_x, centre_y = (boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2
+    center_x, center_y = (boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2
     half = torch.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]) / 2
-    return torch.stack([centre_x - half, centre_y - half, centre_x + half, centre_y + half], dim=1)
+    return torch.stack([center_x - half, center_y - half, center_x + half, center_y + half], dim=1)
 
 
 def _crops(image: torch.Tensor, boxes: torch.Tensor, size: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -147,7 +147,7 @@ class MTCNNFaceDetector:
         all_boxes, all_scores, all_offsets = [], [], []
         for scale in scales:
             scaled_h, scaled_w = max(1, math.ceil(height * scale)), max(1, math.ceil(width * scale))
-            probability, offsets = self.pnet(_normalise(_resize(pixels, (scaled_h, scaled_w))))
+            probability, offsets = self.pnet(_normalize(_resize(pixels, (scaled_h, scaled_w))))
             rows, cols = torch.nonzero(probability[0] >= self.thresholds[0], as_tuple=True)
             if rows.numel() == 0:
                 continue
@@ -168,7 +168,7 @@ class MTCNNFaceDetector:
     def _refine(self, pixels: torch.Tensor, boxes: torch.Tensor) -> torch.Tensor:
         """Stage 2: RNet on 24 × 24 crops → surviving regressed, squared boxes."""
         crops, boxes = _crops(pixels, boxes, 24)
-        probability, offsets = self.rnet(_normalise(crops))
+        probability, offsets = self.rnet(_normalize(crops))
         passed = probability > self.thresholds[1]
         boxes, probability, offsets = boxes[passed], probability[passed], offsets[passed]
         keep = nms(boxes, probability, NMS_RNET)
@@ -177,7 +177,7 @@ class MTCNNFaceDetector:
     def _output(self, pixels: torch.Tensor, boxes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Stage 3: ONet on 48 × 48 crops → (boxes ``[N, 4]``, scores ``[N]``, landmarks ``[N, 5, 2]``)."""
         crops, boxes = _crops(pixels, boxes, 48)
-        probability, offsets, points = self.onet(_normalise(crops))
+        probability, offsets, points = self.onet(_normalize(crops))
         passed = probability > self.thresholds[2]
         boxes, probability, offsets, points = boxes[passed], probability[passed], offsets[passed], points[passed]
         size = (boxes[:, 2:] - boxes[:, :2]).unsqueeze(1)  # [N, 1, 2]

@@ -1,8 +1,9 @@
 """The ``occluded-fer`` pipeline, its robust image loading and result pictures."""
 
+from ..models.common.deprecation import deprecated_aliases
 from .image_inputs import InvalidImageError, describe_input, load_image_input
 from .pipeline_occluded_fer import OccludedFERPipeline
-from .visualise import shade_patches, visualise
+from .visualize import shade_patches, visualize
 
 __all__ = [
     "InvalidImageError",
@@ -10,5 +11,7 @@ __all__ = [
     "describe_input",
     "load_image_input",
     "shade_patches",
-    "visualise",
+    "visualize",
 ]
+
+__getattr__ = deprecated_aliases(__name__, {"visualise": ("visualize", visualize)})

@@ -321,17 +321,17 @@ def _read_file_object(handle: Any, description: str) -> bytes:
     return bytes(data)
 
 
-def _normalise_background(background: str | tuple[int, int, int]) -> tuple[int, int, int]:
+def _normalize_background(background: str | tuple[int, int, int]) -> tuple[int, int, int]:
     try:
-        colour = ImageColor.getrgb(background) if isinstance(background, str) else tuple(int(c) for c in background)
+        color = ImageColor.getrgb(background) if isinstance(background, str) else tuple(int(c) for c in background)
     except (ValueError, TypeError):
-        raise ValueError(f"background must be an (R, G, B) tuple or a colour name, got {background!r}") from None
-    if len(colour) < 3:
-        raise ValueError(f"background must be an (R, G, B) tuple or a colour name, got {background!r}")
-    return (colour[0], colour[1], colour[2])
+        raise ValueError(f"background must be an (R, G, B) tuple or a color name, got {background!r}") from None
+    if len(color) < 3:
+        raise ValueError(f"background must be an (R, G, B) tuple or a color name, got {background!r}")
+    return (color[0], color[1], color[2])
 
 
-def _normalise_min_size(min_size: int | tuple[int, int]) -> tuple[int, int]:
+def _normalize_min_size(min_size: int | tuple[int, int]) -> tuple[int, int]:
     if isinstance(min_size, int):
         return (min_size, min_size)
     width, height = min_size
@@ -354,12 +354,12 @@ def load_image_input(
     ``bgr``: array/tensor channels are in OpenCV's BGR(A) order. ``max_pixels``: refuse encoded images whose
     header claims more pixels (``None``: no limit of our own). ``timeout``: seconds for URL requests.
     ``min_size``: smallest accepted ``width x height`` (an int for both; 1x1 by default). ``background``: (R, G, B)
-    or colour name that transparency is composited onto (white by default).
+    or color name that transparency is composited onto (white by default).
     Any bad input raises :class:`InvalidImageError`.
     """
     description = describe_input(image)
-    background = _normalise_background(background)
-    limits = {"min_size": _normalise_min_size(min_size), "max_pixels": max_pixels, "background": background}
+    background = _normalize_background(background)
+    limits = {"min_size": _normalize_min_size(min_size), "max_pixels": max_pixels, "background": background}
     if image is None:
         raise InvalidImageError("got None instead of an image (a path, URL, PIL image, array or bytes)")
     if isinstance(image, (list, tuple)):

@@ -36,7 +36,7 @@ KDEF_SUBJECT = re.compile(r"^[AB]?(?P<gender>[FM])(?P<id>\d{1,2})$", re.IGNORECA
 KDEF_TEST_FRACTION = 0.2
 
 
-def _normalise_subject(subject: str) -> str:
+def _normalize_subject(subject: str) -> str:
     match = KDEF_SUBJECT.match(str(subject).strip())
     if match is None:
         raise ValueError(
@@ -105,7 +105,7 @@ def load_kdef(
     if test_subjects is None:
         test_set = set(default_test_subjects(subjects_present))
     else:
-        test_set = {_normalise_subject(s) for s in test_subjects}
+        test_set = {_normalize_subject(s) for s in test_subjects}
         if unknown := sorted(test_set - subjects_present):
             raise ValueError(f"KDEF test_subjects {unknown} have no images under {root}")
 

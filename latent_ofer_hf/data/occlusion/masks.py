@@ -23,7 +23,7 @@ ImageLike = Image.Image | np.ndarray
 SeedLike = int | np.random.Generator
 Fill = str | tuple[int, int, int]
 
-#: The ImageNet mean colour as uint8 RGB: ``fill="mean"`` pixels become ~0 after ImageNet normalisation.
+#: The ImageNet mean color as uint8 RGB: ``fill="mean"`` pixels become ~0 after ImageNet normalisation.
 IMAGENET_MEAN_RGB: tuple[int, int, int] = tuple(int(round(255 * m)) for m in IMAGENET_DEFAULT_MEAN)  # (124, 116, 104)
 FILL_MODES = ("zero", "mean", "noise")
 
@@ -128,7 +128,7 @@ def num_patches_for_ratio(ratio: object, grid: int = DEFAULT_GRID) -> int:
 
 
 def check_fill(fill: object) -> Fill:
-    """Validate a fill spec: ``"zero"`` (black), ``"mean"`` (ImageNet mean colour), ``"noise"`` or an RGB tuple."""
+    """Validate a fill spec: ``"zero"`` (black), ``"mean"`` (ImageNet mean color), ``"noise"`` or an RGB tuple."""
     if isinstance(fill, str):
         if fill not in FILL_MODES:
             raise ValueError(f"fill must be one of {FILL_MODES} or an (r, g, b) tuple, got {fill!r}")

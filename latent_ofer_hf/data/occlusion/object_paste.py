@@ -31,7 +31,7 @@ Scale = float | tuple[float, float]
 
 FACE_ANCHORS = ("eyes", "mouth", "nose", "cheek_left", "cheek_right", "forehead", "chin")
 ANCHORS = (*FACE_ANCHORS, "random")
-#: Anchor centres as (x, y) fractions of the face box of an aligned crop; "left" is the image's left.
+#: Anchor centers as (x, y) fractions of the face box of an aligned crop; "left" is the image's left.
 CANONICAL_ANCHORS: dict[str, tuple[float, float]] = {
     "eyes": (0.50, 0.38),
     "nose": (0.50, 0.56),
@@ -107,7 +107,7 @@ def anchor_point(
     eyes = (points["left_eye"] + points["right_eye"]) / 2
     mouth = (points["mouth_left"] + points["mouth_right"]) / 2
     cheek_y = (points["nose"][1] + mouth[1]) / 2
-    centres = {
+    centers = {
         "eyes": eyes,
         "nose": points["nose"],
         "mouth": mouth,
@@ -116,7 +116,7 @@ def anchor_point(
         "forehead": eyes - 0.6 * (mouth - eyes),
         "chin": mouth + 0.45 * (mouth - eyes),
     }
-    point = centres[anchor]
+    point = centers[anchor]
     return float(point[0]), float(point[1])
 
 
@@ -138,7 +138,7 @@ def _resize_longest(occluder: np.ndarray, longest: int) -> np.ndarray:
     new_size = (max(1, int(round(width * factor))), max(1, int(round(height * factor))))
     if new_size == (width, height):
         return occluder
-    # Pillow resizes RGBA with premultiplied alpha, so transparent pixels do not bleed colour.
+    # Pillow resizes RGBA with premultiplied alpha, so transparent pixels do not bleed color.
     return np.array(Image.fromarray(occluder, mode="RGBA").resize(new_size, Image.Resampling.BILINEAR), dtype=np.uint8)
 
 

@@ -38,8 +38,8 @@ def random_patch_occlusion(
     """Occlude exactly ``round(ratio · grid²)`` random patches (0.3 → 59 of 196), paper §1 / Fig. 1.
 
     The paper does not say what the masked patches contain; the default ``fill="zero"`` paints them black.
-    ``"mean"`` uses the ImageNet mean colour (≈0 after normalisation), ``"noise"`` uniform random RGB from the seed,
-    and an ``(r, g, b)`` tuple a constant colour. ``pixel_mask`` is exactly ``patch_mask`` expanded to pixels.
+    ``"mean"`` uses the ImageNet mean color (≈0 after normalisation), ``"noise"`` uniform random RGB from the seed,
+    and an ``(r, g, b)`` tuple a constant color. ``pixel_mask`` is exactly ``patch_mask`` expanded to pixels.
     """
     array, as_pil = to_rgb_array(image)
     size = check_square(array, grid)

@@ -10,11 +10,11 @@ SKIN_TONES = np.array(
     [(255, 224, 196), (241, 194, 160), (224, 172, 135), (198, 134, 96), (161, 102, 68), (120, 75, 50), (88, 56, 38)],
     dtype=np.float32,
 )
-HAIR_COLOURS = np.array(
+HAIR_COLORS = np.array(
     [(20, 16, 14), (60, 40, 28), (110, 72, 40), (170, 120, 60), (220, 190, 120), (140, 140, 140), (150, 50, 30)],
     dtype=np.float32,
 )
-IRIS_COLOURS = np.array([(70, 45, 25), (40, 80, 140), (60, 110, 70), (100, 80, 50), (30, 30, 30)], dtype=np.float32)
+IRIS_COLORS = np.array([(70, 45, 25), (40, 80, 140), (60, 110, 70), (100, 80, 50), (30, 30, 30)], dtype=np.float32)
 HAIR_STYLES = ("short", "long", "bald", "fringe", "bun")
 
 
@@ -25,7 +25,7 @@ def _tone(palette: np.ndarray, rng: np.random.Generator, spread: float = 10.0) -
 
 @dataclass(frozen=True)
 class Identity:
-    """Geometry in a canonical 224×224 frame (scaled for other sizes) and colours of one synthetic person."""
+    """Geometry in a canonical 224×224 frame (scaled for other sizes) and colors of one synthetic person."""
 
     face_half_width: float
     face_half_height: float
@@ -57,8 +57,8 @@ def sample_identity(rng: np.random.Generator) -> Identity:
         mouth_width=rng.uniform(0.3, 0.4),
         lip_thickness=rng.uniform(0.8, 1.3),
         skin=skin,
-        hair=_tone(HAIR_COLOURS, rng),
-        iris=_tone(IRIS_COLOURS, rng, 8),
+        hair=_tone(HAIR_COLORS, rng),
+        iris=_tone(IRIS_COLORS, rng, 8),
         lips=lips,
         hair_style=HAIR_STYLES[rng.integers(len(HAIR_STYLES))],
     )

@@ -16,7 +16,7 @@ from PIL import Image, ImageDraw
 Draw = Callable[[np.random.Generator, int], np.ndarray]
 
 
-def _colour(rng: np.random.Generator, low: int = 20, high: int = 235) -> tuple[int, int, int, int]:
+def _color(rng: np.random.Generator, low: int = 20, high: int = 235) -> tuple[int, int, int, int]:
     r, g, b = (int(v) for v in rng.integers(low, high, 3))
     return r, g, b, 255
 
@@ -58,12 +58,12 @@ def draw_cup(rng: np.random.Generator, size: int) -> np.ndarray:
     """A mug with a handle, held in front of the lower face."""
     w, h = size * rng.uniform(0.35, 0.5), size * rng.uniform(0.4, 0.55)
     image, draw = _canvas(w * 1.35, h)
-    colour = _colour(rng)
-    draw.rectangle((0, h * 0.08, w, h), fill=colour)
-    draw.ellipse((0, 0, w, h * 0.16), fill=tuple(int(c * 0.7) for c in colour[:3]) + (255,))
-    draw.ellipse((w * 0.85, h * 0.3, w * 1.33, h * 0.75), outline=colour, width=max(2, round(w * 0.1)))
+    color = _color(rng)
+    draw.rectangle((0, h * 0.08, w, h), fill=color)
+    draw.ellipse((0, 0, w, h * 0.16), fill=tuple(int(c * 0.7) for c in color[:3]) + (255,))
+    draw.ellipse((w * 0.85, h * 0.3, w * 1.33, h * 0.75), outline=color, width=max(2, round(w * 0.1)))
     if rng.random() < 0.5:  # a stripe or logo
-        stripe = _colour(rng)
+        stripe = _color(rng)
         draw.rectangle((0, h * 0.45, w, h * 0.58), fill=stripe)
     return np.asarray(image)
 
@@ -97,8 +97,8 @@ def draw_scarf(rng: np.random.Generator, size: int) -> np.ndarray:
     """A knitted scarf wrapped over the chin and mouth, striped."""
     w, h = size * rng.uniform(1.0, 1.25), size * rng.uniform(0.35, 0.5)
     image, draw = _canvas(w, h)
-    colour, stripe = _colour(rng), _colour(rng)
-    draw.rounded_rectangle((0, 0, w, h), radius=h * 0.3, fill=colour)
+    color, stripe = _color(rng), _color(rng)
+    draw.rounded_rectangle((0, 0, w, h), radius=h * 0.3, fill=color)
     stripes = int(rng.integers(2, 5))
     for index in range(stripes):
         y = h * (index + 1) / (stripes + 1)
@@ -112,7 +112,7 @@ def draw_sunglasses(rng: np.random.Generator, size: int) -> np.ndarray:
     w, h = size * rng.uniform(0.8, 0.95), size * rng.uniform(0.2, 0.28)
     image, draw = _canvas(w, h)
     lens = tuple(int(v) for v in rng.integers(0, 60, 3)) + (255,)
-    frame = _colour(rng, 0, 120)
+    frame = _color(rng, 0, 120)
     round_lens = rng.random() < 0.5
     for x0 in (0.02, 0.54):
         box = (w * x0, h * 0.05, w * (x0 + 0.44), h * 0.95)
@@ -127,11 +127,11 @@ def draw_microphone(rng: np.random.Generator, size: int) -> np.ndarray:
     """A handheld microphone: mesh head and a long handle, tilted."""
     w, h = size * rng.uniform(0.22, 0.3), size * rng.uniform(0.8, 1.0)
     image, draw = _canvas(w, h)
-    head = (150, 150, 155, 255) if rng.random() < 0.7 else _colour(rng)
+    head = (150, 150, 155, 255) if rng.random() < 0.7 else _color(rng)
     draw.ellipse((0, 0, w, w), fill=head)
     for offset in np.linspace(0.2, 0.8, 4):
         draw.line([(w * offset, w * 0.1), (w * offset, w * 0.9)], fill=(90, 90, 95, 255), width=1)
-    draw.polygon([(w * 0.2, w * 0.9), (w * 0.8, w * 0.9), (w * 0.62, h), (w * 0.38, h)], fill=_colour(rng, 0, 80))
+    draw.polygon([(w * 0.2, w * 0.9), (w * 0.8, w * 0.9), (w * 0.62, h), (w * 0.38, h)], fill=_color(rng, 0, 80))
     return np.asarray(image.rotate(rng.uniform(-30, 30), expand=True, resample=Image.Resampling.BILINEAR))
 
 
@@ -139,11 +139,11 @@ def draw_hair_lock(rng: np.random.Generator, size: int) -> np.ndarray:
     """A lock of hair falling over one eye: a bundle of thick curved strands."""
     w, h = size * rng.uniform(0.35, 0.5), size * rng.uniform(0.5, 0.7)
     image, draw = _canvas(w, h)
-    colour = _colour(rng, 10, 200)
+    color = _color(rng, 10, 200)
     for _ in range(int(rng.integers(6, 12))):
         x = rng.uniform(0.15, 0.85) * w
         points = [(x + rng.normal(0, w * 0.08) * t * 3, h * t) for t in np.linspace(0, 1, 6)]
-        draw.line(points, fill=colour, width=max(3, round(w * rng.uniform(0.08, 0.16))), joint="curve")
+        draw.line(points, fill=color, width=max(3, round(w * rng.uniform(0.08, 0.16))), joint="curve")
     return np.asarray(image)
 
 
@@ -151,7 +151,7 @@ def draw_phone(rng: np.random.Generator, size: int) -> np.ndarray:
     """A smartphone held against the cheek: dark body, bright screen edge."""
     w, h = size * rng.uniform(0.3, 0.38), size * rng.uniform(0.55, 0.7)
     image, draw = _canvas(w, h)
-    draw.rounded_rectangle((0, 0, w, h), radius=w * 0.15, fill=_colour(rng, 0, 90))
+    draw.rounded_rectangle((0, 0, w, h), radius=w * 0.15, fill=_color(rng, 0, 90))
     draw.rounded_rectangle(
         (w * 0.08, h * 0.06, w * 0.92, h * 0.94),
         radius=w * 0.1,

@@ -53,18 +53,18 @@ def sample_lighting(rng: np.random.Generator) -> Lighting:
     )
 
 
-def _shade(colour: tuple[int, int, int], factor: float, add: tuple[int, int, int] = (0, 0, 0)) -> tuple[int, ...]:
-    return tuple(int(min(255, max(0, c * factor + a))) for c, a in zip(colour, add, strict=True))
+def _shade(color: tuple[int, int, int], factor: float, add: tuple[int, int, int] = (0, 0, 0)) -> tuple[int, ...]:
+    return tuple(int(min(255, max(0, c * factor + a))) for c, a in zip(color, add, strict=True))
 
 
 def _background(draw: ImageDraw.ImageDraw, size: int, rng: np.random.Generator) -> None:
     base = rng.integers(30, 226, 3)
     draw.rectangle((0, 0, size, size), fill=tuple(int(v) for v in base))
     for _ in range(rng.integers(2, 6)):  # a few soft shapes: a room, a wall, a window
-        colour = tuple(int(v) for v in np.clip(base + rng.normal(0, 40, 3), 0, 255))
+        color = tuple(int(v) for v in np.clip(base + rng.normal(0, 40, 3), 0, 255))
         x0, y0 = rng.uniform(-0.2, 1.0, 2) * size
         w, h = rng.uniform(0.2, 0.8, 2) * size
-        (draw.rectangle if rng.random() < 0.6 else draw.ellipse)((x0, y0, x0 + w, y0 + h), fill=colour)
+        (draw.rectangle if rng.random() < 0.6 else draw.ellipse)((x0, y0, x0 + w, y0 + h), fill=color)
 
 
 def render_face(
@@ -131,7 +131,7 @@ def render_face(
             )
 
     # brows: inner / middle / outer points per side
-    brow_colour = _shade(hair, 0.7)
+    brow_color = _shade(hair, 0.7)
     thickness = max(1, round(identity.brow_thickness * k))
     for side in (-1, 1):
         inner_x = cx + side * (eye_dx - 11 * k - 4 * u["AU4"] * k)
@@ -141,7 +141,7 @@ def render_face(
         outer_y = brow_y - 9 * u["AU2"] * k + 2 * k
         draw.line(
             [(inner_x, inner_y), (cx + side * (eye_dx + 2 * k), middle_y), (outer_x, outer_y)],
-            fill=brow_colour,
+            fill=brow_color,
             width=thickness,
             joint="curve",
         )

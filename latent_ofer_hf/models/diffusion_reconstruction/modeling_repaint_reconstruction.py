@@ -14,7 +14,7 @@ from torch import nn
 from transformers import PreTrainedModel
 
 from ..common.hub_code import HubCodeMixin
-from ..common.pixel_range import normalised_to_unit_range, unit_range_to_normalised
+from ..common.pixel_range import normalized_to_unit_range, unit_range_to_normalized
 from ..common.reconstruction import ReconstructionOutput, check_hole, check_square_pixels
 from .configuration_repaint_reconstruction import RePaintReconstructorConfig
 
@@ -92,7 +92,7 @@ class RePaintReconstructor(HubCodeMixin, PreTrainedModel):
         hole = check_hole(pixel_values, patch_mask, pixel_mask)
         size, config = self.config.image_size, self.config
         dtype = next(self.unet.parameters()).dtype
-        image = normalised_to_unit_range(pixel_values, config.image_mean, config.image_std)
+        image = normalized_to_unit_range(pixel_values, config.image_mean, config.image_std)
         known_image = F.interpolate(image, size=(size, size), mode="bilinear", align_corners=False).to(dtype)
         work_hole = F.interpolate(hole.float(), size=(size, size), mode="nearest")
         known = (1 - work_hole).to(dtype)  # RePaint's convention: 1 = keep
@@ -116,7 +116,7 @@ class RePaintReconstructor(HubCodeMixin, PreTrainedModel):
 
         generated = sample.to(pixel_values.dtype)
         output = F.interpolate(generated, size=pixel_values.shape[-2:], mode="bilinear", align_corners=False)
-        output = unit_range_to_normalised(output, config.image_mean, config.image_std)
+        output = unit_range_to_normalized(output, config.image_mean, config.image_std)
         if config.keep_visible_pixels:
             output = torch.where(hole, output, pixel_values)
         result = ReconstructionOutput(reconstruction=output, generated=generated, pixel_mask=hole)

@@ -12,7 +12,7 @@ from transformers import initialization as init
 from transformers.utils import ModelOutput
 
 from ..common.hub_code import HubCodeMixin
-from ..common.pixel_range import unit_range_to_normalised
+from ..common.pixel_range import unit_range_to_normalized
 from ..common.reconstruction import check_square_pixels
 from .configuration_discriminators import ReconstructionDiscriminatorsConfig
 
@@ -112,8 +112,8 @@ class ReconstructionDiscriminators(ReconstructionDiscriminatorsPreTrainedModel):
 
     def frozen_features(self, images: torch.Tensor) -> torch.Tensor:
         """[-1, 1] images → the frozen network's stage-`feature_stage` map (differentiable w.r.t. the images)."""
-        normalised = unit_range_to_normalised(images, self.config.image_mean, self.config.image_std)
-        hidden = self.feature_backbone.embedder(normalised)
+        normalized = unit_range_to_normalized(images, self.config.image_mean, self.config.image_std)
+        hidden = self.feature_backbone.embedder(normalized)
         for stage in self.feature_backbone.encoder.stages[: self.config.feature_stage]:
             hidden = stage(hidden)
         return hidden

@@ -16,7 +16,7 @@ from transformers import PreTrainedModel
 from transformers import initialization as init
 
 from ..common.hub_code import HubCodeMixin
-from ..common.pixel_range import normalised_to_unit_range, unit_range_to_normalised
+from ..common.pixel_range import normalized_to_unit_range, unit_range_to_normalized
 from ..common.reconstruction import ReconstructionOutput, check_hole, check_square_pixels
 from .configuration_hybrid_reconstruction import HybridReconstructionConfig
 from .self_assembly import SelfAssemblyLayer, feature_mask_from_pixels
@@ -151,11 +151,11 @@ class HybridReconstructionNetwork(HybridReconstructionPreTrainedModel):
     # ---------------------------------------------------------------------------------------------- pixel spaces
     def to_unit_range(self, pixel_values: torch.Tensor) -> torch.Tensor:
         """Normalised pixels → [-1, 1] (the U-Net's space)."""
-        return normalised_to_unit_range(pixel_values, self.config.image_mean, self.config.image_std)
+        return normalized_to_unit_range(pixel_values, self.config.image_mean, self.config.image_std)
 
     def from_unit_range(self, images: torch.Tensor) -> torch.Tensor:
         """[-1, 1] → normalised pixels."""
-        return unit_range_to_normalised(images, self.config.image_mean, self.config.image_std)
+        return unit_range_to_normalized(images, self.config.image_mean, self.config.image_std)
 
     def to_working_images(self, pixel_values: torch.Tensor) -> torch.Tensor:
         """Normalised pixels → [-1, 1] images at the U-Net's working size (the space of `generated`)."""

@@ -277,7 +277,7 @@ def self_assembly_reference(
 ) -> torch.Tensor:
     """Plain per-sample, per-position version of :func:`self_assembly` (the test oracle; slow).
 
-    Written for readability: explicit loops over samples, positions and 3×3 neighbours, one candidate at a time.
+    Written for readability: explicit loops over samples, positions and 3×3 neighbors, one candidate at a time.
     """
     _check(features, mirror_features, feature_mask)
     batch, channels, height, width = features.shape
@@ -296,13 +296,13 @@ def self_assembly_reference(
                 if not masked[y, x]:
                     columns.append(p)
                     continue
-                neighbours = [
+                neighbors = [
                     mirror[:, yy, xx]
                     for yy in range(y - 1, y + 2)
                     for xx in range(x - 1, x + 2)
                     if 0 <= yy < height and 0 <= xx < width
                 ]
-                p_mirror = torch.stack(neighbours).mean(0)
+                p_mirror = torch.stack(neighbors).mean(0)
                 weights, candidates = [cosine(p, p_mirror)], [p_mirror]
                 if known:
                     sims = torch.stack([cosine(p, k) for k in known])

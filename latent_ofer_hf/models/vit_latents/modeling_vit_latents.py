@@ -213,12 +213,12 @@ class ViTLatentBackbone(ViTLatentBackbonePreTrainedModel):
         tokens = self.decode(hidden, valid, ids_keep)
         predicted = self.mae.decoder.decoder_pred(tokens)[:, 1:, :]
         if self.config.mae_config.norm_pix_loss:
-            predicted = self._denormalise_patches(predicted, pixel_values, mask)
+            predicted = self._denormalize_patches(predicted, pixel_values, mask)
         image = self.mae.unpatchify(predicted, original_image_size=tuple(pixel_values.shape[-2:]))
         pixel_mask = patch_mask_to_pixel_mask(mask, grid_size=self.config.grid_size, patch_size=self.config.patch_size)
         return torch.where(pixel_mask, image.to(pixel_values.dtype), pixel_values)
 
-    def _denormalise_patches(self, predicted: torch.Tensor, pixel_values: torch.Tensor, mask: torch.Tensor):
+    def _denormalize_patches(self, predicted: torch.Tensor, pixel_values: torch.Tensor, mask: torch.Tensor):
         """For `norm_pix_loss` checkpoints: per-patch statistics of the hidden patches are unknown, so use the mean
         and variance of the sample's visible patches (an approximation; the MAE demo uses the ground truth)."""
         target = self.mae.patchify(pixel_values)

@@ -8,12 +8,12 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image, ImageDraw
 
-BOX_COLOUR = (255, 60, 60)
-BAR_COLOUR = (70, 130, 220)
+BOX_COLOR = (255, 60, 60)
+BAR_COLOR = (70, 130, 220)
 
 
 def shade_patches(
-    face: Image.Image, occlusion_mask: np.ndarray, colour: tuple[int, int, int] = (255, 0, 0), alpha: float = 0.45
+    face: Image.Image, occlusion_mask: np.ndarray, color: tuple[int, int, int] = (255, 0, 0), alpha: float = 0.45
 ) -> Image.Image:
     """The face crop with every flagged patch of the ``[g, g]`` mask tinted."""
     pixels = np.asarray(face.convert("RGB"), dtype=np.float32)
@@ -22,7 +22,7 @@ def shade_patches(
     mask = np.kron(occlusion_mask.astype(np.float32), np.ones((int(round(cell_h)), int(round(cell_w)))))
     mask = np.pad(mask, ((0, max(0, pixels.shape[0] - mask.shape[0])), (0, max(0, pixels.shape[1] - mask.shape[1]))))
     mask = mask[: pixels.shape[0], : pixels.shape[1], None] * alpha
-    blended = pixels * (1 - mask) + np.asarray(colour, dtype=np.float32) * mask
+    blended = pixels * (1 - mask) + np.asarray(color, dtype=np.float32) * mask
     return Image.fromarray(blended.astype(np.uint8))
 
 
@@ -32,20 +32,20 @@ def _bars(scores: Sequence[dict], width: int, height: int) -> Image.Image:
     row = height / max(1, len(scores))
     for index, entry in enumerate(scores):
         y = index * row
-        draw.rectangle((80, y + 3, 80 + (width - 90) * float(entry["score"]), y + row - 3), fill=BAR_COLOUR)
+        draw.rectangle((80, y + 3, 80 + (width - 90) * float(entry["score"]), y + row - 3), fill=BAR_COLOR)
         draw.text((4, y + row / 2 - 6), f"{entry['label']} {float(entry['score']):.2f}", fill="black")
     return panel
 
 
-def visualise(image: Image.Image, faces: Sequence[dict], tile: int = 224) -> Image.Image:
+def visualize(image: Image.Image, faces: Sequence[dict], tile: int = 224) -> Image.Image:
     """One picture: the image with its face boxes (scaled to fit 2·tile) above one row per face."""
     picture = image.convert("RGB").copy()
     draw = ImageDraw.Draw(picture)
     line = max(2, round(max(picture.size) / 300))
     for face in faces:
         box = face["box"]
-        draw.rectangle((box["xmin"], box["ymin"], box["xmax"], box["ymax"]), outline=BOX_COLOUR, width=line)
-        draw.text((box["xmin"] + line, box["ymin"] + line), face["label"], fill=BOX_COLOUR)
+        draw.rectangle((box["xmin"], box["ymin"], box["xmax"], box["ymax"]), outline=BOX_COLOR, width=line)
+        draw.text((box["xmin"] + line, box["ymin"] + line), face["label"], fill=BOX_COLOR)
     scale = min(2 * tile / picture.width, 2 * tile / picture.height)
     picture = picture.resize((max(1, round(picture.width * scale)), max(1, round(picture.height * scale))))
     width = max(picture.width, 3 * tile)
@@ -61,4 +61,4 @@ def visualise(image: Image.Image, faces: Sequence[dict], tile: int = 224) -> Ima
     return sheet
 
 
-__all__ = ["shade_patches", "visualise"]
+__all__ = ["shade_patches", "visualize"]
