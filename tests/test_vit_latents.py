@@ -116,7 +116,14 @@ def test_from_mae_pretrained_local_directory(tmp_path):
     mae = ViTMAEForPreTraining(preset_config("tiny").vit_config.mae_config).eval()
     mae.save_pretrained(tmp_path)
     backbone = ViTLatentBackbone.from_mae_pretrained(tmp_path).eval()
-    assert isinstance(backbone.config, ViTLatentBackboneConfig)
+    assert backbone.config.mae_config.to_dict() == {
+        **mae.config.to_dict(),
+        "architectures": ["ViTMAEForPreTraining"],
+    } or (
+        backbone.config.mae_config.hidden_size == mae.config.hidden_size
+        and backbone.config.mae_config.decoder_hidden_size == mae.config.decoder_hidden_size
+    )
+    assert backbone.config.latent_source == "decoder_embed" and backbone.config.latent_dim == 32
     assert_state_dicts_equal(mae, backbone.mae)
     x = torch.randn(1, 3, 224, 224)
     with torch.no_grad():

@@ -1,7 +1,5 @@
 """Configuration of the diffusion reconstruction backend (RePaint), an alternative to the hybrid network."""
 
-from __future__ import annotations
-
 from typing import Any
 
 from huggingface_hub.dataclasses import strict

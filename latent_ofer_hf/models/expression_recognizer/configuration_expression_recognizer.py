@@ -1,7 +1,5 @@
 """ExpressionRecognizer configuration: the Latent-OFER FER network (docs/method.md#expression-recognizer)."""
 
-from __future__ import annotations
-
 import math
 
 from huggingface_hub.dataclasses import strict
@@ -126,7 +124,7 @@ class ExpressionRecognizerConfig(PreTrainedConfig):
     fusion_dims: list[int] | tuple[int, ...] = (256, 128)
     head_activation: str | None = None
     logits_batchnorm: bool = True
-    initializer_range: float = 0.02
+    initializer_range: float | int = 0.02
 
     def __post_init__(self, **kwargs):
         if self.backbone_config is None or isinstance(self.backbone_config, dict):

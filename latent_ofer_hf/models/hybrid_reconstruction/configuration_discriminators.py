@@ -1,8 +1,6 @@
 """Configuration of the two discriminators that train the hybrid reconstruction network
 (docs/method.md#discriminators)."""
 
-from __future__ import annotations
-
 from huggingface_hub.dataclasses import strict
 from transformers import PreTrainedConfig, ResNetConfig
 from transformers.image_utils import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD

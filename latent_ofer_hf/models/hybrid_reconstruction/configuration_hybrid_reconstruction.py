@@ -1,8 +1,6 @@
 """Configuration of the hybrid reconstruction network's CNN stage (Latent-OFER step 2,
 docs/method.md#hybrid-reconstruction)."""
 
-from __future__ import annotations
-
 from huggingface_hub.dataclasses import strict
 from transformers import PreTrainedConfig
 from transformers.image_utils import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD

@@ -1,8 +1,6 @@
 """Configuration of the whole Latent-OFER system: one shared ViT, the detector, the recogniser
 (docs/method.md#overview)."""
 
-from __future__ import annotations
-
 from huggingface_hub.dataclasses import strict
 from transformers import PreTrainedConfig
 

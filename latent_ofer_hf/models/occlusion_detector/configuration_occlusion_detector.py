@@ -1,7 +1,5 @@
 """Configuration of the ViT-SVDD occlusion patch detector (Deep-SVDD head over ViT patch latents)."""
 
-from __future__ import annotations
-
 import math
 
 import torch

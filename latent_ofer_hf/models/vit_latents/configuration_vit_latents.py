@@ -1,7 +1,5 @@
 """Configuration of the ViT latent backbone (Latent-OFER step 1, docs/method.md#vit-latents)."""
 
-from __future__ import annotations
-
 from huggingface_hub.dataclasses import strict
 from transformers import PreTrainedConfig, ViTMAEConfig
 
