@@ -295,7 +295,18 @@ class OcclusionPatchDetector(OcclusionPatchDetectorPreTrainedModel):
             count += embeddings.shape[0]
         if count == 0:
             raise ValueError("init_center got no clean patch (every patch is flagged in occlusion_mask, or no batch)")
-        center = total / count
+        return self.set_center(total / count, eps=eps)
+
+    @torch.no_grad()
+    def set_center(self, mean_embedding: torch.Tensor, *, eps: float | None = None) -> torch.Tensor:
+        """Set c from the mean Φ output ``[rep_dim]`` (e.g. gathered over processes): |c_i| < eps pushed to ±eps as
+        in :meth:`init_center`; write the buffer, return c."""
+        eps = self.config.center_eps if eps is None else eps
+        if mean_embedding.shape != self.center.shape:
+            raise ValueError(
+                f"mean_embedding must have shape {list(self.center.shape)}, got {list(mean_embedding.shape)}"
+            )
+        center = mean_embedding.to(self.center.device, torch.float64)
         small = center.abs() < eps
         center = torch.where(small & (center < 0), -eps, torch.where(small, eps, center))
         self.center.copy_(center.to(self.center.dtype))

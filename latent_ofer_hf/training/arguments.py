@@ -1,0 +1,259 @@
+"""Command-line arguments of ``train.py``: one dataclass of common flags plus one per stage.
+
+Flags use the names of Hugging Face's example scripts (``--output_dir``, ``--per_device_train_batch_size``, …).
+``--config FILE.yaml`` gives defaults that the command line overrides; a key the parser does not know is an error.
+A common flag left unset (``None``) means "the stage's own default" (e.g. ``--learning_rate``), so one command can
+run every stage with the paper's per-stage settings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from transformers import HfArgumentParser
+
+STAGES = ("mae", "teacher", "detector", "reconstructor", "recognizer")
+DATA_SOURCES = ("synthfer", "rafdb", "affectnet", "kdef", "fedro", "imagefolder")
+
+
+def _help(text: str, **kwargs: Any) -> Any:
+    return field(metadata={"help": text}, **kwargs)
+
+
+@dataclass
+class CommonArguments:
+    """Flags every stage reads."""
+
+    stage: Literal["all", "mae", "teacher", "detector", "reconstructor", "recognizer"] = _help(
+        "Which stage to run; `all` runs mae → teacher → detector → reconstructor → recognizer, each consuming the "
+        "previous outputs.",
+        default="all",
+    )
+    preset: str = _help("Model sizes: `paper`, `base` or `tiny` (latent_ofer_hf.presets).", default="base")
+    data: Literal["synthfer", "rafdb", "affectnet", "kdef", "fedro", "imagefolder"] = _help(
+        "Training data: the offline SynthFER generator, or your copy of a FER data set in --data_dir.",
+        default="synthfer",
+    )
+    data_dir: str | None = _help("Root of the data set (not used by synthfer).", default=None)
+    synthfer_train_size: int = _help("SynthFER training faces (train identities, clean).", default=7000)
+    synthfer_validation_size: int = _help("SynthFER validation faces (validation identities).", default=700)
+    validation_fraction: float = _help(
+        "For data sets without a validation split (RAF-DB, KDEF, image folders): the fraction of the training split "
+        "held out for model selection (the test split is never used for it).",
+        default=0.1,
+    )
+    output_dir: str = _help(
+        "Where everything goes: the final system (loadable with pipeline('occluded-fer', model=output_dir)), "
+        "stages/<stage>/ and checkpoints/<stage>/.",
+        default="latent-ofer-trained",
+    )
+    seed: int = _help("Seed of every random choice (models, data order, masks, occluders, augmentation).", default=0)
+    per_device_train_batch_size: int | None = _help("Batch size per process (default: the stage's).", default=None)
+    per_device_eval_batch_size: int = _help("Validation batch size per process.", default=32)
+    gradient_accumulation_steps: int = _help("Batches per optimizer step.", default=1)
+    learning_rate: float | None = _help("Override the stage's learning rate.", default=None)
+    num_train_epochs: int | None = _help("Override the stage's number of epochs.", default=None)
+    max_train_steps: int | None = _help(
+        "Stop each stage after this many optimizer steps (overrides the epoch count).", default=None
+    )
+    checkpointing_steps: int | None = _help(
+        "Save the full training state every N optimizer steps into checkpoints/<stage>/step_<N>.", default=None
+    )
+    checkpoints_total_limit: int | None = _help("Keep at most this many checkpoints per stage.", default=None)
+    resume_from_checkpoint: str | None = _help(
+        "`latest` (the newest checkpoint of each stage in --output_dir) or a checkpoint folder. A checkpoint folder "
+        "is trusted input: accelerate unpickles parts of it, so resume only from folders this script wrote.",
+        default=None,
+    )
+    report_to: Literal["none", "tensorboard"] = _help(
+        "Tracker for losses and metrics (tensorboard needs `pip install latent-ofer-hf[train]`).", default="none"
+    )
+    dataloader_num_workers: int = _help("Data loading worker processes per training process.", default=0)
+    push_to_hub: bool = _help("Upload the final system to the Hub (needs network and a token).", default=False)
+    hub_model_id: str | None = _help(
+        "Hub repository for --push_to_hub (default: the output folder's name).", default=None
+    )
+    config: str | None = _help("A YAML file of defaults for any of these flags; the command line wins.", default=None)
+
+
+@dataclass
+class MAEArguments:
+    """Stage `mae`: masked-autoencoder training of the shared ViT on faces (our addition: the paper uses an
+    ImageNet MAE as it is; face MAEs do markedly better on FER)."""
+
+    mae_init_from: str | None = _help(
+        "Start from a ViTMAEForPreTraining checkpoint (Hub id such as facebook/vit-mae-base, or a folder) instead "
+        "of random weights.",
+        default=None,
+    )
+    mae_mask_ratio: float = _help("Fraction of patches hidden from the encoder (MAE: 0.75).", default=0.75)
+    mae_base_learning_rate: float = _help(
+        "Base learning rate; the absolute one is base × total batch / 256 (MAE's rule).", default=1.5e-4
+    )
+    mae_weight_decay: float = _help("AdamW weight decay (MAE: 0.05).", default=0.05)
+    mae_warmup_epochs: int = _help("Linear warm-up epochs before the cosine schedule.", default=5)
+    mae_epochs: int = _help("Epochs (small face sets need hundreds).", default=200)
+    mae_batch_size: int = _help("Batch size per process.", default=64)
+
+
+@dataclass
+class TeacherArguments:
+    """Stage `teacher`: the frozen FER network whose predictions L_sc matches [P §3.2.3], trained on clean faces."""
+
+    teacher_learning_rate: float = _help("SGD learning rate.", default=0.01)
+    teacher_epochs: int = _help("Epochs.", default=30)
+    teacher_batch_size: int = _help("Batch size per process.", default=64)
+
+
+@dataclass
+class DetectorArguments:
+    """Stage `detector`: Deep-SVDD on clean patch latents of the frozen ViT [P §3.1]."""
+
+    detector_learning_rate: float = _help("Adam learning rate (Deep-SVDD: 1e-3).", default=1e-3)
+    detector_weight_decay: float = _help("Adam weight decay, Eq. 1's λ term (Deep-SVDD: 1e-6).", default=1e-6)
+    detector_epochs: int = _help("Epochs.", default=20)
+    detector_warmup_epochs: int = _help("Epochs with R = 0 before the radius follows the ν-quantile.", default=2)
+    detector_batch_size: int = _help("Faces per batch per process (each gives 196 patches).", default=32)
+
+
+@dataclass
+class ReconstructorArguments:
+    """Stage `reconstructor`: the hybrid U-Net with its discriminators [P §3.2, §4.2]."""
+
+    reconstructor_learning_rate: float = _help("Adam learning rate of G and D (paper: 2e-4).", default=2e-4)
+    reconstructor_beta1: float = _help("Adam β1 (paper: 0.5; β2 = 0.999).", default=0.5)
+    reconstructor_epochs: int = _help("Epochs.", default=30)
+    reconstructor_batch_size: int = _help("Batch size per process.", default=8)
+    reconstructor_masks: str = _help(
+        "Occlusion protocols drawn per face, comma-separated name:weight (seen = object paste with seen "
+        "occluders, random_patch, free_form).",
+        default="seen:0.5,random_patch:0.25,free_form:0.25",
+    )
+    reconstructor_use_teacher: bool = _help("Use the frozen teacher for L_sc (stage `teacher` output).", default=True)
+
+
+@dataclass
+class RecognizerArguments:
+    """Stage `recognizer`: the Latent-OFER recogniser on reconstructed faces with the selected ViT latents."""
+
+    recognizer_learning_rate: float = _help("SGD learning rate (paper: 0.1).", default=0.1)
+    recognizer_momentum: float = _help("SGD momentum (paper: 0.9).", default=0.9)
+    recognizer_weight_decay: float = _help("SGD weight decay (paper: 1e-4).", default=1e-4)
+    recognizer_step_size: int = _help("StepLR step in epochs (paper: 10).", default=10)
+    recognizer_gamma: float = _help("StepLR factor (paper: 0.1).", default=0.1)
+    recognizer_epochs: int = _help("Epochs.", default=40)
+    recognizer_batch_size: int = _help("Batch size per process.", default=64)
+    recognizer_occlusion_probability: float = _help(
+        "Probability that a training face is occluded (seen occluders or random patches).", default=0.5
+    )
+    baseline: bool = _help(
+        "Train the plain CNN instead (the same trunk, data and augmentation; no detection, reconstruction or "
+        "latents) that every comparison needs; saved as stages/baseline.",
+        default=False,
+    )
+
+
+ARGUMENT_CLASSES = (
+    CommonArguments,
+    MAEArguments,
+    TeacherArguments,
+    DetectorArguments,
+    ReconstructorArguments,
+    RecognizerArguments,
+)
+
+
+@dataclass
+class TrainingArguments:
+    """Everything parsed, one attribute per group."""
+
+    common: CommonArguments
+    mae: MAEArguments
+    teacher: TeacherArguments
+    detector: DetectorArguments
+    reconstructor: ReconstructorArguments
+    recognizer: RecognizerArguments
+
+    def to_dict(self) -> dict[str, Any]:
+        """Flat ``{flag: value}`` of every group (what the command line and the YAML file set)."""
+        flat: dict[str, Any] = {}
+        for group in self.groups():
+            flat.update(dataclasses.asdict(group))
+        return flat
+
+    def groups(self) -> tuple[Any, ...]:
+        return (self.common, self.mae, self.teacher, self.detector, self.reconstructor, self.recognizer)
+
+
+def _config_file(argv: list[str]) -> str | None:
+    for index, arg in enumerate(argv):
+        if arg == "--config" and index + 1 < len(argv):
+            return argv[index + 1]
+        if arg.startswith("--config="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def parse_args(argv: list[str] | None = None) -> TrainingArguments:
+    """Parse the command line (``sys.argv[1:]`` by default) over the YAML defaults of ``--config``."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = HfArgumentParser(ARGUMENT_CLASSES)
+    path = _config_file(argv)
+    if path is not None:
+        file = Path(path)
+        if not file.is_file():
+            raise ValueError(f"--config {path}: no such file")
+        values = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+        if not isinstance(values, dict):
+            raise ValueError(f"--config {path}: expected a mapping of flag: value, got {type(values).__name__}")
+        known = {action.dest for action in parser._actions}
+        unknown = sorted(set(values) - known - {"config"})
+        if unknown:
+            raise ValueError(f"--config {path}: unknown keys {unknown}; see `python train.py --help`")
+        parser.set_defaults(**values)
+    groups = parser.parse_args_into_dataclasses(args=argv, look_for_args_file=False)
+    arguments = TrainingArguments(*groups)
+    _check(arguments)
+    return arguments
+
+
+def _check(arguments: TrainingArguments) -> None:
+    common = arguments.common
+    for name in (
+        "per_device_train_batch_size",
+        "num_train_epochs",
+        "max_train_steps",
+        "checkpointing_steps",
+        "checkpoints_total_limit",
+    ):
+        value = getattr(common, name)
+        if value is not None and value < 1:
+            raise ValueError(f"--{name} must be a positive integer, got {value}")
+    if common.gradient_accumulation_steps < 1:
+        raise ValueError(f"--gradient_accumulation_steps must be >= 1, got {common.gradient_accumulation_steps}")
+    if common.data != "synthfer" and common.data_dir is None:
+        raise ValueError(f"--data {common.data} needs --data_dir (the root of your copy of the data set)")
+    if not 0.0 < common.validation_fraction < 1.0:
+        raise ValueError(f"--validation_fraction must be in (0, 1), got {common.validation_fraction}")
+    if common.learning_rate is not None and common.learning_rate <= 0:
+        raise ValueError(f"--learning_rate must be positive, got {common.learning_rate}")
+
+
+__all__ = [
+    "ARGUMENT_CLASSES",
+    "CommonArguments",
+    "DATA_SOURCES",
+    "DetectorArguments",
+    "MAEArguments",
+    "RecognizerArguments",
+    "ReconstructorArguments",
+    "STAGES",
+    "TeacherArguments",
+    "TrainingArguments",
+    "parse_args",
+]

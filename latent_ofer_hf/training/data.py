@@ -1,0 +1,191 @@
+"""Training data: train / validation face sets from any loader of ``latent_ofer_hf.data``, as tensors, with the
+occlusion protocols applied on the fly.
+
+Every random choice (augmentation, which protocol, where the occluder goes) is drawn from a generator seeded by
+(seed, epoch, sample index, purpose), never from the global RNG, so a run is reproducible whatever the process count
+or the worker count, and a resumed run draws exactly what the uninterrupted one would have.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import datasets
+import numpy as np
+import torch
+from PIL import Image
+
+from ..data.loaders import load_affectnet, load_fedro, load_image_folder, load_kdef, load_rafdb
+from ..data.occlusion import NVIDIA_COVERAGE_BUCKETS, free_form_occlusion, paste_occluder, random_patch_occlusion
+from ..data.synthfer import SEEN_OCCLUDERS, synthfer_dataset
+from ..models.latent_ofer.image_processing_latent_ofer import LatentOferImageProcessor
+from .arguments import CommonArguments
+
+PROTOCOLS = ("seen", "random_patch", "free_form")
+IMAGE_SIZE = 224
+GRID = IMAGE_SIZE // 16
+
+
+@dataclass
+class FaceSplits:
+    """The faces a stage trains and selects its model on, and what loading skipped."""
+
+    train: datasets.Dataset
+    validation: datasets.Dataset
+    report: dict[str, Any] = field(default_factory=dict)
+
+
+def _holdout(dataset: datasets.Dataset, fraction: float, seed: int) -> tuple[datasets.Dataset, datasets.Dataset]:
+    parts = dataset.train_test_split(test_size=fraction, seed=seed, shuffle=True)
+    return parts["train"], parts["test"]
+
+
+def load_face_splits(common: CommonArguments) -> FaceSplits:
+    """Train and validation faces for ``--data`` (labels in the RAF-DB order, the system's default).
+
+    SynthFER: generated, clean, from its disjoint train and validation identity pools (its ``unseen`` occluders and
+    its test split are left for evaluation). Other data sets: their training split, with ``--validation_fraction``
+    held out for model selection; their test split is never read here. Unreadable images are skipped and counted.
+    """
+    if common.data == "synthfer":
+        train = synthfer_dataset(common.synthfer_train_size, split="train", seed=common.seed)
+        validation = synthfer_dataset(common.synthfer_validation_size, split="validation", seed=common.seed)
+        return FaceSplits(train, validation, {"source": "synthfer", "skipped": 0, "skipped_files": []})
+    root = common.data_dir
+    if common.data == "rafdb":
+        dataset, report = load_rafdb(root, split="train", label_order="rafdb", return_report=True)
+    elif common.data == "affectnet":
+        dataset, report = load_affectnet(root, split="train", num_classes=7, label_order="rafdb", return_report=True)
+    elif common.data == "kdef":
+        dataset, report = load_kdef(root, label_order="rafdb", split="train", return_report=True)
+    elif common.data == "fedro":
+        dataset, report = load_fedro(root, label_order="rafdb", return_report=True)
+    else:
+        dataset, report = load_image_folder(root, label_order="rafdb", return_report=True)
+    if len(dataset) < 2:
+        raise ValueError(f"--data {common.data} --data_dir {root}: {len(dataset)} readable images; need at least 2")
+    train, validation = _holdout(dataset, common.validation_fraction, common.seed)
+    summary = {
+        "source": common.data,
+        "loaded": report.loaded,
+        "skipped": len(report.skipped),
+        "skipped_files": [f"{path}: {reason}" for path, reason in report.skipped],
+    }
+    return FaceSplits(train, validation, summary)
+
+
+def face_array(image: Any) -> np.ndarray:
+    """A decoded data-set image → RGB uint8 ``[224, 224, 3]``."""
+    if not isinstance(image, Image.Image):
+        raise ValueError(f"expected a decoded image, got {type(image).__name__}")
+    image = image.convert("RGB")
+    if image.size != (IMAGE_SIZE, IMAGE_SIZE):
+        image = image.resize((IMAGE_SIZE, IMAGE_SIZE), Image.Resampling.BILINEAR)
+    return np.asarray(image)
+
+
+def augment(array: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Mild augmentation (the patch grid positions matter): horizontal flip, a crop of 90–100 % re-sized."""
+    if rng.random() < 0.5:
+        array = array[:, ::-1]
+    scale = rng.uniform(0.9, 1.0)
+    side = int(round(IMAGE_SIZE * scale))
+    top, left = (int(rng.integers(0, IMAGE_SIZE - side + 1)) for _ in range(2))
+    crop = Image.fromarray(np.ascontiguousarray(array[top : top + side, left : left + side]))
+    return np.asarray(crop.resize((IMAGE_SIZE, IMAGE_SIZE), Image.Resampling.BILINEAR))
+
+
+def occlude(array: np.ndarray, protocol: str, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One occlusion protocol on an aligned face → (image, pixel mask ``[H, W]``, patch mask ``[14, 14]``)."""
+    if protocol == "seen":  # a procedural occluder of the seen families, at one of its facial anchors
+        family = SEEN_OCCLUDERS[int(rng.integers(len(SEEN_OCCLUDERS)))]
+        anchor = family.anchors[int(rng.integers(len(family.anchors)))]
+        result = paste_occluder(array, family.draw, rng, anchor=anchor, scale=(0.3, 0.6), grid=GRID)
+    elif protocol == "random_patch":
+        result = random_patch_occlusion(array, float(rng.uniform(0.1, 0.5)), rng, grid=GRID)
+    elif protocol == "free_form":
+        coverage = NVIDIA_COVERAGE_BUCKETS[int(rng.integers(len(NVIDIA_COVERAGE_BUCKETS)))]
+        result = free_form_occlusion(array, rng, coverage=coverage, grid=GRID)
+    else:
+        raise ValueError(f"unknown occlusion protocol {protocol!r}; choose from {PROTOCOLS}")
+    return np.asarray(result.image), result.pixel_mask, result.patch_mask
+
+
+def parse_protocols(spec: str) -> dict[str, float]:
+    """``"seen:0.5,random_patch:0.25"`` → ``{"seen": 0.5, "random_patch": 0.25}`` (weights need not sum to 1)."""
+    weights = {}
+    for part in spec.split(","):
+        name, _, weight = part.strip().partition(":")
+        if name not in PROTOCOLS:
+            raise ValueError(f"unknown occlusion protocol {name!r} in {spec!r}; choose from {PROTOCOLS}")
+        try:
+            weights[name] = float(weight) if weight else 1.0
+        except ValueError:
+            raise ValueError(f"bad weight {weight!r} for {name} in {spec!r}") from None
+        if weights[name] < 0:
+            raise ValueError(f"weight of {name} must be >= 0 in {spec!r}")
+    if not sum(weights.values()) > 0:
+        raise ValueError(f"no positive protocol weight in {spec!r}")
+    return weights
+
+
+class FaceTensors(torch.utils.data.Dataset):
+    """A face data set as tensors: ``pixel_values`` (ImageNet-normalised, possibly occluded), ``labels``, and with
+    occlusion ``patch_mask [14, 14]``, ``pixel_mask [1, 224, 224]`` and the unoccluded ``clean_pixel_values``.
+
+    Args:
+        protocols: occlusion protocol weights (see :func:`parse_protocols`); None: never occlude.
+        occlusion_probability: chance that a face is occluded.
+        train: augment, and draw anew every epoch (``set_epoch``); otherwise one fixed draw per face.
+    """
+
+    def __init__(
+        self,
+        dataset: datasets.Dataset,
+        *,
+        seed: int,
+        train: bool,
+        protocols: dict[str, float] | None = None,
+        occlusion_probability: float = 1.0,
+        purpose: int = 0,
+    ):
+        self.dataset, self.seed, self.train, self.purpose = dataset, seed, train, purpose
+        self.protocols = protocols
+        self.occlusion_probability = occlusion_probability
+        self.processor = LatentOferImageProcessor(size=IMAGE_SIZE)
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def _tensor(self, array: np.ndarray) -> torch.Tensor:
+        return self.processor.to_pixel_values(Image.fromarray(np.ascontiguousarray(array)))
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        row = self.dataset[int(index)]
+        rng = np.random.default_rng([self.seed, self.epoch if self.train else 0, int(index), self.purpose])
+        clean = face_array(row["image"])
+        if self.train:
+            clean = augment(clean, rng)
+        item: dict[str, torch.Tensor] = {"labels": torch.tensor(int(row["label"]))}
+        image = clean
+        if self.protocols is not None:
+            pixel_mask = np.zeros(clean.shape[:2], dtype=bool)
+            patch_mask = np.zeros((GRID, GRID), dtype=bool)
+            if rng.random() < self.occlusion_probability:
+                names = list(self.protocols)
+                weights = np.asarray([self.protocols[name] for name in names], dtype=np.float64)
+                protocol = names[int(rng.choice(len(names), p=weights / weights.sum()))]
+                image, pixel_mask, patch_mask = occlude(clean, protocol, rng)
+            item["clean_pixel_values"] = self._tensor(clean)
+            item["pixel_mask"] = torch.from_numpy(pixel_mask.copy())[None]
+            item["patch_mask"] = torch.from_numpy(patch_mask.copy())
+        item["pixel_values"] = self._tensor(image)
+        return item
+
+
+__all__ = ["FaceSplits", "FaceTensors", "PROTOCOLS", "augment", "load_face_splits", "occlude", "parse_protocols"]

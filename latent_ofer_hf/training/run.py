@@ -1,0 +1,75 @@
+"""``train.py``'s body: parse the arguments, make one Accelerator, run the asked stages in order, assemble the system.
+
+Stages communicate only through ``--output_dir``: each writes its best-validation component into
+``stages/<stage>/`` and marks itself done, the next one loads what it needs from there; a finished stage is not run
+again (resume a killed run with the same command plus ``--resume_from_checkpoint latest``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from accelerate import Accelerator
+
+from .arguments import STAGES, TrainingArguments, parse_args
+from .runtime import make_accelerator
+from .stage_detector import run_detector
+from .stage_mae import run_mae
+from .stage_recognizer import assemble_system, run_recognizer
+from .stage_reconstructor import run_reconstructor
+from .stage_teacher import run_teacher
+
+STAGE_FUNCTIONS: dict[str, Callable[[Accelerator, TrainingArguments], Path]] = {
+    "mae": run_mae,
+    "teacher": run_teacher,
+    "detector": run_detector,
+    "reconstructor": run_reconstructor,
+    "recognizer": run_recognizer,
+}
+
+
+def check_distributed_setup(accelerator: Accelerator) -> None:
+    """DDP covers every stage (each model is at most ~90 M parameters); FSDP / DeepSpeed are refused clearly."""
+    kind = accelerator.distributed_type.value if hasattr(accelerator.distributed_type, "value") else ""
+    if kind in ("FSDP", "DEEPSPEED", "MEGATRON_LM", "XLA"):
+        raise ValueError(
+            f"train.py supports DDP (multi-GPU, multi-node, multi-CPU) and single-device runs, not {kind}: the "
+            f"reconstructor stage trains two models at once, and every model here fits on one device; run "
+            f"`accelerate config` and choose multi-GPU"
+        )
+
+
+def train(arguments: TrainingArguments) -> Path:
+    """Run the stages ``--stage`` asks for; returns the output folder."""
+    common = arguments.common
+    accelerator = make_accelerator(common)
+    check_distributed_setup(accelerator)
+    accelerator.print(
+        f"latent-ofer train: stage {common.stage}, preset {common.preset}, data {common.data}, "
+        f"num_processes {accelerator.num_processes}, mixed_precision {accelerator.mixed_precision}, "
+        f"device {accelerator.device}"
+    )
+    stages = STAGES if common.stage == "all" else (common.stage,)
+    for stage in stages:
+        if stage == "recognizer" and arguments.recognizer.baseline and common.stage == "all":
+            continue  # --stage all trains the system; the baseline is its own run (--stage recognizer --baseline)
+        STAGE_FUNCTIONS[stage](accelerator, arguments)
+        accelerator.free_memory()
+    output = Path(common.output_dir)
+    if "recognizer" in stages and not arguments.recognizer.baseline:
+        output = assemble_system(accelerator, common)
+        accelerator.print(f"the trained system is in {output} (pipeline('occluded-fer', model='{output}'))")
+        if common.push_to_hub and accelerator.is_main_process:
+            from ..models.latent_ofer import LatentOferModel
+
+            LatentOferModel.from_pretrained(output).push_to_hub(common.hub_model_id or output.name)
+    accelerator.end_training()
+    return output
+
+
+def main(argv: list[str] | None = None) -> Path:
+    return train(parse_args(argv))
+
+
+__all__ = ["STAGE_FUNCTIONS", "main", "train"]

@@ -1,0 +1,309 @@
+"""What every stage shares: the Accelerator, the stage's folders, checkpoints with exact resume, seeds, logging.
+
+Exact resume rests on three things (measured, see docs/training.md): a seedable sampler re-seeded every epoch
+(``set_epoch``), skipping the batches an interrupted epoch already used, and no draw from the global RNG inside a
+step — every random choice comes from a generator seeded by (seed, epoch, sample) in the data or by
+(seed, step, rank) in the loop.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from accelerate import Accelerator
+from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_seed
+from tqdm.auto import tqdm
+
+from .arguments import STAGES, CommonArguments
+
+STATE_FILE = "train_state.json"
+DONE_FILE = "stage_done.json"
+
+
+def make_accelerator(common: CommonArguments) -> Accelerator:
+    """One Accelerator for the whole run (its state is a process-wide singleton). Mixed precision, the number of
+    processes and the distributed backend come from ``accelerate launch`` / ``accelerate config``."""
+    log_with = None
+    if common.report_to == "tensorboard":
+        try:
+            import tensorboard  # noqa: F401
+        except ImportError:
+            raise ValueError("--report_to tensorboard needs tensorboard: pip install 'latent-ofer-hf[train]'") from None
+        log_with = "tensorboard"
+    output = Path(common.output_dir)
+    accelerator = Accelerator(
+        gradient_accumulation_steps=common.gradient_accumulation_steps,
+        log_with=log_with,
+        project_config=ProjectConfiguration(project_dir=str(output), logging_dir=str(output / "logs")),
+        dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True),
+    )
+    if log_with is not None:
+        accelerator.init_trackers("latent-ofer")
+    return accelerator
+
+
+@dataclass
+class StageSettings:
+    """A stage's resolved schedule: its defaults, overridden by the common flags that were given."""
+
+    batch_size: int
+    learning_rate: float
+    epochs: int
+    max_steps: int | None
+
+    @classmethod
+    def resolve(cls, common: CommonArguments, batch_size: int, learning_rate: float, epochs: int) -> StageSettings:
+        return cls(
+            batch_size=common.per_device_train_batch_size or batch_size,
+            learning_rate=common.learning_rate if common.learning_rate is not None else learning_rate,
+            epochs=common.num_train_epochs or epochs,
+            max_steps=common.max_train_steps,
+        )
+
+    def total_steps(self, batches_per_epoch: int, accumulation: int) -> int:
+        """Optimizer steps of the whole stage (the schedulers' horizon)."""
+        per_epoch = max(1, math.ceil(batches_per_epoch / accumulation))
+        total = per_epoch * self.epochs
+        return min(total, self.max_steps) if self.max_steps is not None else total
+
+    def epochs_needed(self, batches_per_epoch: int, accumulation: int) -> int:
+        per_epoch = max(1, math.ceil(batches_per_epoch / accumulation))
+        return math.ceil(self.total_steps(batches_per_epoch, accumulation) / per_epoch)
+
+
+@dataclass
+class TrainState:
+    """Where a stage is: written as JSON beside each checkpoint (plain values, never unpickled)."""
+
+    epoch: int = 0
+    batches_done: int = 0  # batches of `epoch` already trained
+    global_step: int = 0  # optimizer steps
+    best_metric: float | None = None
+    best_epoch: int | None = None
+
+
+class StageRun:
+    """One stage's folders, checkpoints, resume, logging and progress bar.
+
+    ``stages/<stage>/``: the best-validation component(s), ``training_args.json``, ``metrics.json``,
+    ``data_report.json`` and ``stage_done.json`` once finished. ``checkpoints/<stage>/step_<n>/``:
+    ``accelerator.save_state`` plus ``train_state.json``.
+    """
+
+    def __init__(self, accelerator: Accelerator, common: CommonArguments, stage: str, arguments: dict[str, Any]):
+        if stage not in (*STAGES, "baseline"):
+            raise ValueError(f"unknown stage {stage!r}")
+        self.accelerator, self.common, self.stage = accelerator, common, stage
+        root = Path(common.output_dir)
+        self.dir = root / "stages" / stage
+        self.checkpoint_root = root / "checkpoints" / stage
+        self.state = TrainState()
+        self.history: list[dict[str, Any]] = []
+        # the same global RNG at the start of a stage whether or not the earlier stages ran in this process
+        set_seed(common.seed + (STAGES.index(stage) if stage in STAGES else len(STAGES)))
+        if accelerator.is_main_process:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            (self.dir / "training_args.json").write_text(json.dumps(arguments, indent=2, default=str))
+
+    # ------------------------------------------------------------------------------------------------- status
+    def is_done(self) -> bool:
+        return (self.dir / DONE_FILE).is_file()
+
+    def mark_done(self, summary: dict[str, Any]) -> None:
+        self.accelerator.wait_for_everyone()
+        if self.accelerator.is_main_process:
+            (self.dir / "metrics.json").write_text(json.dumps(self.history, indent=2))
+            (self.dir / DONE_FILE).write_text(json.dumps({**summary, **asdict(self.state)}, indent=2))
+
+    def write_json(self, name: str, value: Any) -> None:
+        if self.accelerator.is_main_process:
+            (self.dir / name).write_text(json.dumps(value, indent=2, default=str))
+
+    # --------------------------------------------------------------------------------------------- randomness
+    def step_generator(self, device: torch.device | None = None) -> torch.Generator:
+        """A generator for the random draws of the current step: seeded by (seed, stage, step, rank)."""
+        generator = torch.Generator(device=device or "cpu")
+        stage_index = STAGES.index(self.stage) if self.stage in STAGES else len(STAGES)
+        entropy = [self.common.seed, stage_index, self.state.global_step, self.accelerator.process_index]
+        generator.manual_seed(int(np.random.SeedSequence(entropy).generate_state(1, np.uint64)[0] >> 1))
+        return generator
+
+    # ------------------------------------------------------------------------------------------- checkpoints
+    def _checkpoints(self) -> list[Path]:
+        if not self.checkpoint_root.is_dir():
+            return []
+        found = [p for p in self.checkpoint_root.glob("step_*") if (p / STATE_FILE).is_file()]
+        return sorted(found, key=lambda p: int(p.name.split("_")[1]))
+
+    def resume(self) -> bool:
+        """Load the checkpoint `--resume_from_checkpoint` names (``latest``: this stage's newest); False if none."""
+        request = self.common.resume_from_checkpoint
+        if request is None:
+            return False
+        if request == "latest":
+            found = self._checkpoints()
+            if not found:
+                return False
+            path = found[-1]
+        else:
+            path = Path(request)
+            if not (path / STATE_FILE).is_file():
+                raise ValueError(
+                    f"--resume_from_checkpoint {request}: not a checkpoint of this script (no {STATE_FILE})"
+                )
+            if path.parent.name != self.stage:
+                return False  # a checkpoint of another stage: this stage starts fresh
+        self.accelerator.load_state(str(path))
+        saved = json.loads((path / STATE_FILE).read_text())
+        self.state = TrainState(**saved["state"])
+        self.history = saved["history"]
+        self.accelerator.print(
+            f"[{self.stage}] resumed from {path} (epoch {self.state.epoch}, "
+            f"batch {self.state.batches_done}, step {self.state.global_step})"
+        )
+        return True
+
+    def save_checkpoint(self) -> None:
+        """``save_state`` on every process (random states are per process), the train state on the main one."""
+        path = self.checkpoint_root / f"step_{self.state.global_step}"
+        self.accelerator.wait_for_everyone()
+        self.accelerator.save_state(str(path))
+        if self.accelerator.is_main_process:
+            (path / STATE_FILE).write_text(json.dumps({"state": asdict(self.state), "history": self.history}))
+            limit = self.common.checkpoints_total_limit
+            if limit is not None:
+                for old in self._checkpoints()[:-limit]:
+                    shutil.rmtree(old, ignore_errors=True)
+        self.accelerator.wait_for_everyone()
+
+    def after_optimizer_step(self) -> bool:
+        """Count the step, checkpoint when due; True when the stage should stop (``--max_train_steps``)."""
+        self.state.global_step += 1
+        every = self.common.checkpointing_steps
+        if every is not None and self.state.global_step % every == 0:
+            self.save_checkpoint()
+        return self.common.max_train_steps is not None and self.state.global_step >= self.common.max_train_steps
+
+    # ---------------------------------------------------------------------------------------------- the loop
+    def epochs(self, num_epochs: int) -> Iterator[int]:
+        """The epochs still to run (from the resumed one)."""
+        for epoch in range(self.state.epoch, num_epochs):
+            if self.common.max_train_steps is not None and self.state.global_step >= self.common.max_train_steps:
+                return
+            self.state.epoch = epoch
+            yield epoch
+            self.state.epoch, self.state.batches_done = epoch + 1, 0
+
+    def batches(self, dataloader: Any, epoch: int) -> Iterator[Any]:
+        """The epoch's batches in a reproducible order, skipping those a resumed epoch already trained."""
+        dataloader.set_epoch(epoch)
+        dataset = getattr(dataloader, "dataset", None)
+        if hasattr(dataset, "set_epoch"):
+            dataset.set_epoch(epoch)
+        loader = dataloader
+        if self.state.batches_done:
+            loader = self.accelerator.skip_first_batches(dataloader, self.state.batches_done)
+        bar = tqdm(
+            total=len(dataloader),
+            initial=self.state.batches_done,
+            desc=f"{self.stage} epoch {epoch}",
+            disable=not self.accelerator.is_local_main_process,
+            leave=False,
+        )
+        for batch in loader:
+            self.state.batches_done += 1  # counted before the step, so a checkpoint taken in it resumes after it
+            yield batch
+            bar.update(1)
+        bar.close()
+
+    def log(self, values: dict[str, float], *, epoch_end: bool = False) -> None:
+        values = {f"{self.stage}/{key}": float(value) for key, value in values.items()}
+        self.accelerator.log(values, step=self.state.global_step)
+        if epoch_end:
+            self.history.append({"epoch": self.state.epoch, "step": self.state.global_step, **values})
+            shown = ", ".join(f"{key.split('/', 1)[1]} {value:.4g}" for key, value in values.items())
+            self.accelerator.print(f"[{self.stage}] epoch {self.state.epoch}: {shown}")
+
+    def is_better(self, metric: float, higher_is_better: bool) -> bool:
+        """Record a validation metric; True when it is the best so far (the weights to keep)."""
+        best = self.state.best_metric
+        better = best is None or (metric > best if higher_is_better else metric < best)
+        if better:
+            self.state.best_metric, self.state.best_epoch = float(metric), self.state.epoch
+        return better
+
+
+def set_learning_rate(optimizer: torch.optim.Optimizer, learning_rate: float) -> None:
+    """Schedules are pure functions of the step or epoch, applied here: nothing to checkpoint, exact on resume."""
+    for group in optimizer.param_groups:
+        group["lr"] = learning_rate
+
+
+def cosine_with_warmup(step: int, total: int, warmup: int) -> float:
+    """Factor of the base learning rate: linear warm-up over `warmup` steps, then a half cosine to 0 at `total`."""
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = (step - warmup) / max(1, total - warmup)
+    return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+
+def previous_output(common: CommonArguments, stage: str, name: str) -> Path:
+    """The component an earlier stage saved (``stages/<stage>/<name>``); a clear error when it is missing."""
+    path = Path(common.output_dir) / "stages" / stage / name
+    if not (path / "config.json").is_file():
+        raise ValueError(
+            f"stage {stage!r} has no output at {path}: run `--stage {stage}` first with the same "
+            f"--output_dir (or `--stage all`)"
+        )
+    return path
+
+
+def frozen(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+    """A module that is used but not trained: on the device, eval mode, no gradients, never `prepare`d (DDP
+    refuses modules without trainable parameters)."""
+    return model.to(device).eval().requires_grad_(False)
+
+
+def maybe_sync_batchnorm(accelerator: Accelerator, model: torch.nn.Module) -> torch.nn.Module:
+    """SyncBatchNorm on multi-GPU runs only (it fails on CPU/gloo)."""
+    if accelerator.num_processes > 1 and accelerator.device.type == "cuda":
+        return torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    return model
+
+
+def save_component(accelerator: Accelerator, model: torch.nn.Module, directory: Path) -> None:
+    """``unwrap_model`` + ``save_pretrained`` on the main process (safetensors)."""
+    accelerator.wait_for_everyone()
+    unwrapped = accelerator.unwrap_model(model)
+    unwrapped.save_pretrained(directory, is_main_process=accelerator.is_main_process, save_function=accelerator.save)
+    accelerator.wait_for_everyone()
+
+
+def gather_cat(accelerator: Accelerator, chunks: list[torch.Tensor]) -> torch.Tensor:
+    """Per-sample values of a validation pass from every process (``gather_for_metrics``: the samples the last
+    batch repeats to even out the processes are dropped), concatenated on the CPU."""
+    local = torch.cat(chunks) if chunks else torch.zeros(0, device=accelerator.device)
+    return accelerator.gather_for_metrics(local.to(accelerator.device)).cpu()
+
+
+__all__ = [
+    "cosine_with_warmup",
+    "frozen",
+    "maybe_sync_batchnorm",
+    "previous_output",
+    "set_learning_rate",
+    "StageRun",
+    "StageSettings",
+    "TrainState",
+    "gather_cat",
+    "make_accelerator",
+    "save_component",
+]

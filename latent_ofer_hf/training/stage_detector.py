@@ -1,0 +1,157 @@
+"""Stage `detector`: Deep-SVDD on clean patch latents of the frozen ViT [P §3.1, Eq. 1;
+docs/method.md#occlusion-detector], as Deep-SVDD's reference recipe does it:
+
+1. the centre c = the mean of Φ over one pass of the clean training faces, gathered from every process (|c_i| < eps
+   pushed to ±eps), never moved afterwards;
+2. Adam (lr 1e-3, weight decay 1e-6 = Eq. 1's λ term) on the soft-boundary objective, in float32;
+3. R = 0 during the warm-up epochs, then after each epoch the (1 − ν)-quantile of the gathered clean distances;
+4. validation on occluded faces (seen occluders) against their ground-truth patch masks: patch precision, recall and
+   F1 (the model kept is the best F1); the embedding spread is logged as the collapse monitor (it falls toward 0
+   when Φ collapses onto c).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from accelerate import Accelerator
+
+from ..models.occlusion_detector import OcclusionPatchDetector
+from ..models.vit_latents import ViTLatentBackbone
+from ..presets import preset_config
+from .arguments import TrainingArguments
+from .cards import write_component_card
+from .data import FaceTensors, load_face_splits
+from .runtime import StageRun, StageSettings, frozen, previous_output, save_component, set_learning_rate
+
+
+@torch.no_grad()
+def clean_pass(accelerator: Accelerator, vit, detector: OcclusionPatchDetector, loader):
+    """Φ-sum, count, every clean distance (gathered) and the embedding spread over one pass of clean faces."""
+    total = torch.zeros(detector.config.rep_dim, dtype=torch.float64, device=accelerator.device)
+    count = torch.zeros((), dtype=torch.float64, device=accelerator.device)
+    distances, squares = [], torch.zeros_like(total)
+    for batch in loader:
+        latents = vit(batch["pixel_values"]).patch_latents.float()
+        embeddings = detector.projector(latents).double().reshape(-1, detector.config.rep_dim)
+        total, count = total + embeddings.sum(0), count + embeddings.shape[0]
+        squares = squares + embeddings.pow(2).sum(0)
+        distance = torch.linalg.vector_norm(embeddings - detector.center.double(), dim=-1)
+        distances.append(accelerator.gather_for_metrics(distance.float().reshape(batch["pixel_values"].shape[0], -1)))
+    total, squares = accelerator.reduce(total, reduction="sum"), accelerator.reduce(squares, reduction="sum")
+    count = accelerator.reduce(count, reduction="sum")
+    mean = total / count.clamp_min(1)
+    spread = float((squares / count.clamp_min(1) - mean.pow(2)).clamp_min(0).sqrt().mean())
+    return mean, torch.cat(distances).flatten().cpu(), spread
+
+
+@torch.no_grad()
+def patch_scores(accelerator: Accelerator, vit, detector, loader) -> dict[str, float]:
+    """Patch precision / recall / F1 / accuracy of the predicted masks against the ground truth (True = occluded)."""
+    counts = torch.zeros(4, dtype=torch.float64, device=accelerator.device)  # tp, fp, fn, tn
+    for batch in loader:
+        latents = vit(batch["pixel_values"]).patch_latents
+        predicted = detector(patch_latents=latents.float(), return_loss=False).patch_mask
+        predicted, truth = accelerator.gather_for_metrics((predicted, batch["patch_mask"]))
+        counts += (
+            torch.stack(
+                [
+                    (predicted & truth).sum(),
+                    (predicted & ~truth).sum(),
+                    (~predicted & truth).sum(),
+                    (~predicted & ~truth).sum(),
+                ]
+            )
+            .double()
+            .to(counts.device)
+        )
+    tp, fp, fn, tn = counts.tolist()
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {
+        "patch_precision": precision,
+        "patch_recall": recall,
+        "patch_f1": f1,
+        "patch_accuracy": (tp + tn) / max(1.0, tp + fp + fn + tn),
+    }
+
+
+def run_detector(accelerator: Accelerator, arguments: TrainingArguments) -> Path:
+    """Fit the SVDD head; returns its folder (``stages/detector/detector``)."""
+    common, own = arguments.common, arguments.detector
+    run = StageRun(accelerator, common, "detector", arguments.to_dict())
+    if run.is_done():
+        return run.dir / "detector"
+    settings = StageSettings.resolve(common, own.detector_batch_size, own.detector_learning_rate, own.detector_epochs)
+    splits = load_face_splits(common)
+    run.write_json("data_report.json", splits.report)
+    vit = frozen(ViTLatentBackbone.from_pretrained(previous_output(common, "mae", "vit")), accelerator.device)
+    detector = OcclusionPatchDetector(preset_config(common.preset).detector_config)
+    loader_kwargs = {"num_workers": common.dataloader_num_workers}
+    train_loader = torch.utils.data.DataLoader(
+        FaceTensors(splits.train, seed=common.seed, train=True),
+        batch_size=settings.batch_size,
+        shuffle=True,
+        drop_last=True,
+        **loader_kwargs,
+    )
+    clean_loader = torch.utils.data.DataLoader(
+        FaceTensors(splits.train, seed=common.seed, train=False),
+        batch_size=common.per_device_eval_batch_size,
+        **loader_kwargs,
+    )
+    occluded = FaceTensors(splits.validation, seed=common.seed, train=False, protocols={"seen": 1.0}, purpose=2)
+    val_loader = torch.utils.data.DataLoader(occluded, batch_size=common.per_device_eval_batch_size, **loader_kwargs)
+    optimizer = torch.optim.Adam(
+        detector.parameters(), lr=settings.learning_rate, weight_decay=own.detector_weight_decay
+    )
+    detector, optimizer, train_loader, clean_loader, val_loader = accelerator.prepare(
+        detector, optimizer, train_loader, clean_loader, val_loader
+    )
+    model = accelerator.unwrap_model(detector)
+    if not run.resume():  # 1. the centre, from one gathered pass (set identically on every process)
+        center, _, _ = clean_pass(accelerator, vit, model, clean_loader)
+        model.set_center(center)
+        model.radius.zero_()
+    epochs = settings.epochs_needed(len(train_loader), common.gradient_accumulation_steps)
+    for epoch in run.epochs(epochs):
+        detector.train()
+        set_learning_rate(optimizer, settings.learning_rate)
+        total, count, stop = torch.zeros((), device=accelerator.device), 0, False
+        for batch in run.batches(train_loader, epoch):
+            with accelerator.accumulate(detector):
+                with torch.no_grad():
+                    latents = vit(batch["pixel_values"]).patch_latents.float()
+                # Φ may run in bf16 under autocast; distances to the float32 centre are float32 (type promotion)
+                loss = detector(patch_latents=latents, return_loss=True).loss
+                accelerator.backward(loss)
+                optimizer.step()
+                optimizer.zero_grad()
+            total, count = total + loss.detach(), count + 1
+            if accelerator.sync_gradients and run.after_optimizer_step():
+                stop = True
+                break
+        # 3. the radius: 0 while warming up, then the (1 − ν)-quantile of the clean distances
+        _, distances, spread = clean_pass(accelerator, vit, model, clean_loader)
+        if epoch >= own.detector_warmup_epochs:
+            model.update_radius(distances)
+        scores = patch_scores(accelerator, vit, detector, val_loader)
+        train_loss = float(accelerator.reduce(total, reduction="mean")) / max(count, 1)
+        run.log(
+            {"train_loss": train_loss, "radius": float(model.radius), "embedding_spread": spread, **scores},
+            epoch_end=True,
+        )
+        if run.is_better(scores["patch_f1"], higher_is_better=True):
+            save_component(accelerator, detector, run.dir / "detector")
+        if stop:
+            break
+    if not (run.dir / "detector" / "config.json").is_file():
+        save_component(accelerator, detector, run.dir / "detector")
+    write_component_card(accelerator, run.dir / "detector", "detector", common, run.state)
+    run.mark_done({"component": "detector"})
+    return run.dir / "detector"
+
+
+__all__ = ["clean_pass", "patch_scores", "run_detector"]

@@ -1,0 +1,127 @@
+"""Stage `recognizer`: Latent-OFER's recogniser trained on reconstructed faces with the selected ViT latents
+[P §3.3, §4.2; docs/method.md#expression-recognizer], the ViT, detector and reconstructor frozen; the paper's
+SGD 0.1 / momentum 0.9 / weight decay 1e-4 / StepLR(10, 0.1). Training faces are occluded with the seen protocols
+with `--recognizer_occlusion_probability`. Ends by writing the whole system into `--output_dir`.
+
+`--baseline` trains the plain CNN every comparison needs instead: the same trunk and heads (no latent branch), the
+same data, augmentation and occlusion, on the faces as they are (no detection, no reconstruction).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import torch
+from accelerate import Accelerator
+
+from ..models.expression_recognizer import ExpressionRecognizer
+from ..models.hybrid_reconstruction import HybridReconstructionNetwork
+from ..models.latent_ofer import LatentOferModel
+from ..models.occlusion_detector import OcclusionPatchDetector
+from ..models.vit_latents import ViTLatentBackbone
+from ..presets import preset_config
+from .arguments import TrainingArguments
+from .cards import write_component_card
+from .data import FaceTensors, load_face_splits
+from .runtime import StageRun, StageSettings, frozen, previous_output
+from .stage_teacher import cnn_only_config, train_classifier
+
+RECOGNIZER_PROTOCOLS = {"seen": 0.5, "random_patch": 0.5}
+
+
+def load_frozen_system(accelerator: Accelerator, common, recognizer: ExpressionRecognizer) -> LatentOferModel:
+    """The trained ViT, detector and reconstructor (frozen) around `recognizer` (trainable)."""
+    device = accelerator.device
+    vit = frozen(ViTLatentBackbone.from_pretrained(previous_output(common, "mae", "vit")), device)
+    detector = frozen(OcclusionPatchDetector.from_pretrained(previous_output(common, "detector", "detector")), device)
+    path = previous_output(common, "reconstructor", "reconstructor")
+    reconstructor = frozen(HybridReconstructionNetwork.from_pretrained(path), device)
+    return LatentOferModel.from_components(vit, detector, recognizer, reconstructor=reconstructor)
+
+
+def latent_ofer_forward(system: LatentOferModel):
+    """Detect → reconstruct with the frozen parts (no gradient), then the trainable recogniser."""
+
+    def forward(model: torch.nn.Module, batch: dict, labels: torch.Tensor | None) -> Any:
+        pixel_values = batch["pixel_values"]
+        with torch.no_grad():
+            latents = system.vit(pixel_values).patch_latents
+            mask = system.detector(patch_latents=latents, return_loss=False).patch_mask
+            face = system.reconstruct(pixel_values, mask).reconstruction
+        return model(pixel_values=face, patch_latents=latents, labels=labels)
+
+    return forward
+
+
+def run_recognizer(accelerator: Accelerator, arguments: TrainingArguments) -> Path:
+    """Train the recogniser (or, with `--baseline`, the plain CNN); returns the saved folder."""
+    common, own = arguments.common, arguments.recognizer
+    stage = "baseline" if own.baseline else "recognizer"
+    run = StageRun(accelerator, common, stage, arguments.to_dict())
+    name = stage
+    if run.is_done():
+        return run.dir / name
+    settings = StageSettings.resolve(
+        common, own.recognizer_batch_size, own.recognizer_learning_rate, own.recognizer_epochs
+    )
+    splits = load_face_splits(common)
+    run.write_json("data_report.json", splits.report)
+    occlusion = {"protocols": RECOGNIZER_PROTOCOLS, "occlusion_probability": own.recognizer_occlusion_probability}
+    train_set = FaceTensors(splits.train, seed=common.seed, train=True, **occlusion)
+    val_set = FaceTensors(splits.validation, seed=common.seed, train=False, purpose=1, **occlusion)
+    schedule = {
+        "momentum": own.recognizer_momentum,
+        "weight_decay": own.recognizer_weight_decay,
+        "step_size": own.recognizer_step_size,
+        "gamma": own.recognizer_gamma,
+    }
+    if own.baseline:
+        model = ExpressionRecognizer(cnn_only_config(common.preset))
+        train_classifier(
+            accelerator, run, model, splits, settings, name=name, train_set=train_set, val_set=val_set, **schedule
+        )
+    else:
+        model = ExpressionRecognizer(preset_config(common.preset).recognizer_config)
+        system = load_frozen_system(accelerator, common, model)
+        train_classifier(
+            accelerator,
+            run,
+            model,
+            splits,
+            settings,
+            name=name,
+            train_set=train_set,
+            val_set=val_set,
+            forward=latent_ofer_forward(system),
+            **schedule,
+        )
+    write_component_card(accelerator, run.dir / name, stage, common, run.state)
+    run.mark_done({"component": name})
+    return run.dir / name
+
+
+def assemble_system(accelerator: Accelerator, common) -> Path:
+    """The best-validation components of every stage as one system folder in `--output_dir`."""
+    output = Path(common.output_dir)
+    recognizer = ExpressionRecognizer.from_pretrained(previous_output(common, "recognizer", "recognizer"))
+    system = load_frozen_system(accelerator, common, recognizer)
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        system.save_pretrained(output)
+        cards = {
+            "vit": ("mae", "vit"),
+            "detector": ("detector", "detector"),
+            "reconstructor": ("reconstructor", "reconstructor"),
+            "recognizer": ("recognizer", "recognizer"),
+        }
+        for slot, (stage, name) in cards.items():  # each component's card goes with it
+            card = output / "stages" / stage / name / "README.md"
+            if card.is_file():
+                shutil.copyfile(card, output / slot / "README.md")
+    accelerator.wait_for_everyone()
+    return output
+
+
+__all__ = ["assemble_system", "latent_ofer_forward", "load_frozen_system", "run_recognizer"]

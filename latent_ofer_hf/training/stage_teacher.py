@@ -1,0 +1,140 @@
+"""Stage `teacher`: the FER network whose soft predictions the semantic-consistency loss L_sc matches
+[P §3.2.3, Eq. 4; docs/method.md#losses]. A CNN-only `ExpressionRecognizer` (`use_latents=False`, the recogniser's
+trunk and heads) trained on clean, augmented faces; frozen afterwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+from accelerate import Accelerator
+
+from ..models.expression_recognizer import ExpressionRecognizer, ExpressionRecognizerConfig
+from ..presets import preset_config
+from .arguments import TrainingArguments
+from .cards import write_component_card
+from .data import FaceTensors, load_face_splits
+from .runtime import StageRun, StageSettings, maybe_sync_batchnorm, save_component, set_learning_rate
+
+
+def cnn_only_config(preset: str) -> ExpressionRecognizerConfig:
+    """The preset's recogniser without its latent branch."""
+    fields = preset_config(preset).recognizer_config.to_dict()
+    fields["use_latents"] = False
+    return ExpressionRecognizerConfig(**{k: v for k, v in fields.items() if k not in ("transformers_version",)})
+
+
+Forward = Callable[[torch.nn.Module, dict, torch.Tensor | None], Any]
+
+
+def image_only(model: torch.nn.Module, batch: dict, labels: torch.Tensor | None) -> Any:
+    """A classifier of the (possibly occluded) face itself."""
+    return model(pixel_values=batch["pixel_values"], labels=labels)
+
+
+@torch.no_grad()
+def accuracy(accelerator: Accelerator, model: torch.nn.Module, loader, forward: Forward = image_only) -> float:
+    """Top-1 accuracy over the whole validation set, gathered from every process."""
+    model.eval()
+    hits = []
+    for batch in loader:
+        logits = forward(model, batch, None).logits
+        hits.append(accelerator.gather_for_metrics((logits.argmax(-1) == batch["labels"]).float()))
+    return float(torch.cat(hits).mean()) if hits else 0.0
+
+
+def train_classifier(
+    accelerator: Accelerator,
+    run: StageRun,
+    model: torch.nn.Module,
+    splits,
+    settings: StageSettings,
+    *,
+    momentum: float,
+    weight_decay: float,
+    step_size: int,
+    gamma: float,
+    name: str,
+    train_set: FaceTensors | None = None,
+    val_set: FaceTensors | None = None,
+    forward: Forward = image_only,
+) -> None:
+    """SGD with a step schedule over epochs (the paper's recogniser recipe), validation accuracy for selection."""
+    common = run.common
+    train_set = train_set or FaceTensors(splits.train, seed=common.seed, train=True)
+    val_set = val_set or FaceTensors(splits.validation, seed=common.seed, train=False)
+    train_loader = torch.utils.data.DataLoader(
+        train_set,
+        batch_size=settings.batch_size,
+        shuffle=True,
+        drop_last=True,
+        num_workers=common.dataloader_num_workers,
+    )
+    val_loader = torch.utils.data.DataLoader(
+        val_set, batch_size=common.per_device_eval_batch_size, num_workers=common.dataloader_num_workers
+    )
+    if len(train_loader) == 0:
+        raise ValueError(f"[{run.stage}] {len(train_set)} training faces < one batch of {settings.batch_size}")
+    model = maybe_sync_batchnorm(accelerator, model)
+    optimizer = torch.optim.SGD(
+        model.parameters(), lr=settings.learning_rate, momentum=momentum, weight_decay=weight_decay
+    )
+    model, optimizer, train_loader, val_loader = accelerator.prepare(model, optimizer, train_loader, val_loader)
+    run.resume()
+    epochs = settings.epochs_needed(len(train_loader), common.gradient_accumulation_steps)
+    for epoch in run.epochs(epochs):
+        model.train()
+        total, count, stop = torch.zeros((), device=accelerator.device), 0, False
+        set_learning_rate(optimizer, settings.learning_rate * gamma ** (epoch // step_size))
+        for batch in run.batches(train_loader, epoch):
+            with accelerator.accumulate(model):
+                loss = forward(model, batch, batch["labels"]).loss
+                accelerator.backward(loss)
+                optimizer.step()
+                optimizer.zero_grad()
+            total, count = total + loss.detach(), count + 1
+            if accelerator.sync_gradients and run.after_optimizer_step():
+                stop = True
+                break
+        score = accuracy(accelerator, model, val_loader, forward)
+        train_loss = float(accelerator.reduce(total, reduction="mean")) / max(count, 1)
+        run.log({"train_loss": train_loss, "val_accuracy": score}, epoch_end=True)
+        if run.is_better(score, higher_is_better=True):
+            save_component(accelerator, model, run.dir / name)
+        if stop:
+            break
+    if not (run.dir / name / "config.json").is_file():  # no epoch finished (e.g. resumed at the very end)
+        save_component(accelerator, model, run.dir / name)
+
+
+def run_teacher(accelerator: Accelerator, arguments: TrainingArguments) -> Path:
+    """Train the teacher; returns its folder (``stages/teacher/teacher``)."""
+    common, own = arguments.common, arguments.teacher
+    run = StageRun(accelerator, common, "teacher", arguments.to_dict())
+    if run.is_done():
+        return run.dir / "teacher"
+    settings = StageSettings.resolve(common, own.teacher_batch_size, own.teacher_learning_rate, own.teacher_epochs)
+    splits = load_face_splits(common)
+    run.write_json("data_report.json", splits.report)
+    model = ExpressionRecognizer(cnn_only_config(common.preset))
+    train_classifier(
+        accelerator,
+        run,
+        model,
+        splits,
+        settings,
+        momentum=0.9,
+        weight_decay=1e-4,
+        step_size=max(1, settings.epochs // 3),
+        gamma=0.1,
+        name="teacher",
+    )
+    write_component_card(accelerator, run.dir / "teacher", "teacher", common, run.state)
+    run.mark_done({"component": "teacher"})
+    return run.dir / "teacher"
+
+
+__all__ = ["accuracy", "cnn_only_config", "image_only", "run_teacher", "train_classifier"]

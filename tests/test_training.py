@@ -1,0 +1,233 @@
+"""Training with Accelerate (`train.py`): arguments, every stage on the tiny preset, two real processes, exact resume
+after SIGKILL, losses that go down, corrupt images skipped and counted."""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import psutil
+import pytest
+import torch
+from PIL import Image
+from safetensors.torch import load_file
+
+import latent_ofer_hf  # noqa: F401  (registers the task)
+from latent_ofer_hf.data.synthfer import synthfer_sample
+from latent_ofer_hf.training import parse_args
+from latent_ofer_hf.training.run import main
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = [
+    "--preset", "tiny", "--data", "synthfer", "--synthfer_train_size", "48", "--synthfer_validation_size", "16",
+    "--per_device_train_batch_size", "4", "--per_device_eval_batch_size", "8", "--num_train_epochs", "1",
+]  # fmt: skip
+
+
+def _env() -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("ACCELERATE_")}
+    env.update({"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "OMP_NUM_THREADS": "1",
+                "PYTHONPATH": str(ROOT), "TQDM_DISABLE": "1"})  # fmt: skip
+    return env
+
+
+def _free_port() -> int:
+    """A port nothing listens on now (each launch gets its own: a killed run's port may linger)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _command(processes: int, args: list[str]) -> tuple[list[str], dict[str, str]]:
+    """`python train.py …` for one process; `accelerate launch --multi_gpu` with gloo on the CPU for two (with
+    `--cpu` accelerate would silently run one process)."""
+    env = _env()
+    if processes == 1:
+        return [sys.executable, str(ROOT / "train.py"), *args], env
+    env["ACCELERATE_USE_CPU"] = "1"
+    launch = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", str(processes),
+              "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port",
+              str(_free_port())]  # fmt: skip
+    return [*launch, str(ROOT / "train.py"), *args], env
+
+
+def _run(processes: int, args: list[str], timeout: int = 600) -> str:
+    command, env = _command(processes, args)
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
+    return result.stdout + result.stderr
+
+
+def _weights(folder: Path) -> dict[str, torch.Tensor]:
+    return load_file(str(folder / "model.safetensors"))
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> Path:
+    """Every stage once, one process, 2 optimizer steps each: the prerequisites of the later tests."""
+    output = tmp_path_factory.mktemp("train") / "system"
+    _run(1, [*TINY, "--stage", "all", "--max_train_steps", "2", "--output_dir", str(output)])
+    return output
+
+
+# --------------------------------------------------------------------------------------------------- arguments
+def test_yaml_defaults_the_command_line_overrides_and_unknown_keys_fail(tmp_path):
+    config = tmp_path / "train.yaml"
+    config.write_text("preset: tiny\nlearning_rate: 0.5\nrecognizer_epochs: 7\n")
+    arguments = parse_args(["--config", str(config), "--learning_rate", "0.25"])
+    assert arguments.common.preset == "tiny" and arguments.common.learning_rate == 0.25
+    assert arguments.recognizer.recognizer_epochs == 7 and arguments.common.stage == "all"
+    config.write_text("preset: tiny\nlerning_rate: 0.5\n")
+    with pytest.raises(ValueError, match="unknown keys"):
+        parse_args(["--config", str(config)])
+    with pytest.raises(ValueError, match="needs --data_dir"):
+        parse_args(["--data", "rafdb"])
+
+
+# --------------------------------------------------------------------------------------------------- all stages
+def test_every_stage_trains_and_the_output_is_a_system_the_pipeline_loads(trained):
+    from transformers import pipeline
+
+    for stage, name in [("mae", "vit"), ("teacher", "teacher"), ("detector", "detector"),
+                        ("reconstructor", "reconstructor"), ("recognizer", "recognizer")]:  # fmt: skip
+        folder = trained / "stages" / stage
+        assert (folder / "stage_done.json").is_file() and (folder / name / "model.safetensors").is_file(), stage
+        resolved = json.loads((folder / "training_args.json").read_text())
+        assert resolved["preset"] == "tiny" and resolved["max_train_steps"] == 2
+        assert (
+            "synthetic cartoon faces" in (folder / name / "README.md").read_text()
+            or "SynthFER" in (folder / name / "README.md").read_text()
+        )
+        assert json.loads((folder / "stage_done.json").read_text())["global_step"] == 2
+    assert sorted(p.name for p in trained.iterdir() if p.is_dir()) == [
+        "detector", "recognizer", "reconstructor", "stages", "vit"
+    ]  # fmt: skip
+    # the system holds the stages' best weights
+    assert all(
+        torch.equal(value, _weights(trained / "stages" / "detector" / "detector")[key])
+        for key, value in _weights(trained / "detector").items()
+    )
+    fer = pipeline("occluded-fer", model=str(trained))
+    result = fer(synthfer_sample(3, split="test").image, detector=None)
+    assert len(result) == 1 and result[0]["label"] in fer.model.config.id2label.values()
+
+
+def test_two_processes_train_every_stage(tmp_path):
+    """Two real gloo processes (the log proves it); DDP with find_unused_parameters=False would raise on the second
+    step if a trainable parameter got no gradient, so finishing also shows there are none."""
+    output = tmp_path / "two"
+    log = _run(2, [*TINY, "--stage", "all", "--max_train_steps", "3", "--output_dir", str(output)])
+    assert "num_processes 2" in log, log[-2000:]
+    for stage in ("mae", "teacher", "detector", "reconstructor", "recognizer"):
+        assert json.loads((output / "stages" / stage / "stage_done.json").read_text())["global_step"] == 3
+    assert (output / "recognizer" / "model.safetensors").is_file()
+
+
+# --------------------------------------------------------------------------------------------------- exact resume
+def _kill_at_checkpoint(processes: int, args: list[str], checkpoint: Path, timeout: float = 600) -> None:
+    """Start a run and SIGKILL it (every process) as soon as `checkpoint` is complete."""
+    command, env = _command(processes, args)
+    process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + timeout
+    try:
+        while not (checkpoint / "train_state.json").is_file():
+            assert process.poll() is None, f"the run ended before writing {checkpoint}"
+            assert time.monotonic() < deadline, "timed out waiting for the checkpoint"
+            time.sleep(0.02)
+    finally:  # the launcher and every worker it started (torch's launcher gives them sessions of their own)
+        try:
+            family = psutil.Process(process.pid)
+            members = [*family.children(recursive=True), family]
+        except psutil.NoSuchProcess:
+            members = []
+        for member in members:
+            try:
+                member.send_signal(signal.SIGKILL)
+            except psutil.NoSuchProcess:
+                pass
+        process.wait()  # the launcher by Popen (psutil would reap it and hide its status), its workers by psutil
+        psutil.wait_procs([member for member in members if member.pid != process.pid], timeout=30)
+    assert process.returncode == -signal.SIGKILL, f"the run finished (rc {process.returncode}) before the kill"
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+@pytest.mark.parametrize(("stage", "component"), [("reconstructor", "reconstructor"), ("recognizer", "recognizer")])
+def test_a_killed_stage_resumes_to_the_same_weights(trained, tmp_path, stage, component, processes):
+    """SIGKILL after the step-2 checkpoint of 10, resume with `latest`: bit-identical to the uninterrupted run."""
+    order = ["mae", "teacher", "detector", "reconstructor", "recognizer"]
+
+    def prepared(name: str) -> Path:
+        folder = tmp_path / name
+        shutil.copytree(trained / "stages", folder / "stages")
+        for later in order[order.index(stage) :]:
+            shutil.rmtree(folder / "stages" / later)
+        return folder
+
+    args = [*TINY, "--stage", stage, "--num_train_epochs", "4", "--max_train_steps", "10", "--checkpointing_steps", "2"]
+    straight, interrupted = prepared("straight"), prepared("interrupted")
+    _run(processes, [*args, "--output_dir", str(straight)])
+    _kill_at_checkpoint(processes, [*args, "--output_dir", str(interrupted)],
+                        interrupted / "checkpoints" / stage / "step_2")  # fmt: skip
+    assert not (interrupted / "stages" / stage / "stage_done.json").exists()  # killed mid-stage
+    log = _run(processes, [*args, "--output_dir", str(interrupted), "--resume_from_checkpoint", "latest"])
+    assert "resumed from" in log and "step 2" in log
+    expected = _weights(straight / "stages" / stage / component)
+    got = _weights(interrupted / "stages" / stage / component)
+    assert expected.keys() == got.keys()
+    different = [key for key in expected if not torch.equal(expected[key], got[key])]
+    assert not different, different[:5]
+    assert json.loads((interrupted / "stages" / stage / "stage_done.json").read_text())["global_step"] == 10
+
+
+# --------------------------------------------------------------------------------------------------- learning
+@pytest.mark.parametrize(
+    ("stage", "loss", "extra"),
+    [
+        ("mae", "train_loss", []),
+        ("teacher", "train_loss", []),
+        ("detector", "train_loss", ["--detector_warmup_epochs", "9"]),  # R = 0 throughout: the loss is Σd²/(νn)
+        ("reconstructor", "reconstruction_loss", []),
+        ("recognizer", "train_loss", []),
+    ],
+)
+def test_each_stage_s_training_loss_goes_down(trained, tmp_path, stage, loss, extra):
+    order = ["mae", "teacher", "detector", "reconstructor", "recognizer"]
+    output = tmp_path / "run"
+    shutil.copytree(trained / "stages", output / "stages")
+    for later in order[order.index(stage) :]:
+        shutil.rmtree(output / "stages" / later)
+    settings = [*TINY, "--num_train_epochs", "4", "--learning_rate", "0.01" if stage != "mae" else "0.003"]
+    main([*settings, *extra, "--stage", stage, "--output_dir", str(output)])
+    history = json.loads((output / "stages" / stage / "metrics.json").read_text())
+    values = [epoch[f"{stage}/{loss}"] for epoch in history]
+    assert len(values) == 4 and values[-1] < values[0], values
+
+
+# --------------------------------------------------------------------------------------------------- bad data
+def test_corrupt_images_are_skipped_and_counted(tmp_path):
+    root = tmp_path / "faces"
+    for index, label in enumerate(["happy", "sad", "angry", "neutral", "surprise", "fear", "disgust"] * 2):
+        folder = root / label
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(synthfer_sample(index).image).save(folder / f"{index}.png")
+    (root / "happy" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    (root / "sad" / "truncated.jpg").write_bytes(b"\xff\xd8\xff\xe0" + bytes(40))
+    (root / "angry" / "empty.png").write_bytes(b"")
+    output = tmp_path / "out"
+    main(["--preset", "tiny", "--data", "imagefolder", "--data_dir", str(root), "--stage", "teacher",
+          "--per_device_train_batch_size", "4", "--num_train_epochs", "1", "--output_dir", str(output)])  # fmt: skip
+    report = json.loads((output / "stages" / "teacher" / "data_report.json").read_text())
+    assert report["loaded"] == 14 and report["skipped"] == 3, report
+    assert sorted(Path(line.split(":")[0]).name for line in report["skipped_files"]) == [
+        "broken.png", "empty.png", "truncated.jpg"
+    ]  # fmt: skip
+    assert (output / "stages" / "teacher" / "teacher" / "model.safetensors").is_file()
+    assert np.isfinite(
+        json.loads((output / "stages" / "teacher" / "metrics.json").read_text())[0]["teacher/train_loss"]
+    )
