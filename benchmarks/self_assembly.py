@@ -28,7 +28,8 @@ Comparison with the official layer. Only a comparison within one run on one mach
   image at batch 1 and batch 8 (ours) against official batch 1.
 - without it: ours against `RECORDED_OFFICIAL`, 0.42 s per image for the official forward, a figure from the issue,
   recorded on another day and machine (see its `machine`); printed as "vs a figure recorded on …", not as a speed-up.
-  (Measured side by side on one machine the official layer took 0.44–0.66 s per image.)
+  (Measured side by side with --official-dir on this project's machine: 0.44–0.66 s per image on one day,
+  0.27–0.36 s on 2026-12-01; compare only ratios from one run.)
 
 Goal (issue): ≤ 4 ms per image at batch 8, and batch 8 at least 3× faster per image than batch 1.
 Last line, space-separated key=value: `self_assembly_ms_per_image_b8=<float>` (channels-last halves, in place;

@@ -42,6 +42,7 @@ def _register() -> None:
             getattr(transformers, name).register(config_class, model_class, exist_ok=True)
         # saved directories carry flat module files + auto_map, so they load with trust_remote_code=True alone
         model_class.register_for_auto_class(auto_class_names[-1])
+        model_class.hub_auto_classes = tuple(auto_class_names)
     # pipeline("occluded-fer", model=...) builds the whole system (LatentOferModel through AutoModel)
     PIPELINE_REGISTRY.register_pipeline(
         "occluded-fer", pipeline_class=OccludedFERPipeline, pt_model=transformers.AutoModel, type="image"

@@ -95,14 +95,12 @@ def measure(preset: str, masked_patches: int = 49) -> list[Row]:
     with torch.no_grad():
         latents = vit(x).patch_latents
     num_patches = config.vit_config.num_patches
-    hidden_size = config.vit_config.mae_config.hidden_size
 
-    def fill() -> None:  # encoder on the visible tokens only, decoder on all positions (as `ViTLatentBackbone.fill`)
-        hidden = torch.empty(1, 1 + num_patches - masked_patches, hidden_size, device="meta")
-        for layer in mae.vit.layers:
-            hidden = layer(hidden)
-        full = torch.empty(1, 1 + num_patches, hidden_size, device="meta")
-        mae.decoder.decoder_pred(vit.decode(full))
+    visible = num_patches - masked_patches
+    mask = torch.zeros(1, num_patches, dtype=torch.bool, device="meta")  # values unknown on meta; the count is given
+
+    def fill() -> None:  # the real `ViTLatentBackbone.fill`: encoder on the visible tokens, decoder on all positions
+        vit.fill(x, mask, visible_count=visible)
 
     source = vit.config.latent_source  # which MAE parts the latents pass runs
     latent_params = {

@@ -473,12 +473,13 @@ def test_saved_directory_loads_as_remote_code_without_the_package(tmp_path):
     torch.save({"pixels": pixels, "latents": latents, "expected": expected}, tmp_path / "io.pt")
     script = (
         "import sys, torch\n"
-        "from transformers import AutoModelForImageClassification\n"
-        "m = AutoModelForImageClassification.from_pretrained(sys.argv[1], trust_remote_code=True).eval()\n"
-        "assert 'latent_ofer_hf' not in sys.modules and 'transformers_modules' in type(m).__module__\n"
+        "from transformers import AutoModel, AutoModelForImageClassification\n"
         "io = torch.load(sys.argv[2])\n"
-        "with torch.no_grad():\n"
-        "    assert torch.equal(m(io['pixels'], io['latents']).logits, io['expected'])\n"
+        "for auto in (AutoModelForImageClassification, AutoModel):  # both Auto classes are in the saved auto_map\n"
+        "    m = auto.from_pretrained(sys.argv[1], trust_remote_code=True).eval()\n"
+        "    assert 'latent_ofer_hf' not in sys.modules and 'transformers_modules' in type(m).__module__\n"
+        "    with torch.no_grad():\n"
+        "        assert torch.equal(m(io['pixels'], io['latents']).logits, io['expected'])\n"
         "print('ok')\n"
     )
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_MODULES_CACHE": str(tmp_path / "modules")}

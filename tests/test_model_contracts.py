@@ -27,19 +27,73 @@ TINY_DISCRIMINATORS = {
     "feature_width": 8,
     "feature_backbone_config": {"layer_type": "basic", "depths": [1, 1], "hidden_sizes": [8, 16], "embedding_size": 8},
 }
+TINY_UNET = {"sample_size": 32, "block_out_channels": [8, 16], "down_block_types": ["DownBlock2D", "AttnDownBlock2D"],
+             "up_block_types": ["AttnUpBlock2D", "UpBlock2D"], "layers_per_block": 1, "norm_num_groups": 4,
+             "attention_head_dim": 4}  # fmt: skip
+
+
+def _tiny_repaint():
+    from latent_ofer_hf import RePaintReconstructor, RePaintReconstructorConfig
+
+    config = RePaintReconstructorConfig(unet_config=TINY_UNET, num_inference_steps=2, jump_length=1, jump_n_sample=1)
+    return RePaintReconstructor(config).eval()
+
+
+def test_the_pipeline_works_whatever_the_system_s_return_dict(system, tmp_path):
+    from transformers import pipeline
+
+    from latent_ofer_hf.data.synthfer import synthfer_sample
+
+    system.config.return_dict = False
+    try:
+        result = pipeline("occluded-fer", model=system)(synthfer_sample(0).image, detector=None)
+    finally:
+        system.config.return_dict = True
+    assert len(result) == 1 and result[0]["label"] in system.config.id2label.values()
+
+
 # the ops that read a tensor on the host: a device synchronisation on an accelerator
 HOST_READS = {torch.ops.aten._local_scalar_dense.default, torch.ops.aten.nonzero.default}
 
 
 class CountHostReads(TorchDispatchMode):
+    """Counts host reads: the dispatched ones (`.item()`, `bool(t)`, `nonzero`) and, patched for the block, the
+    Python-level `Tensor.tolist` / `.numpy` / `.item` that bypass dispatch on the CPU."""
+
     def __init__(self):
         super().__init__()
         self.reads: list[str] = []
+        self._saved: dict[str, object] = {}
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         if func in HOST_READS:
             self.reads.append(str(func))
         return func(*args, **(kwargs or {}))
+
+    def __enter__(self):
+        for name in ("tolist", "numpy", "item"):
+            original = getattr(torch.Tensor, name)
+            self._saved[name] = original
+
+            def counted(tensor, *args, _name=name, _original=original, **kwargs):
+                self.reads.append(f"Tensor.{_name}")
+                return _original(tensor, *args, **kwargs)
+
+            setattr(torch.Tensor, name, counted)
+        return super().__enter__()
+
+    def __exit__(self, *exc):
+        for name, original in self._saved.items():
+            setattr(torch.Tensor, name, original)
+        return super().__exit__(*exc)
+
+
+def test_the_host_read_counter_sees_tolist_and_item():
+    with CountHostReads() as counter:
+        torch.arange(3).tolist()
+        torch.ones(()).item()
+        bool(torch.ones(()) > 0)
+    assert "Tensor.tolist" in counter.reads and "Tensor.item" in counter.reads and len(counter.reads) >= 3
 
 
 @pytest.fixture(scope="module")
@@ -137,10 +191,16 @@ def test_every_model_honours_return_dict(system):
         "reconstructor": (system.reconstructor, (x,), {"coarse_pixel_values": coarse, "patch_mask": mask}),
         "recognizer": (system.recognizer, (), {"pixel_values": x, "patch_latents": latents}),
         "discriminators": (discriminators, (images,), {}),
+        "repaint": (_tiny_repaint(), (x,), {"patch_mask": mask, "generator": None}),
     }
     with torch.no_grad():
         for name, (model, args, kwargs) in calls.items():
-            as_dict = model(*args, **kwargs, return_dict=True)
+            if "generator" in kwargs:  # a sampler: the same seed for both calls
+                kwargs = {**kwargs, "generator": torch.Generator().manual_seed(0)}
+                as_dict = model(*args, **kwargs, return_dict=True)
+                kwargs = {**kwargs, "generator": torch.Generator().manual_seed(0)}
+            else:
+                as_dict = model(*args, **kwargs, return_dict=True)
             as_tuple = model(*args, **kwargs, return_dict=False)
             assert isinstance(as_tuple, tuple) and not hasattr(as_tuple, "keys"), name
             expected = as_dict.to_tuple()
@@ -192,6 +252,14 @@ def test_the_without_latents_ablation_has_no_latent_branch():
         ("latent_ofer_hf.models.occlusion_detector", "OcclusionDetectorOutput", "OcclusionPatchDetectorOutput"),
         ("latent_ofer_hf.models.vit_latents", "ViTLatentsPreTrainedModel", "ViTLatentBackbonePreTrainedModel"),
         ("latent_ofer_hf.models.hybrid_reconstruction", "HybridReconstructionOutput", "ReconstructionOutput"),
+        ("latent_ofer_hf.models.vit_latents.configuration_vit_latents", "ViTLatentsConfig", "ViTLatentBackboneConfig"),
+        (
+            "latent_ofer_hf.models.occlusion_detector.modeling_occlusion_detector",
+            "OcclusionDetectorOutput",
+            "OcclusionPatchDetectorOutput",
+        ),
+        ("latent_ofer_hf.models.common.pixel_range", "normalised_to_unit_range", "normalized_to_unit_range"),
+        ("latent_ofer_hf.pipelines", "visualise", "visualize"),
     ],
 )
 def test_old_names_still_import_with_a_warning(module, old, new):
@@ -231,3 +299,20 @@ def test_a_config_mutated_into_a_bad_state_is_refused_by_validate_and_save(tmp_p
     with pytest.raises(StrictDataclassClassValidationError):
         config.save_pretrained(tmp_path)
     assert not (tmp_path / "config.json").exists()
+
+
+def test_the_deprecated_module_name_and_keyword_still_work():
+    import importlib
+
+    from PIL import Image
+
+    with pytest.warns(FutureWarning, match="pipelines.visualize"):
+        module = importlib.reload(importlib.import_module("latent_ofer_hf.pipelines.visualise"))
+    face = Image.new("RGB", (224, 224))
+    mask = torch.zeros(14, 14, dtype=torch.bool).numpy()
+    mask[0, 0] = True
+    with pytest.warns(FutureWarning, match="color="):
+        old = module.shade_patches(face, mask, **{"colour": (0, 255, 0)})  # the old British keyword
+    assert old.tobytes() == module.shade_patches(face, mask, color=(0, 255, 0)).tobytes()
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        module.shade_patches(face, mask, hue=3)

@@ -49,3 +49,23 @@ def test_main_prints_the_ratio_of_independently_counted_params(capsys):
     expected = 100 * recognizer_path_params("base") / recognizer_path_params("paper")
     assert abs(printed - expected) <= 0.05, (printed, expected)
     assert 5 < expected < 25  # ViT-B + attention head vs ViT-L + the 557 M paper MLP
+
+
+def test_the_mae_fill_row_counts_the_real_fill():
+    """The meta-device count = the matmuls and convolutions FlopCounterMode sees in `ViTLatentBackbone.fill` on real
+    tensors + the attention products computed by hand (the counter does not see inside CPU flash attention)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    row = next(row for row in measure("tiny", masked_patches=49) if row.part.startswith("MAE fill"))
+    model = LatentOferModel(preset_config("tiny")).eval()
+    mask = torch.zeros(1, 196, dtype=torch.bool)
+    mask[0, torch.randperm(196)[:49]] = True
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        model.vit.fill(torch.randn(1, 3, 224, 224), mask)
+    seen = counter.get_flop_counts()["Global"]
+    linear = sum(count for op, count in seen.items() if str(op) in ("aten.convolution", "aten.addmm", "aten.mm"))
+    mae = model.config.vit_config.mae_config
+    # QKᵀ and AV: 2 products of 2·T²·d FLOPs per layer; the encoder sees cls + 147 tokens, the decoder all 197
+    attention = 4 * 148**2 * mae.hidden_size * mae.num_hidden_layers
+    attention += 4 * 197**2 * mae.decoder_hidden_size * mae.decoder_num_hidden_layers
+    assert row.flops == linear + attention

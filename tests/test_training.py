@@ -126,7 +126,10 @@ def test_two_processes_train_every_stage(tmp_path):
     assert "num_processes 2" in log, log[-2000:]
     for stage in ("mae", "teacher", "detector", "reconstructor", "recognizer"):
         assert json.loads((output / "stages" / stage / "stage_done.json").read_text())["global_step"] == 3
-    assert (output / "recognizer" / "model.safetensors").is_file()
+    from transformers import pipeline
+
+    result = pipeline("occluded-fer", model=str(output))(synthfer_sample(5, split="test").image, detector=None)
+    assert len(result) == 1 and 0.0 <= result[0]["score"] <= 1.0
 
 
 # --------------------------------------------------------------------------------------------------- exact resume
@@ -169,7 +172,8 @@ def test_a_killed_stage_resumes_to_the_same_weights(trained, tmp_path, stage, co
             shutil.rmtree(folder / "stages" / later)
         return folder
 
-    args = [*TINY, "--stage", stage, "--num_train_epochs", "4", "--max_train_steps", "10", "--checkpointing_steps", "2"]
+    args = [*TINY, "--stage", stage, "--num_train_epochs", "4", "--max_train_steps", "10", "--checkpointing_steps", "2",
+            "--checkpoints_total_limit", "2"]  # fmt: skip
     straight, interrupted = prepared("straight"), prepared("interrupted")
     _run(processes, [*args, "--output_dir", str(straight)])
     _kill_at_checkpoint(processes, [*args, "--output_dir", str(interrupted)],
@@ -183,6 +187,8 @@ def test_a_killed_stage_resumes_to_the_same_weights(trained, tmp_path, stage, co
     different = [key for key in expected if not torch.equal(expected[key], got[key])]
     assert not different, different[:5]
     assert json.loads((interrupted / "stages" / stage / "stage_done.json").read_text())["global_step"] == 10
+    kept = sorted(path.name for path in (interrupted / "checkpoints" / stage).iterdir())
+    assert kept == ["step_10", "step_8"], kept  # --checkpoints_total_limit 2
 
 
 # --------------------------------------------------------------------------------------------------- learning
@@ -203,7 +209,7 @@ def test_each_stage_s_training_loss_goes_down(trained, tmp_path, stage, loss, ex
     for later in order[order.index(stage) :]:
         shutil.rmtree(output / "stages" / later)
     settings = [*TINY, "--num_train_epochs", "4", "--learning_rate", "0.01" if stage != "mae" else "0.003"]
-    main([*settings, *extra, "--stage", stage, "--output_dir", str(output)])
+    _run(1, [*settings, *extra, "--stage", stage, "--output_dir", str(output)])
     history = json.loads((output / "stages" / stage / "metrics.json").read_text())
     values = [epoch[f"{stage}/{loss}"] for epoch in history]
     assert len(values) == 4 and values[-1] < values[0], values
@@ -231,3 +237,26 @@ def test_corrupt_images_are_skipped_and_counted(tmp_path):
     assert np.isfinite(
         json.loads((output / "stages" / "teacher" / "metrics.json").read_text())[0]["teacher/train_loss"]
     )
+
+
+def test_tensorboard_tracking_writes_events_and_a_missing_tensorboard_fails_loudly(tmp_path, monkeypatch):
+    output = tmp_path / "tb"
+    main([*TINY, "--stage", "teacher", "--max_train_steps", "1", "--report_to", "tensorboard",
+          "--output_dir", str(output)])  # fmt: skip
+    assert list((output / "logs").rglob("events.out.tfevents.*"))
+    monkeypatch.setitem(sys.modules, "tensorboard", None)  # as if it were not installed
+    with pytest.raises(ValueError, match=r"pip install 'latent-ofer-hf\[train\]'"):
+        main([*TINY, "--stage", "teacher", "--report_to", "tensorboard", "--output_dir", str(tmp_path / "none")])
+
+
+def test_fsdp_and_deepspeed_are_refused_with_a_message():
+    from types import SimpleNamespace
+
+    from accelerate.utils import DistributedType
+
+    from latent_ofer_hf.training.run import check_distributed_setup
+
+    check_distributed_setup(SimpleNamespace(distributed_type=DistributedType.MULTI_GPU))
+    for kind in (DistributedType.FSDP, DistributedType.DEEPSPEED):
+        with pytest.raises(ValueError, match="supports DDP"):
+            check_distributed_setup(SimpleNamespace(distributed_type=kind))

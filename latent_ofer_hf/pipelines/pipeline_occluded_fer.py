@@ -282,7 +282,9 @@ class OccludedFERPipeline(ChunkPipeline):
         if not bool(model_inputs["has_face"].any()):  # only no-face placeholders: nothing to run
             return {"has_face": model_inputs["has_face"], "is_last": is_last}
         pixel_values = model_inputs["pixel_values"].to(self.model.dtype)
-        outputs = self.model(pixel_values=pixel_values, reconstruction=None if reconstruct else "none")
+        outputs = self.model(
+            pixel_values=pixel_values, reconstruction=None if reconstruct else "none", return_dict=True
+        )
         result = {
             "logits": outputs.logits.float(),
             "occlusion_mask": outputs.patch_mask,

@@ -3,6 +3,7 @@ patches shaded, the reconstruction beside it, and the expression scores as bars.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -13,9 +14,19 @@ BAR_COLOR = (70, 130, 220)
 
 
 def shade_patches(
-    face: Image.Image, occlusion_mask: np.ndarray, color: tuple[int, int, int] = (255, 0, 0), alpha: float = 0.45
+    face: Image.Image,
+    occlusion_mask: np.ndarray,
+    color: tuple[int, int, int] = (255, 0, 0),
+    alpha: float = 0.45,
+    **deprecated: object,
 ) -> Image.Image:
-    """The face crop with every flagged patch of the ``[g, g]`` mask tinted."""
+    """The face crop with every flagged patch of the ``[g, g]`` mask tinted (the old keyword ``colour`` still works
+    in 0.1.x, with a FutureWarning)."""
+    if "colour" in deprecated:
+        warnings.warn("shade_patches(colour=...) is deprecated; use color=", FutureWarning, stacklevel=2)
+        color = deprecated.pop("colour")
+    if deprecated:
+        raise TypeError(f"shade_patches() got unexpected keyword arguments {sorted(deprecated)}")
     pixels = np.asarray(face.convert("RGB"), dtype=np.float32)
     grid = occlusion_mask.shape[0]
     cell_h, cell_w = pixels.shape[0] / grid, pixels.shape[1] / grid

@@ -86,7 +86,7 @@ class MAEArguments:
     """Stage `mae`: masked-autoencoder training of the shared ViT on faces (our addition: the paper uses an
     ImageNet MAE as it is; face MAEs do markedly better on FER)."""
 
-    mae_init_from: str | None = _help(
+    init_from: str | None = _help(
         "Start from a ViTMAEForPreTraining checkpoint (Hub id such as facebook/vit-mae-base, or a folder) instead "
         "of random weights.",
         default=None,

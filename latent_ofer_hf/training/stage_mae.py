@@ -3,7 +3,7 @@ paper uses an ImageNet MAE as it is [P §4.2], and published face MAEs do marked
 
 The MAE recipe: 75 % of the patches hidden (random per face and step), AdamW with β2 = 0.95 and weight decay 0.05
 (none on biases and norms), absolute lr = base lr × total batch / 256, linear warm-up then cosine, mild
-augmentation. From scratch offline, or from a Hub / local `ViTMAEForPreTraining` (`--mae_init_from`).
+augmentation. From scratch offline, or from a Hub / local `ViTMAEForPreTraining` (`--init_from`).
 """
 
 from __future__ import annotations
@@ -74,8 +74,8 @@ def run_mae(accelerator: Accelerator, arguments: TrainingArguments) -> Path:
     splits = load_face_splits(common)
     run.write_json("data_report.json", splits.report)
     vit_config = preset_config(common.preset).vit_config
-    if own.mae_init_from is not None:
-        backbone = ViTLatentBackbone.from_mae_pretrained(own.mae_init_from, latent_source=vit_config.latent_source)
+    if own.init_from is not None:
+        backbone = ViTLatentBackbone.from_mae_pretrained(own.init_from, latent_source=vit_config.latent_source)
     else:
         backbone = ViTLatentBackbone(vit_config)
     backbone.mae.config.mask_ratio = own.mae_mask_ratio

@@ -1,6 +1,7 @@
 """Grad occlusion (paper §1, Fig. 1): occlude the patches that matter most to a FER model according to Grad-CAM.
 
-Following the reference notes (§4 [R]): average the CAM per 16×16 patch and mask the top ``round(ratio · 196)``.
+Our reading [R] (docs/method.md#data-and-occlusion-protocols): average the CAM per 16×16 patch and mask the top
+``round(ratio · 196)``.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """Object-paste occlusion: the Syn-AffectNet / Syn-RAF-DB / Syn-KDEF protocol (paper §4.1, §4.2).
 
-The paper pastes real object images (hands, cups, …) onto faces; no object list or script was released (§4 [C]).
-Here an RGBA occluder is resized relative to the face, placed at a facial anchor (from 5-point landmarks when given,
-else canonical positions in an aligned crop), jittered from the seed, alpha-blended and clipped at the image borders.
+The paper pastes real object images (hands, cups, …) onto faces; no object list or script was released [C]
+(docs/method.md#data-and-occlusion-protocols). Here an RGBA occluder is resized relative to the face, placed at a facial
+anchor (from 5-point landmarks when given, else canonical positions in an aligned crop), jittered from the seed,
+alpha-blended and clipped at the image borders.
 """
 
 from __future__ import annotations

@@ -111,7 +111,9 @@ class HubCodeMixin:
         if auto_class is None:
             return super().save_pretrained(save_directory, *args, **kwargs)
         auto_map = dict(getattr(self.config, "auto_map", None) or {})
-        auto_map.update({"AutoConfig": auto_map_entry(config_cls), auto_class: auto_map_entry(model_cls)})
+        auto_map["AutoConfig"] = auto_map_entry(config_cls)
+        for name in (*getattr(model_cls, "hub_auto_classes", ()), auto_class):  # every Auto class it serves
+            auto_map[name] = auto_map_entry(model_cls)
         self.config.auto_map = auto_map
         with _auto_class_suspended(model_cls, config_cls):
             result = super().save_pretrained(save_directory, *args, **kwargs)

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 
 import torch
 
+from .deprecation import deprecated_aliases
+
 
 def _channel_stats(values: Sequence[float], like: torch.Tensor) -> torch.Tensor:
     return torch.tensor(values, dtype=like.dtype, device=like.device).view(1, -1, 1, 1)
@@ -26,3 +28,11 @@ def unit_range_to_normalized(images: torch.Tensor, mean: Sequence[float], std: S
 
 
 __all__ = ["normalized_to_unit_range", "unit_range_to_normalized"]
+
+__getattr__ = deprecated_aliases(
+    __name__,
+    {
+        "normalised_to_unit_range": ("normalized_to_unit_range", normalized_to_unit_range),
+        "unit_range_to_normalised": ("unit_range_to_normalized", unit_range_to_normalized),
+    },
+)

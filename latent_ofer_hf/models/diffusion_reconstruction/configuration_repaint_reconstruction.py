@@ -7,6 +7,7 @@ from transformers import PreTrainedConfig
 from transformers.image_utils import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
 from ..common.config_checks import require_positive_ints, require_rgb_statistics, run_validators
+from ..common.deprecation import deprecated_aliases
 
 # Architecture of google/ddpm-ema-celebahq-256 (DDPM on CelebA-HQ faces, 256×256), the weights `from_diffusers` loads.
 CELEBAHQ_256_UNET: dict[str, Any] = {
@@ -87,3 +88,7 @@ class RePaintReconstructorConfig(PreTrainedConfig):
 
 
 __all__ = ["CELEBAHQ_256_UNET", "RePaintReconstructorConfig"]
+
+__getattr__ = deprecated_aliases(
+    __name__, {"RePaintReconstructionConfig": ("RePaintReconstructorConfig", RePaintReconstructorConfig)}
+)

@@ -15,6 +15,7 @@ from torch import nn
 from transformers import PreTrainedModel
 from transformers import initialization as init
 
+from ..common.deprecation import deprecated_aliases
 from ..common.hub_code import HubCodeMixin
 from ..common.pixel_range import normalized_to_unit_range, unit_range_to_normalized
 from ..common.reconstruction import ReconstructionOutput, check_hole, check_square_pixels
@@ -279,3 +280,7 @@ class HybridReconstructionNetwork(HybridReconstructionPreTrainedModel):
 
 
 __all__ = ["HybridReconstructionNetwork", "HybridReconstructionPreTrainedModel"]
+
+__getattr__ = deprecated_aliases(
+    __name__, {"HybridReconstructionOutput": ("ReconstructionOutput", ReconstructionOutput)}
+)

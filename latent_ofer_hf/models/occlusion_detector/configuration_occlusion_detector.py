@@ -14,6 +14,7 @@ from ..common.config_checks import (
     require_positive_ints,
     run_validators,
 )
+from ..common.deprecation import deprecated_aliases
 
 SVDD_OBJECTIVES = ("soft-boundary", "one-class")
 
@@ -113,3 +114,7 @@ class OcclusionPatchDetectorConfig(PreTrainedConfig):
 
 
 __all__ = ["OcclusionPatchDetectorConfig"]
+
+__getattr__ = deprecated_aliases(
+    __name__, {"OcclusionDetectorConfig": ("OcclusionPatchDetectorConfig", OcclusionPatchDetectorConfig)}
+)

@@ -19,6 +19,7 @@ from transformers import initialization as init
 from transformers.activations import ACT2FN
 from transformers.utils import ModelOutput, logging
 
+from ..common.deprecation import deprecated_aliases
 from ..common.hub_code import HubCodeMixin
 from ..common.input_checks import check_patch_latents, check_patch_mask, patch_mask_to_pixel_mask
 from .configuration_occlusion_detector import OcclusionPatchDetectorConfig
@@ -372,3 +373,14 @@ __all__ = [
     "OcclusionPatchDetectorPreTrainedModel",
     "OcclusionPatchDetector",
 ]
+
+__getattr__ = deprecated_aliases(
+    __name__,
+    {
+        "OcclusionDetectorOutput": ("OcclusionPatchDetectorOutput", OcclusionPatchDetectorOutput),
+        "OcclusionDetectorPreTrainedModel": (
+            "OcclusionPatchDetectorPreTrainedModel",
+            OcclusionPatchDetectorPreTrainedModel,
+        ),
+    },
+)

@@ -4,6 +4,7 @@ from huggingface_hub.dataclasses import strict
 from transformers import PreTrainedConfig, ViTMAEConfig
 
 from ..common.config_checks import require_choice, run_validators
+from ..common.deprecation import deprecated_aliases
 
 LATENT_SOURCES = ("encoder", "decoder_embed", "decoder")
 
@@ -73,3 +74,5 @@ class ViTLatentBackboneConfig(PreTrainedConfig):
 
 
 __all__ = ["ViTLatentBackboneConfig", "LATENT_SOURCES"]
+
+__getattr__ = deprecated_aliases(__name__, {"ViTLatentsConfig": ("ViTLatentBackboneConfig", ViTLatentBackboneConfig)})

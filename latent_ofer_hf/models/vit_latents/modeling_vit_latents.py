@@ -21,6 +21,7 @@ from transformers.masking_utils import create_bidirectional_mask
 from transformers.models.vit_mae.modeling_vit_mae import build_2d_sinusoidal_position_embedding
 from transformers.utils import ModelOutput
 
+from ..common.deprecation import deprecated_aliases
 from ..common.hub_code import HubCodeMixin
 from ..common.input_checks import check_patch_mask, check_pixel_values, patch_mask_to_pixel_mask
 from .configuration_vit_latents import ViTLatentBackboneConfig
@@ -117,13 +118,15 @@ class ViTLatentBackbone(ViTLatentBackbonePreTrainedModel):
 
     # -- encoder ---------------------------------------------------------------------------------------------------
     def encode(
-        self, pixel_values: torch.Tensor, visible: torch.Tensor | None = None
+        self, pixel_values: torch.Tensor, visible: torch.Tensor | None = None, visible_count: int | None = None
     ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
         """Run the MAE encoder on the visible patches only.
 
         Args:
             pixel_values: `[B, 3, H, W]` normalised images.
             visible: bool `[B, N]`, True = the encoder sees this patch; None = all patches.
+            visible_count: the number of visible patches when every sample has that same number. It skips the one
+                host read of the counts (for tracing, or counting FLOPs on the meta device); not checked.
         Returns:
             hidden `[B, 1 + L, hidden]` (cls first, then the L = max visible count kept tokens in raster order),
             valid bool `[B, L]` (False = padding, or None when nothing is padded),
@@ -136,10 +139,12 @@ class ViTLatentBackbone(ViTLatentBackbonePreTrainedModel):
         padded = False
         if visible is not None:
             num_patches = visible.shape[1]
-            # the visible counts set the sequence length: the one host read of the fill
-            counts = visible.sum(dim=1)
-            longest, shortest = torch.stack([counts.max(), counts.min()]).tolist()
-            padded = shortest < longest
+            if visible_count is None:  # the visible counts set the sequence length: the one host read of the fill
+                counts = visible.sum(dim=1)
+                longest, shortest = torch.stack([counts.max(), counts.min()]).tolist()
+                padded = shortest < longest
+            else:
+                longest = int(visible_count)
             # visible patches first (raster order), then the hidden ones; keep as many as the fullest sample has
             order_key = (~visible).long() * num_patches + torch.arange(num_patches, device=visible.device)
             ids_keep = order_key.argsort(dim=1)[:, :longest]
@@ -194,22 +199,25 @@ class ViTLatentBackbone(ViTLatentBackbonePreTrainedModel):
             return self.mae.decoder.decoder_embed(hidden)
         return self.decode(hidden, None, None)
 
-    def fill(self, pixel_values: torch.Tensor, patch_mask: torch.Tensor) -> torch.Tensor:
+    def fill(
+        self, pixel_values: torch.Tensor, patch_mask: torch.Tensor, *, visible_count: int | None = None
+    ) -> torch.Tensor:
         """MAE fill of the masked patches; the encoder sees only the visible ones (docs/method.md#mae-fill).
 
         Args:
             pixel_values: `[B, 3, H, W]` normalised images (checked).
             patch_mask: `[B, N]` or `[B, g, g]`, True = masked. The count may differ per sample.
+            visible_count: see `encode` (every sample has this many visible patches; skips a host read).
         Returns:
             `[B, 3, H, W]`: MAE prediction inside masked patches, input pixels elsewhere.
         """
         config = self.config
         check_pixel_values(pixel_values, image_size=config.image_size, num_channels=config.mae_config.num_channels)
         mask = check_patch_mask(patch_mask, batch_size=pixel_values.shape[0], grid_size=config.grid_size)
-        return self._fill(pixel_values, mask)
+        return self._fill(pixel_values, mask, visible_count)
 
-    def _fill(self, pixel_values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        hidden, valid, ids_keep = self.encode(pixel_values, visible=~mask)
+    def _fill(self, pixel_values: torch.Tensor, mask: torch.Tensor, visible_count: int | None = None) -> torch.Tensor:
+        hidden, valid, ids_keep = self.encode(pixel_values, visible=~mask, visible_count=visible_count)
         tokens = self.decode(hidden, valid, ids_keep)
         predicted = self.mae.decoder.decoder_pred(tokens)[:, 1:, :]
         if self.config.mae_config.norm_pix_loss:
@@ -261,3 +269,11 @@ class ViTLatentBackbone(ViTLatentBackbonePreTrainedModel):
 
 
 __all__ = ["ViTLatentBackbone", "ViTLatentBackboneOutput", "ViTLatentBackbonePreTrainedModel"]
+
+__getattr__ = deprecated_aliases(
+    __name__,
+    {
+        "ViTLatentsOutput": ("ViTLatentBackboneOutput", ViTLatentBackboneOutput),
+        "ViTLatentsPreTrainedModel": ("ViTLatentBackbonePreTrainedModel", ViTLatentBackbonePreTrainedModel),
+    },
+)

@@ -1,0 +1,104 @@
+"""Training throughput per stage: faces per second of `train.py`, one process and two (gloo on the CPU).
+
+    python benchmarks/train_throughput.py [--presets tiny base] [--steps 6] [--batch 4] [--processes 1 2]
+
+Each stage runs twice from the same prerequisites (earlier stages trained for one step first): with 1 and with
+1 + `--steps` optimizer steps. The difference of the two wall times is the time of `--steps` steps alone (start-up,
+data generation and the end-of-stage validation cancel), so faces/s = steps × batch × processes / difference.
+The machine is printed; compare the figures of one run with each other, not with other days.
+Last line: `train_faces_per_s <preset>:<processes>:<stage>=<float> ...`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+STAGES = ("mae", "teacher", "detector", "reconstructor", "recognizer")
+
+
+def _port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _run(processes: int, args: list[str]) -> float:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("ACCELERATE_")}
+    env.update({"HF_HUB_OFFLINE": "1", "TQDM_DISABLE": "1", "PYTHONPATH": str(ROOT)})
+    command = [sys.executable, str(ROOT / "train.py"), *args]
+    if processes > 1:
+        env["ACCELERATE_USE_CPU"] = "1"
+        command = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes",
+                   str(processes), "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+                   "--main_process_port", str(_port()), str(ROOT / "train.py"), *args]  # fmt: skip
+    started = time.perf_counter()
+    result = subprocess.run(command, env=env, capture_output=True, text=True, cwd=ROOT)
+    if result.returncode:
+        raise SystemExit(f"train.py failed:\n{result.stderr[-4000:]}")
+    return time.perf_counter() - started
+
+
+def _machine() -> str:
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{model} ({os.cpu_count()} cores), torch {torch.__version__}, Python {platform.python_version()}"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--presets", nargs="+", default=["tiny"])
+    parser.add_argument("--steps", type=int, default=6, help="timed optimizer steps per stage")
+    parser.add_argument("--batch", type=int, default=4, help="per-process batch size")
+    parser.add_argument("--processes", nargs="+", type=int, default=[1, 2])
+    args = parser.parse_args(argv)
+    print(f"machine: {_machine()}")
+    results = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        for preset in args.presets:
+            faces = args.batch * max(args.processes) * (args.steps + 2)
+            batch = str(args.batch)
+            common = ["--preset", preset, "--data", "synthfer", "--synthfer_train_size", str(faces),
+                      "--synthfer_validation_size", str(2 * args.batch), "--per_device_train_batch_size", batch,
+                      "--per_device_eval_batch_size", batch, "--num_train_epochs", "1"]  # fmt: skip
+            base = Path(scratch) / preset
+            _run(1, [*common, "--stage", "all", "--max_train_steps", "1", "--output_dir", str(base)])
+            for processes in args.processes:
+                for stage in STAGES:
+                    times = []
+                    for steps in (1, 1 + args.steps):
+                        folder = Path(scratch) / f"{preset}-{processes}-{stage}-{steps}"
+                        shutil.copytree(base / "stages", folder / "stages")
+                        for later in STAGES[STAGES.index(stage) :]:
+                            shutil.rmtree(folder / "stages" / later)
+                        times.append(_run(processes, [*common, "--stage", stage, "--max_train_steps", str(steps),
+                                                      "--output_dir", str(folder)]))  # fmt: skip
+                    seconds = max(times[1] - times[0], 1e-9)
+                    rate = args.steps * args.batch * processes / seconds
+                    results[f"{preset}:{processes}:{stage}"] = rate
+                    print(
+                        f"{preset:<6} {processes} process(es)  {stage:<14} {rate:8.2f} faces/s  "
+                        f"({args.steps} steps of {args.batch}×{processes} in {seconds:.1f} s)"
+                    )
+    print("train_faces_per_s " + " ".join(f"{key}={value:.3f}" for key, value in results.items()))
+
+
+if __name__ == "__main__":
+    main()
