@@ -1,17 +1,18 @@
 """Training throughput per stage: faces per second of `train.py`, one process and two (gloo on the CPU).
 
-    python benchmarks/train_throughput.py [--presets tiny base] [--steps 6] [--batch 4] [--processes 1 2]
+    python benchmarks/train_throughput.py [--presets tiny base] [--steps 8] [--batch 4] [--processes 1 2]
 
-Each stage runs twice from the same prerequisites (earlier stages trained for one step first): with 1 and with
-1 + `--steps` optimizer steps. The difference of the two wall times is the time of `--steps` steps alone (start-up,
-data generation and the end-of-stage validation cancel), so faces/s = steps × batch × processes / difference.
-The machine is printed; compare the figures of one run with each other, not with other days.
+Each stage runs `--steps` optimizer steps from the same prerequisites (the earlier stages trained for one step
+first) and reports the `train_samples_per_second` its run measured itself: faces over every process per second of
+its training loop (data loading and steps; the first batch, start-up and validation excluded). The machine is
+printed; compare the figures of one run with each other, not with other days.
 Last line: `train_faces_per_s <preset>:<processes>:<stage>=<float> ...`.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import shutil
@@ -65,7 +66,7 @@ def _machine() -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--presets", nargs="+", default=["tiny"])
-    parser.add_argument("--steps", type=int, default=6, help="timed optimizer steps per stage")
+    parser.add_argument("--steps", type=int, default=8, help="optimizer steps per stage")
     parser.add_argument("--batch", type=int, default=4, help="per-process batch size")
     parser.add_argument("--processes", nargs="+", type=int, default=[1, 2])
     args = parser.parse_args(argv)
@@ -82,20 +83,18 @@ def main(argv: list[str] | None = None) -> None:
             _run(1, [*common, "--stage", "all", "--max_train_steps", "1", "--output_dir", str(base)])
             for processes in args.processes:
                 for stage in STAGES:
-                    times = []
-                    for steps in (1, 1 + args.steps):
-                        folder = Path(scratch) / f"{preset}-{processes}-{stage}-{steps}"
-                        shutil.copytree(base / "stages", folder / "stages")
-                        for later in STAGES[STAGES.index(stage) :]:
-                            shutil.rmtree(folder / "stages" / later)
-                        times.append(_run(processes, [*common, "--stage", stage, "--max_train_steps", str(steps),
-                                                      "--output_dir", str(folder)]))  # fmt: skip
-                    seconds = max(times[1] - times[0], 1e-9)
-                    rate = args.steps * args.batch * processes / seconds
+                    folder = Path(scratch) / f"{preset}-{processes}-{stage}"
+                    shutil.copytree(base / "stages", folder / "stages")
+                    for later in STAGES[STAGES.index(stage) :]:
+                        shutil.rmtree(folder / "stages" / later)
+                    _run(processes, [*common, "--stage", stage, "--max_train_steps", str(args.steps),
+                                     "--output_dir", str(folder)])  # fmt: skip
+                    done = json.loads((folder / "stages" / stage / "stage_done.json").read_text())
+                    rate = done["train_samples_per_second"]
                     results[f"{preset}:{processes}:{stage}"] = rate
                     print(
                         f"{preset:<6} {processes} process(es)  {stage:<14} {rate:8.2f} faces/s  "
-                        f"({args.steps} steps of {args.batch}×{processes} in {seconds:.1f} s)"
+                        f"(batch {args.batch} per process, {args.steps} steps)"
                     )
     print("train_faces_per_s " + " ".join(f"{key}={value:.3f}" for key, value in results.items()))
 

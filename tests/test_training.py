@@ -108,11 +108,12 @@ def test_every_stage_trains_and_the_output_is_a_system_the_pipeline_loads(traine
     assert sorted(p.name for p in trained.iterdir() if p.is_dir()) == [
         "detector", "recognizer", "reconstructor", "stages", "vit"
     ]  # fmt: skip
-    # the system holds the stages' best weights
-    assert all(
-        torch.equal(value, _weights(trained / "stages" / "detector" / "detector")[key])
-        for key, value in _weights(trained / "detector").items()
-    )
+    # the system holds the stages' best weights, untouched by assembling it
+    for slot, (stage, name) in {"vit": ("mae", "vit"), "detector": ("detector", "detector"),
+                                "reconstructor": ("reconstructor", "reconstructor"),
+                                "recognizer": ("recognizer", "recognizer")}.items():  # fmt: skip
+        saved = _weights(trained / "stages" / stage / name)
+        assert all(torch.equal(value, saved[key]) for key, value in _weights(trained / slot).items()), slot
     fer = pipeline("occluded-fer", model=str(trained))
     result = fer(synthfer_sample(3, split="test").image, detector=None)
     assert len(result) == 1 and result[0]["label"] in fer.model.config.id2label.values()

@@ -17,7 +17,13 @@ import torch
 from PIL import Image
 
 from ..data.loaders import load_affectnet, load_fedro, load_image_folder, load_kdef, load_rafdb
-from ..data.occlusion import NVIDIA_COVERAGE_BUCKETS, free_form_occlusion, paste_occluder, random_patch_occlusion
+from ..data.occlusion import (
+    IMAGENET_MEAN_RGB,
+    NVIDIA_COVERAGE_BUCKETS,
+    free_form_occlusion,
+    paste_occluder,
+    random_patch_occlusion,
+)
 from ..data.synthfer import SEEN_OCCLUDERS, synthfer_dataset
 from ..models.latent_ofer.image_processing_latent_ofer import LatentOferImageProcessor
 from .arguments import CommonArguments
@@ -41,7 +47,20 @@ def _holdout(dataset: datasets.Dataset, fraction: float, seed: int) -> tuple[dat
     return parts["train"], parts["test"]
 
 
+_LOADED: dict[tuple, FaceSplits] = {}
+
+
 def load_face_splits(common: CommonArguments) -> FaceSplits:
+    """:func:`read_face_splits`, read once per process and argument set (the stages of one run share it)."""
+    key = (common.data, common.data_dir, common.synthfer_train_size, common.synthfer_validation_size, common.seed,
+           common.validation_fraction)  # fmt: skip
+    if key not in _LOADED:
+        _LOADED.clear()
+        _LOADED[key] = read_face_splits(common)
+    return _LOADED[key]
+
+
+def read_face_splits(common: CommonArguments) -> FaceSplits:
     """Train and validation faces for ``--data`` (labels in the RAF-DB order, the system's default).
 
     SynthFER: generated, clean, from its disjoint train and validation identity pools (its ``unseen`` occluders and
@@ -96,6 +115,32 @@ def augment(array: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.asarray(crop.resize((IMAGE_SIZE, IMAGE_SIZE), Image.Resampling.BILINEAR))
 
 
+def fer_augment(array: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The official recogniser's augmentation [C: main.py]: horizontal flip; with probability 0.2 a rotation of up
+    to ±20° and a 224 crop of the image padded by 32; random erasing (p 0.5, 2–25 % of the area, aspect 0.3–3.3)
+    filled with the ImageNet mean (the value 0 after normalisation, as torchvision's default)."""
+    if rng.random() < 0.5:
+        array = array[:, ::-1]
+    image = Image.fromarray(np.ascontiguousarray(array))
+    if rng.random() < 0.2:
+        image = image.rotate(float(rng.uniform(-20, 20)), resample=Image.Resampling.BILINEAR)
+        padded = Image.new("RGB", (IMAGE_SIZE + 64, IMAGE_SIZE + 64))
+        padded.paste(image, (32, 32))
+        top, left = (int(rng.integers(0, 65)) for _ in range(2))
+        image = padded.crop((left, top, left + IMAGE_SIZE, top + IMAGE_SIZE))
+    array = np.array(image)
+    if rng.random() < 0.5:
+        for _ in range(10):  # torchvision's RandomErasing tries up to 10 boxes
+            area = IMAGE_SIZE * IMAGE_SIZE * rng.uniform(0.02, 0.25)
+            ratio = float(np.exp(rng.uniform(np.log(0.3), np.log(3.3))))
+            height, width = int(round((area * ratio) ** 0.5)), int(round((area / ratio) ** 0.5))
+            if height < IMAGE_SIZE and width < IMAGE_SIZE:
+                top, left = int(rng.integers(0, IMAGE_SIZE - height + 1)), int(rng.integers(0, IMAGE_SIZE - width + 1))
+                array[top : top + height, left : left + width] = IMAGENET_MEAN_RGB
+                break
+    return array
+
+
 def occlude(array: np.ndarray, protocol: str, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One occlusion protocol on an aligned face → (image, pixel mask ``[H, W]``, patch mask ``[14, 14]``)."""
     if protocol == "seen":  # a procedural occluder of the seen families, at one of its facial anchors
@@ -138,6 +183,8 @@ class FaceTensors(torch.utils.data.Dataset):
         protocols: occlusion protocol weights (see :func:`parse_protocols`); None: never occlude.
         occlusion_probability: chance that a face is occluded.
         train: augment, and draw anew every epoch (``set_epoch``); otherwise one fixed draw per face.
+        augmentation: ``"mild"`` (flip and a 90–100 % crop: the patch grid positions matter) or ``"fer"`` (the
+            official recogniser's, :func:`fer_augment`).
     """
 
     def __init__(
@@ -149,7 +196,11 @@ class FaceTensors(torch.utils.data.Dataset):
         protocols: dict[str, float] | None = None,
         occlusion_probability: float = 1.0,
         purpose: int = 0,
+        augmentation: str = "mild",
     ):
+        if augmentation not in ("mild", "fer"):
+            raise ValueError(f"augmentation must be 'mild' or 'fer', got {augmentation!r}")
+        self.augmentation = augmentation
         self.dataset, self.seed, self.train, self.purpose = dataset, seed, train, purpose
         self.protocols = protocols
         self.occlusion_probability = occlusion_probability
@@ -170,7 +221,7 @@ class FaceTensors(torch.utils.data.Dataset):
         rng = np.random.default_rng([self.seed, self.epoch if self.train else 0, int(index), self.purpose])
         clean = face_array(row["image"])
         if self.train:
-            clean = augment(clean, rng)
+            clean = augment(clean, rng) if self.augmentation == "mild" else fer_augment(clean, rng)
         item: dict[str, torch.Tensor] = {"labels": torch.tensor(int(row["label"]))}
         image = clean
         if self.protocols is not None:
@@ -188,4 +239,13 @@ class FaceTensors(torch.utils.data.Dataset):
         return item
 
 
-__all__ = ["FaceSplits", "FaceTensors", "PROTOCOLS", "augment", "load_face_splits", "occlude", "parse_protocols"]
+__all__ = [
+    "FaceSplits",
+    "FaceTensors",
+    "PROTOCOLS",
+    "augment",
+    "fer_augment",
+    "load_face_splits",
+    "occlude",
+    "parse_protocols",
+]

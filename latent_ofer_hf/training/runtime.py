@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import shutil
+import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -107,9 +108,10 @@ class StageRun:
         self.checkpoint_root = root / "checkpoints" / stage
         self.state = TrainState()
         self.history: list[dict[str, Any]] = []
+        self._timed_samples, self._timed_seconds = 0, 0.0
         # the same global RNG at the start of a stage whether or not the earlier stages ran in this process
         set_seed(common.seed + (STAGES.index(stage) if stage in STAGES else len(STAGES)))
-        if accelerator.is_main_process:
+        if accelerator.is_main_process and not self.is_done():  # a finished stage keeps the arguments it ran with
             self.dir.mkdir(parents=True, exist_ok=True)
             (self.dir / "training_args.json").write_text(json.dumps(arguments, indent=2, default=str))
 
@@ -121,7 +123,8 @@ class StageRun:
         self.accelerator.wait_for_everyone()
         if self.accelerator.is_main_process:
             (self.dir / "metrics.json").write_text(json.dumps(self.history, indent=2))
-            (self.dir / DONE_FILE).write_text(json.dumps({**summary, **asdict(self.state)}, indent=2))
+            speed = {"train_samples_per_second": self.samples_per_second}
+            (self.dir / DONE_FILE).write_text(json.dumps({**summary, **asdict(self.state), **speed}, indent=2))
 
     def write_json(self, name: str, value: Any) -> None:
         if self.accelerator.is_main_process:
@@ -218,11 +221,29 @@ class StageRun:
             disable=not self.accelerator.is_local_main_process,
             leave=False,
         )
-        for batch in loader:
-            self.state.batches_done += 1  # counted before the step, so a checkpoint taken in it resumes after it
-            yield batch
-            bar.update(1)
-        bar.close()
+        started = None
+        try:
+            for index, batch in enumerate(loader):
+                if index == 1:  # the first batch of an epoch warms up (workers, allocations): timed from the second
+                    started = time.perf_counter()
+                if index >= 1:
+                    self._timed_samples += self._samples_in(batch)
+                self.state.batches_done += 1  # counted before the step, so a checkpoint taken in it resumes after it
+                yield batch
+                bar.update(1)
+        finally:
+            if started is not None:
+                self._timed_seconds += time.perf_counter() - started
+            bar.close()
+
+    def _samples_in(self, batch: Any) -> int:
+        first = next(iter(batch.values())) if isinstance(batch, dict) else batch[0]
+        return int(first.shape[0]) * self.accelerator.num_processes
+
+    @property
+    def samples_per_second(self) -> float | None:
+        """Training faces per second over every process (data loading and steps; validation excluded)."""
+        return self._timed_samples / self._timed_seconds if self._timed_seconds > 0 else None
 
     def log(self, values: dict[str, float], *, epoch_end: bool = False) -> None:
         values = {f"{self.stage}/{key}": float(value) for key, value in values.items()}

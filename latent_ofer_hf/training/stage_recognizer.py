@@ -69,7 +69,7 @@ def run_recognizer(accelerator: Accelerator, arguments: TrainingArguments) -> Pa
     splits = load_face_splits(common)
     run.write_json("data_report.json", splits.report)
     occlusion = {"protocols": RECOGNIZER_PROTOCOLS, "occlusion_probability": own.recognizer_occlusion_probability}
-    train_set = FaceTensors(splits.train, seed=common.seed, train=True, **occlusion)
+    train_set = FaceTensors(splits.train, seed=common.seed, train=True, augmentation="fer", **occlusion)
     val_set = FaceTensors(splits.validation, seed=common.seed, train=False, purpose=1, **occlusion)
     schedule = {
         "momentum": own.recognizer_momentum,

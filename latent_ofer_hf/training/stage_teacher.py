@@ -64,7 +64,7 @@ def train_classifier(
 ) -> None:
     """SGD with a step schedule over epochs (the paper's recogniser recipe), validation accuracy for selection."""
     common = run.common
-    train_set = train_set or FaceTensors(splits.train, seed=common.seed, train=True)
+    train_set = train_set or FaceTensors(splits.train, seed=common.seed, train=True, augmentation="fer")
     val_set = val_set or FaceTensors(splits.validation, seed=common.seed, train=False)
     train_loader = torch.utils.data.DataLoader(
         train_set,
