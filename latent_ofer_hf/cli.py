@@ -1,5 +1,5 @@
 """``latent-ofer`` command line: ``latent-ofer predict IMG... [--model M] [--json] [--save-vis DIR]``,
-``latent-ofer sizes``."""
+``latent-ofer evaluate --model M --data synthfer --occlusion unseen --output_dir OUT``, ``latent-ofer sizes``."""
 
 from __future__ import annotations
 
@@ -133,6 +133,30 @@ def predict(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def evaluate_command(args: argparse.Namespace) -> int:
+    from .evaluation import EvaluationSpec, evaluate, parse_occlusion
+
+    try:
+        parse_occlusion(args.occlusion)
+        if args.data != "synthfer" and (args.data_dir is None or not Path(args.data_dir).is_dir()):
+            return _fail(f"--data {args.data}: --data_dir {args.data_dir!r} is not a folder")
+        if args.model and _looks_like_path(args.model) and not Path(args.model).expanduser().is_dir():
+            return _fail(f"--model {args.model}: no such folder")
+        spec = EvaluationSpec(model=args.model, data=args.data, data_dir=args.data_dir, split=args.split,
+                              occlusion=args.occlusion, num_images=args.num_images, batch_size=args.batch_size,
+                              seed=args.seed, output_dir=args.output_dir)  # fmt: skip
+        results = evaluate(spec)
+    except (OSError, ValueError) as error:
+        return _fail(str(error))
+    recognition = results["recognition"]
+    line = f"accuracy {recognition['accuracy']:.4f}, balanced accuracy {recognition['balanced_accuracy']:.4f}"
+    if "detection" in results:
+        detection = results["detection"]
+        line += f"; patch precision {detection['patch_precision']}, recall {detection['patch_recall']}"
+    print(f"{line}  → {Path(args.output_dir) / 'results.json'}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="latent-ofer", description="Latent-OFER occluded facial expression recognition"
@@ -149,8 +173,20 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--no-detector", action="store_true", help="the images are already face crops")
     run.add_argument("--no-reconstruct", action="store_true", help="recognise the raw face (skip reconstruction)")
     run.add_argument("--device", default=None, help="e.g. cpu, cuda:0 (default: cpu)")
+    judge = commands.add_parser("evaluate", help="one of the paper's protocols on a data split: results.json + plots")
+    judge.add_argument("--model", required=True, help="a saved system directory or Hub repo id")
+    judge.add_argument("--data", default="synthfer", choices=["synthfer", "rafdb", "affectnet", "kdef", "imagefolder"])
+    judge.add_argument("--data_dir", default=None, help="root of the data set (not for synthfer)")
+    judge.add_argument("--split", default="test", help="test (default) or validation")
+    judge.add_argument("--occlusion", default="none", help="none | seen | unseen | random_patch:<ratio> | free_form")
+    judge.add_argument("--num_images", type=int, default=700, help="SynthFER faces to generate (default 700)")
+    judge.add_argument("--batch_size", type=int, default=16)
+    judge.add_argument("--seed", type=int, default=0)
+    judge.add_argument("--output_dir", required=True, help="where results.json and the plots go")
     commands.add_parser("sizes", help="parameters and FLOPs per component per preset")
     args = parser.parse_args(argv)
+    if args.command == "evaluate":
+        return evaluate_command(args)
     if args.command == "sizes":
         from .sizes import main as sizes_main
 

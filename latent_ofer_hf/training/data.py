@@ -24,7 +24,7 @@ from ..data.occlusion import (
     paste_occluder,
     random_patch_occlusion,
 )
-from ..data.synthfer import SEEN_OCCLUDERS, synthfer_dataset
+from ..data.synthfer import SEEN_OCCLUDERS, UNSEEN_OCCLUDERS, synthfer_dataset
 from ..models.latent_ofer.image_processing_latent_ofer import LatentOferImageProcessor
 from .arguments import CommonArguments
 
@@ -143,8 +143,9 @@ def fer_augment(array: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 def occlude(array: np.ndarray, protocol: str, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One occlusion protocol on an aligned face → (image, pixel mask ``[H, W]``, patch mask ``[14, 14]``)."""
-    if protocol == "seen":  # a procedural occluder of the seen families, at one of its facial anchors
-        family = SEEN_OCCLUDERS[int(rng.integers(len(SEEN_OCCLUDERS)))]
+    if protocol in ("seen", "unseen"):  # a procedural occluder of that family set, at one of its facial anchors
+        families = SEEN_OCCLUDERS if protocol == "seen" else UNSEEN_OCCLUDERS  # unseen: evaluation only
+        family = families[int(rng.integers(len(families)))]
         anchor = family.anchors[int(rng.integers(len(family.anchors)))]
         result = paste_occluder(array, family.draw, rng, anchor=anchor, scale=(0.3, 0.6), grid=GRID)
     elif protocol == "random_patch":
@@ -153,7 +154,7 @@ def occlude(array: np.ndarray, protocol: str, rng: np.random.Generator) -> tuple
         coverage = NVIDIA_COVERAGE_BUCKETS[int(rng.integers(len(NVIDIA_COVERAGE_BUCKETS)))]
         result = free_form_occlusion(array, rng, coverage=coverage, grid=GRID)
     else:
-        raise ValueError(f"unknown occlusion protocol {protocol!r}; choose from {PROTOCOLS}")
+        raise ValueError(f"unknown occlusion protocol {protocol!r}; choose from {(*PROTOCOLS, 'unseen')}")
     return np.asarray(result.image), result.pixel_mask, result.patch_mask
 
 

@@ -1,0 +1,199 @@
+"""`latent-ofer evaluate`: one protocol of the paper on one data split, in one process or many.
+
+Recognition on the (occluded) faces, occlusion detection against the ground-truth patch masks where they are known,
+and reconstruction quality (PSNR / SSIM over the occluded region and the whole face) where the unoccluded face is
+known. Under ``accelerate launch`` the data is split across processes and the per-face values are gathered
+(``gather_for_metrics``), so the results equal a one-process run.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from accelerate import Accelerator
+from PIL import Image
+
+from ..data.synthfer import synthfer_dataset, synthfer_sample
+from ..models.latent_ofer import LatentOferModel
+from ..models.latent_ofer.image_processing_latent_ofer import LatentOferImageProcessor
+from ..training.data import face_array, occlude
+from .metrics import confusion_matrix, detection_metrics, finite_mean, psnr, recognition_metrics, ssim
+from .plots import confusion_matrix_image
+
+SYNTHFER_FAMILIES = ("seen", "unseen")
+PROTOCOLS = ("none", "seen", "unseen", "random_patch", "free_form")
+
+
+@dataclass
+class EvaluationSpec:
+    """What to evaluate: a saved system on a split of a data set under one occlusion protocol."""
+
+    model: str
+    data: str = "synthfer"
+    data_dir: str | None = None
+    split: str = "test"
+    occlusion: str = "none"  # none | seen | unseen | random_patch:<ratio> | free_form
+    num_images: int = 700  # SynthFER faces to generate
+    batch_size: int = 16
+    seed: int = 0
+    output_dir: str | None = None
+
+
+def parse_occlusion(text: str) -> tuple[str, float | None]:
+    """``"random_patch:0.3"`` → ``("random_patch", 0.3)``; a clear error for an unknown protocol."""
+    name, _, value = text.partition(":")
+    if name not in PROTOCOLS:
+        raise ValueError(f"unknown occlusion protocol {text!r}; choose one of {PROTOCOLS} (random_patch:<ratio>)")
+    if name == "random_patch":
+        try:
+            ratio = float(value) if value else 0.3
+        except ValueError:
+            raise ValueError(f"random_patch needs a ratio in (0, 1), e.g. random_patch:0.3, got {text!r}") from None
+        if not 0 < ratio < 1:
+            raise ValueError(f"random_patch ratio must be in (0, 1), got {ratio}")
+        return name, ratio
+    if value:
+        raise ValueError(f"{name} takes no value, got {text!r}")
+    return name, None
+
+
+class EvaluationFaces(torch.utils.data.Dataset):
+    """Faces of the split with the protocol applied: ``pixel_values``, ``labels``, and where known the ground-truth
+    ``patch_mask`` / ``pixel_mask`` and the unoccluded ``clean_pixel_values``."""
+
+    def __init__(self, spec: EvaluationSpec):
+        self.spec = spec
+        self.protocol, self.ratio = parse_occlusion(spec.occlusion)
+        self.processor = LatentOferImageProcessor()
+        self.native = spec.data == "synthfer" and self.protocol in SYNTHFER_FAMILIES
+        if spec.data == "synthfer":
+            mode = self.protocol if self.native else "none"
+            self.rows = synthfer_dataset(spec.num_images, split=spec.split, seed=spec.seed, occlusion=mode)
+        else:
+            from ..training.arguments import CommonArguments
+            from ..training.data import read_face_splits
+
+            if spec.data_dir is None or not Path(spec.data_dir).is_dir():
+                raise ValueError(f"--data {spec.data}: --data_dir {spec.data_dir!r} is not a folder")
+            common = CommonArguments(data=spec.data, data_dir=spec.data_dir, seed=spec.seed)
+            self.rows = read_face_splits(common).validation if spec.split == "validation" else self._test_split()
+
+    def _test_split(self):
+        from ..data.loaders import load_affectnet, load_image_folder, load_kdef, load_rafdb
+
+        spec = self.spec
+        if spec.data == "rafdb":
+            return load_rafdb(spec.data_dir, split="test", label_order="rafdb")
+        if spec.data == "affectnet":
+            return load_affectnet(spec.data_dir, split="validation", num_classes=7, label_order="rafdb")
+        if spec.data == "kdef":
+            return load_kdef(spec.data_dir, label_order="rafdb", split="test")
+        return load_image_folder(spec.data_dir, label_order="rafdb")
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def _tensor(self, array: np.ndarray) -> torch.Tensor:
+        return self.processor.to_pixel_values(Image.fromarray(np.ascontiguousarray(array)))
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        row = self.rows[int(index)]
+        item = {"labels": torch.tensor(int(row["label"]))}
+        image = face_array(row["image"])
+        clean = pixel_mask = patch_mask = None
+        if self.native:  # SynthFER's own occluders (landmark-anchored), its masks, and the same face unoccluded
+            patch_mask = np.asarray(row["occlusion_mask"], dtype=bool)
+            pixel_mask = np.asarray(row["pixel_mask"].convert("L")) > 127
+            clean = synthfer_sample(int(row["index"]), split=self.spec.split, seed=self.spec.seed).image
+        elif self.protocol != "none":
+            rng = np.random.default_rng([self.spec.seed, int(index), PROTOCOLS.index(self.protocol)])
+            clean = image
+            if self.protocol == "random_patch":
+                from ..data.occlusion import random_patch_occlusion
+
+                result = random_patch_occlusion(image, self.ratio, rng, grid=14)
+                image, pixel_mask, patch_mask = np.asarray(result.image), result.pixel_mask, result.patch_mask
+            else:
+                image, pixel_mask, patch_mask = occlude(image, self.protocol, rng)
+        item["pixel_values"] = self._tensor(image)
+        if patch_mask is not None:
+            item["patch_mask"] = torch.from_numpy(np.ascontiguousarray(patch_mask))
+            item["pixel_mask"] = torch.from_numpy(np.ascontiguousarray(pixel_mask))[None]
+            item["clean_pixel_values"] = self._tensor(clean)
+        return item
+
+
+def load_system(path: str) -> LatentOferModel:
+    """A saved system folder (or Hub id); a clear error when it is not one."""
+    folder = Path(path)
+    if folder.exists():
+        missing = [part for part in ("config.json", "vit", "detector", "recognizer") if not (folder / part).exists()]
+        if missing:
+            raise ValueError(f"--model {path} is not a saved Latent-OFER system (missing {', '.join(missing)})")
+    return LatentOferModel.from_pretrained(path).eval()
+
+
+def _unit(pixel_values: torch.Tensor, processor: LatentOferImageProcessor) -> torch.Tensor:
+    mean = torch.tensor(processor.image_mean, dtype=pixel_values.dtype, device=pixel_values.device)[None, :, None, None]
+    std = torch.tensor(processor.image_std, dtype=pixel_values.dtype, device=pixel_values.device)[None, :, None, None]
+    return (pixel_values * std + mean).clamp(0, 1)
+
+
+@torch.no_grad()
+def evaluate(spec: EvaluationSpec, accelerator: Accelerator | None = None) -> dict[str, Any]:
+    """Run the protocol; write ``results.json`` and ``confusion_matrix.png`` into ``spec.output_dir`` (main
+    process) and return the results."""
+    accelerator = accelerator or Accelerator()
+    model = load_system(spec.model).to(accelerator.device)  # not prepared: nothing is trained
+    faces = EvaluationFaces(spec)
+    loader = accelerator.prepare(torch.utils.data.DataLoader(faces, batch_size=spec.batch_size))
+    names = [model.config.id2label[i] for i in range(len(model.config.id2label))]
+    gathered: dict[str, list[torch.Tensor]] = {}
+
+    def keep(**values: torch.Tensor) -> None:
+        for key, value in accelerator.gather_for_metrics(values).items():
+            gathered.setdefault(key, []).append(value.cpu())
+
+    for batch in loader:
+        output = model(batch["pixel_values"], return_dict=True)
+        values = {"predictions": output.logits.argmax(-1), "labels": batch["labels"]}
+        if "patch_mask" in batch:
+            values.update(predicted_mask=output.patch_mask.reshape(len(batch["labels"]), -1),
+                          true_mask=batch["patch_mask"].reshape(len(batch["labels"]), -1))  # fmt: skip
+            if output.reconstruction is not None:
+                reconstructed = _unit(output.reconstruction, faces.processor)
+                clean, hole = _unit(batch["clean_pixel_values"], faces.processor), batch["pixel_mask"]
+                values["psnr_hole"], values["psnr_face"] = psnr(reconstructed, clean, hole), psnr(reconstructed, clean)
+                values["ssim_hole"], values["ssim_face"] = ssim(reconstructed, clean, hole), ssim(reconstructed, clean)
+        keep(**values)
+    joined = {key: torch.cat(parts) for key, parts in gathered.items()}
+    results: dict[str, Any] = {
+        "spec": {**asdict(spec), "num_processes": accelerator.num_processes},
+        "reconstruction_mode": model.config.reconstruction,
+        "recognition": recognition_metrics(
+            confusion_matrix(joined["predictions"], joined["labels"], len(names)), names
+        ),
+    }
+    if "true_mask" in joined:
+        results["detection"] = detection_metrics(joined["predicted_mask"], joined["true_mask"])
+    if "psnr_hole" in joined:
+        results["reconstruction"] = {
+            key: finite_mean(joined[key]) for key in ("psnr_hole", "psnr_face", "ssim_hole", "ssim_face")
+        }
+        results["reconstruction"]["perfect_fills"] = int(torch.isinf(joined["psnr_hole"]).sum())
+    if spec.output_dir is not None and accelerator.is_main_process:
+        out = Path(spec.output_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "results.json").write_text(json.dumps(results, indent=2))
+        title = f"{spec.data} {spec.split}, occlusion {spec.occlusion}"
+        normalized = results["recognition"]["normalized_confusion_matrix"]
+        confusion_matrix_image(normalized, names, title).save(out / "confusion_matrix.png")
+    return results
+
+
+__all__ = ["EvaluationFaces", "EvaluationSpec", "evaluate", "load_system", "parse_occlusion"]

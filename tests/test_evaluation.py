@@ -1,0 +1,143 @@
+"""Evaluation: metrics on hand-computed cases, `latent-ofer evaluate` in one process and two, clear errors."""
+
+import json
+import math
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from latent_ofer_hf import LatentOferModel, preset_config
+from latent_ofer_hf.cli import main as cli
+from latent_ofer_hf.data.synthfer import synthfer_sample
+from latent_ofer_hf.evaluation import confusion_matrix, detection_metrics, psnr, recognition_metrics, ssim
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# ------------------------------------------------------------------------------------------------------ metrics
+def test_confusion_matrix_and_balanced_accuracy_by_hand():
+    predictions, labels = torch.tensor([0, 1, 1, 2, 2, 2]), torch.tensor([0, 1, 2, 2, 2, 0])
+    matrix = confusion_matrix(predictions, labels, 3)
+    assert matrix.tolist() == [[1, 0, 1], [0, 1, 0], [0, 1, 2]]
+    metrics = recognition_metrics(matrix, ["a", "b", "c"])
+    assert metrics["accuracy"] == pytest.approx(4 / 6)
+    assert metrics["per_class_accuracy"] == pytest.approx({"a": 0.5, "b": 1.0, "c": 2 / 3})
+    assert metrics["balanced_accuracy"] == pytest.approx((0.5 + 1.0 + 2 / 3) / 3)
+    assert metrics["normalized_confusion_matrix"][2] == pytest.approx([0, 1 / 3, 2 / 3])
+
+
+def test_an_empty_class_gives_no_nan():
+    metrics = recognition_metrics(confusion_matrix(torch.tensor([0, 1, 1]), torch.tensor([0, 1, 0]), 4), list("abcd"))
+    assert metrics["per_class_accuracy"]["c"] is None and metrics["per_class_accuracy"]["d"] is None
+    assert metrics["normalized_confusion_matrix"][3] == [0.0, 0.0, 0.0, 0.0]
+    assert metrics["balanced_accuracy"] == pytest.approx((0.5 + 1.0) / 2)
+    assert not any(math.isnan(v) for row in metrics["normalized_confusion_matrix"] for v in row)
+
+
+def test_psnr_of_identical_images_and_of_a_known_error():
+    images = torch.full((2, 3, 16, 16), 0.5)
+    assert torch.isinf(psnr(images, images)).all()
+    shifted = images + 0.1  # MSE 0.01 → 10·log10(1 / 0.01) = 20 dB
+    assert psnr(shifted, images).tolist() == pytest.approx([20.0, 20.0])
+    mask = torch.zeros(2, 1, 16, 16, dtype=torch.bool)
+    mask[0, :, :4] = True
+    hole = images.clone()
+    hole[0, :, :4] += 0.1  # the error only inside the mask of the first image
+    values = psnr(hole, images, mask)
+    assert values[0] == pytest.approx(20.0) and math.isnan(values[1])  # an empty mask is NaN, not a number
+
+
+def test_ssim_of_identical_images_is_one_and_drops_with_noise():
+    generator = torch.Generator().manual_seed(0)
+    images = torch.rand(1, 3, 32, 32, generator=generator)
+    assert ssim(images, images).item() == pytest.approx(1.0, abs=1e-12)
+    noisy = (images + 0.2 * torch.randn(1, 3, 32, 32, generator=generator)).clamp(0, 1)
+    assert ssim(noisy, images).item() < 0.9
+
+
+def test_detection_metrics_on_a_known_mask_pair():
+    metrics = detection_metrics(torch.tensor([1, 1, 0, 0]), torch.tensor([1, 0, 1, 0]))
+    assert metrics["patch_precision"] == 0.5 and metrics["patch_recall"] == 0.5 and metrics["patch_f1"] == 0.5
+    assert metrics["patch_accuracy"] == 0.5
+    nothing = detection_metrics(torch.zeros(4), torch.zeros(4))
+    assert nothing["patch_precision"] is None and nothing["patch_recall"] is None and nothing["patch_accuracy"] == 1.0
+
+
+def test_synthfer_s_clean_face_is_the_occluded_one_without_its_occluder():
+    occluded = synthfer_sample(4, split="test", occlusion="unseen")
+    clean = synthfer_sample(4, split="test")
+    outside = ~occluded.pixel_mask & (occluded.image == clean.image).all(-1) | occluded.pixel_mask
+    assert occluded.pixel_mask.any() and outside.mean() > 0.97  # semi-transparent borders aside
+
+
+# ------------------------------------------------------------------------------------------------- the command
+@pytest.fixture(scope="module")
+def system_dir(tmp_path_factory) -> Path:
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("system") / "tiny"
+    model = LatentOferModel(preset_config("tiny")).eval()
+    with torch.no_grad():  # a fitted-looking detector: centre from some faces, radius at their 90 % quantile
+        latents = model.vit(torch.randn(4, 3, 224, 224)).patch_latents
+        model.detector.init_center(latents)
+        model.detector.update_radius(model.detector(latents).distances)
+    model.save_pretrained(folder)
+    return folder
+
+
+def _port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_evaluate_in_one_process_and_in_two_gives_the_same_results(system_dir, tmp_path):
+    args = ["evaluate", "--model", str(system_dir), "--data", "synthfer", "--occlusion", "unseen",
+            "--num_images", "14", "--batch_size", "4"]  # fmt: skip
+    assert cli([*args, "--output_dir", str(tmp_path / "one")]) == 0
+    one = json.loads((tmp_path / "one" / "results.json").read_text())
+    assert (tmp_path / "one" / "confusion_matrix.png").stat().st_size > 1000
+    assert one["recognition"]["num_samples"] == 14 and "detection" in one and "reconstruction" in one
+    env = {key: value for key, value in os.environ.items() if not key.startswith("ACCELERATE_")}
+    env.update({"ACCELERATE_USE_CPU": "1", "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"})
+    launch = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+              "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port",
+              str(_port()), "-m", "latent_ofer_hf.cli", *args, "--output_dir", str(tmp_path / "two")]  # fmt: skip
+    result = subprocess.run(launch, env=env, capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-4000:]
+    two = json.loads((tmp_path / "two" / "results.json").read_text())
+    assert two["spec"]["num_processes"] == 2 and one["spec"]["num_processes"] == 1
+    assert two["recognition"] == one["recognition"] and two["detection"] == one["detection"]
+    for key, value in one["reconstruction"].items():
+        assert two["reconstruction"][key] == pytest.approx(value, rel=1e-5), key
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--data", "rafdb", "--data_dir", "/no/such/folder"], "is not a folder"),
+        (["--occlusion", "sunglasses"], "unknown occlusion protocol"),
+        (["--occlusion", "random_patch:2"], "ratio must be in"),
+    ],
+)
+def test_bad_input_is_one_clear_line(system_dir, tmp_path, capsys, extra, message):
+    code = cli(["evaluate", "--model", str(system_dir), "--output_dir", str(tmp_path), *extra])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_model_folder_without_a_detector_is_refused(system_dir, tmp_path, capsys):
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(system_dir, broken)
+    shutil.rmtree(broken / "detector")
+    code = cli(["evaluate", "--model", str(broken), "--num_images", "7", "--output_dir", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2 and "missing detector" in err and len(err.strip().splitlines()) == 1
+    assert np.all([not (tmp_path / "out" / "results.json").exists()])
