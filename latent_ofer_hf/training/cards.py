@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from accelerate import Accelerator
 
 from .arguments import CommonArguments
-from .runtime import TrainState
 
 STAGE_FLAGS = {"baseline": "recognizer --baseline", "discriminators": "reconstructor"}
 WHAT = {
@@ -26,7 +26,7 @@ def _sentence(text: str) -> str:
 
 
 def write_component_card(
-    accelerator: Accelerator, directory: Path, component: str, common: CommonArguments, state: TrainState
+    accelerator: Accelerator, directory: Path, component: str, common: CommonArguments, state: Any
 ) -> None:
     """``README.md`` in a component folder (main process only)."""
     if not accelerator.is_main_process or not directory.is_dir():

@@ -24,6 +24,7 @@ from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_
 from tqdm.auto import tqdm
 
 from .arguments import STAGES, CommonArguments
+from .cards import write_component_card
 
 STATE_FILE = "train_state.json"
 DONE_FILE = "stage_done.json"
@@ -125,6 +126,17 @@ class StageRun:
             (self.dir / "metrics.json").write_text(json.dumps(self.history, indent=2))
             speed = {"train_samples_per_second": self.samples_per_second}
             (self.dir / DONE_FILE).write_text(json.dumps({**summary, **asdict(self.state), **speed}, indent=2))
+
+    def finish(self, components: dict[str, torch.nn.Module]) -> Path:
+        """End the stage: save each component no epoch saved (a run resumed at its very end), write its card, mark
+        the stage done; returns the first component's folder."""
+        for name, model in components.items():
+            if not (self.dir / name / "config.json").is_file():
+                save_component(self.accelerator, model, self.dir / name)
+            card = {"vit": "mae"}.get(name, name)
+            write_component_card(self.accelerator, self.dir / name, card, self.common, self.state)
+        self.mark_done({"components": list(components)})
+        return self.dir / next(iter(components))
 
     def write_json(self, name: str, value: Any) -> None:
         if self.accelerator.is_main_process:
@@ -262,6 +274,15 @@ class StageRun:
         return better
 
 
+def make_loader(
+    common: CommonArguments, dataset: torch.utils.data.Dataset, batch_size: int, *, train: bool
+) -> torch.utils.data.DataLoader:
+    """Training: shuffled (accelerate makes the sampler seedable), whole batches only (BatchNorm); validation: in
+    order, every face."""
+    return torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=train, drop_last=train,
+                                       num_workers=common.dataloader_num_workers)  # fmt: skip
+
+
 def set_learning_rate(optimizer: torch.optim.Optimizer, learning_rate: float) -> None:
     """Schedules are pure functions of the step or epoch, applied here: nothing to checkpoint, exact on resume."""
     for group in optimizer.param_groups:
@@ -317,6 +338,7 @@ def gather_cat(accelerator: Accelerator, chunks: list[torch.Tensor]) -> torch.Te
 
 __all__ = [
     "cosine_with_warmup",
+    "make_loader",
     "frozen",
     "maybe_sync_batchnorm",
     "previous_output",

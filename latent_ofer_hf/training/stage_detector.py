@@ -21,9 +21,8 @@ from ..models.occlusion_detector import OcclusionPatchDetector
 from ..models.vit_latents import ViTLatentBackbone
 from ..presets import preset_config
 from .arguments import TrainingArguments
-from .cards import write_component_card
 from .data import FaceTensors, load_face_splits
-from .runtime import StageRun, StageSettings, frozen, previous_output, save_component, set_learning_rate
+from .runtime import StageRun, StageSettings, frozen, make_loader, previous_output, save_component, set_learning_rate
 
 
 @torch.no_grad()
@@ -89,21 +88,13 @@ def run_detector(accelerator: Accelerator, arguments: TrainingArguments) -> Path
     run.write_json("data_report.json", splits.report)
     vit = frozen(ViTLatentBackbone.from_pretrained(previous_output(common, "mae", "vit")), accelerator.device)
     detector = OcclusionPatchDetector(preset_config(common.preset).detector_config)
-    loader_kwargs = {"num_workers": common.dataloader_num_workers}
-    train_loader = torch.utils.data.DataLoader(
-        FaceTensors(splits.train, seed=common.seed, train=True),
-        batch_size=settings.batch_size,
-        shuffle=True,
-        drop_last=True,
-        **loader_kwargs,
-    )
-    clean_loader = torch.utils.data.DataLoader(
-        FaceTensors(splits.train, seed=common.seed, train=False),
-        batch_size=common.per_device_eval_batch_size,
-        **loader_kwargs,
-    )
+    eval_batch = common.per_device_eval_batch_size
+    train_loader = make_loader(common, FaceTensors(splits.train, seed=common.seed, train=True), settings.batch_size,
+                               train=True)  # fmt: skip
+    clean_loader = make_loader(common, FaceTensors(splits.train, seed=common.seed, train=False), eval_batch,
+                               train=False)  # fmt: skip
     occluded = FaceTensors(splits.validation, seed=common.seed, train=False, protocols={"seen": 1.0}, purpose=2)
-    val_loader = torch.utils.data.DataLoader(occluded, batch_size=common.per_device_eval_batch_size, **loader_kwargs)
+    val_loader = make_loader(common, occluded, eval_batch, train=False)
     optimizer = torch.optim.Adam(
         detector.parameters(), lr=settings.learning_rate, weight_decay=own.detector_weight_decay
     )
@@ -147,11 +138,7 @@ def run_detector(accelerator: Accelerator, arguments: TrainingArguments) -> Path
             save_component(accelerator, detector, run.dir / "detector")
         if stop:
             break
-    if not (run.dir / "detector" / "config.json").is_file():
-        save_component(accelerator, detector, run.dir / "detector")
-    write_component_card(accelerator, run.dir / "detector", "detector", common, run.state)
-    run.mark_done({"component": "detector"})
-    return run.dir / "detector"
+    return run.finish({"detector": detector})
 
 
 __all__ = ["clean_pass", "patch_scores", "run_detector"]

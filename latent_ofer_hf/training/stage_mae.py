@@ -16,9 +16,8 @@ from accelerate import Accelerator
 from ..models.vit_latents import ViTLatentBackbone
 from ..presets import preset_config
 from .arguments import TrainingArguments
-from .cards import write_component_card
 from .data import FaceTensors, load_face_splits
-from .runtime import StageRun, StageSettings, cosine_with_warmup, save_component, set_learning_rate
+from .runtime import StageRun, StageSettings, cosine_with_warmup, make_loader, save_component, set_learning_rate
 
 
 def parameter_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
@@ -79,18 +78,10 @@ def run_mae(accelerator: Accelerator, arguments: TrainingArguments) -> Path:
     else:
         backbone = ViTLatentBackbone(vit_config)
     backbone.mae.config.mask_ratio = own.mae_mask_ratio
-    train_loader = torch.utils.data.DataLoader(
-        FaceTensors(splits.train, seed=common.seed, train=True),
-        batch_size=settings.batch_size,
-        shuffle=True,
-        drop_last=True,
-        num_workers=common.dataloader_num_workers,
-    )
-    val_loader = torch.utils.data.DataLoader(
-        FaceTensors(splits.validation, seed=common.seed, train=False),
-        batch_size=common.per_device_eval_batch_size,
-        num_workers=common.dataloader_num_workers,
-    )
+    train_set = FaceTensors(splits.train, seed=common.seed, train=True)
+    val_set = FaceTensors(splits.validation, seed=common.seed, train=False)
+    train_loader = make_loader(common, train_set, settings.batch_size, train=True)
+    val_loader = make_loader(common, val_set, common.per_device_eval_batch_size, train=False)
     optimizer = torch.optim.AdamW(
         parameter_groups(backbone.mae, own.mae_weight_decay), lr=settings.learning_rate, betas=(0.9, 0.95)
     )
@@ -125,11 +116,7 @@ def run_mae(accelerator: Accelerator, arguments: TrainingArguments) -> Path:
             save_component(accelerator, backbone, run.dir / "vit")
         if stop:
             break
-    if not (run.dir / "vit" / "config.json").is_file():
-        save_component(accelerator, backbone, run.dir / "vit")
-    write_component_card(accelerator, run.dir / "vit", "mae", common, run.state)
-    run.mark_done({"component": "vit"})
-    return run.dir / "vit"
+    return run.finish({"vit": backbone})
 
 
 __all__ = ["parameter_groups", "run_mae", "validation_loss"]

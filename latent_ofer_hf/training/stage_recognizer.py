@@ -23,7 +23,6 @@ from ..models.occlusion_detector import OcclusionPatchDetector
 from ..models.vit_latents import ViTLatentBackbone
 from ..presets import preset_config
 from .arguments import TrainingArguments
-from .cards import write_component_card
 from .data import FaceTensors, load_face_splits
 from .runtime import StageRun, StageSettings, frozen, previous_output
 from .stage_teacher import cnn_only_config, train_classifier
@@ -79,13 +78,13 @@ def run_recognizer(accelerator: Accelerator, arguments: TrainingArguments) -> Pa
     }
     if own.baseline:
         model = ExpressionRecognizer(cnn_only_config(common.preset))
-        train_classifier(
+        model = train_classifier(
             accelerator, run, model, splits, settings, name=name, train_set=train_set, val_set=val_set, **schedule
         )
     else:
         model = ExpressionRecognizer(preset_config(common.preset).recognizer_config)
         system = load_frozen_system(accelerator, common, model)
-        train_classifier(
+        model = train_classifier(
             accelerator,
             run,
             model,
@@ -97,9 +96,7 @@ def run_recognizer(accelerator: Accelerator, arguments: TrainingArguments) -> Pa
             forward=latent_ofer_forward(system),
             **schedule,
         )
-    write_component_card(accelerator, run.dir / name, stage, common, run.state)
-    run.mark_done({"component": name})
-    return run.dir / name
+    return run.finish({name: model})
 
 
 def assemble_system(accelerator: Accelerator, common) -> Path:

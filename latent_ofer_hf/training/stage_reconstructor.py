@@ -26,9 +26,8 @@ from ..models.hybrid_reconstruction import (
 from ..models.vit_latents import ViTLatentBackbone
 from ..presets import preset_config
 from .arguments import TrainingArguments
-from .cards import write_component_card
 from .data import FaceTensors, load_face_splits, parse_protocols
-from .runtime import StageRun, StageSettings, frozen, previous_output, save_component, set_learning_rate
+from .runtime import StageRun, StageSettings, frozen, make_loader, previous_output, save_component, set_learning_rate
 
 # the discriminators' own widths per preset (the paper's: ndf 64, feature width 512)
 DISCRIMINATOR_WIDTHS = {"tiny": {"ndf": 4, "feature_width": 8}}
@@ -95,16 +94,8 @@ def run_reconstructor(accelerator: Accelerator, arguments: TrainingArguments) ->
     protocols = parse_protocols(own.reconstructor_masks)
     train_set = FaceTensors(splits.train, seed=common.seed, train=True, protocols=protocols)
     val_set = FaceTensors(splits.validation, seed=common.seed, train=False, protocols=protocols, purpose=3)
-    train_loader = torch.utils.data.DataLoader(
-        train_set,
-        batch_size=settings.batch_size,
-        shuffle=True,
-        drop_last=True,
-        num_workers=common.dataloader_num_workers,
-    )
-    val_loader = torch.utils.data.DataLoader(
-        val_set, batch_size=common.per_device_eval_batch_size, num_workers=common.dataloader_num_workers
-    )
+    train_loader = make_loader(common, train_set, settings.batch_size, train=True)
+    val_loader = make_loader(common, val_set, common.per_device_eval_batch_size, train=False)
     betas = (own.reconstructor_beta1, 0.999)
     g_optimizer = torch.optim.Adam(network.parameters(), lr=settings.learning_rate, betas=betas)
     d_optimizer = torch.optim.Adam(discriminators.trainable_parameters(), lr=settings.learning_rate, betas=betas)
@@ -158,13 +149,7 @@ def run_reconstructor(accelerator: Accelerator, arguments: TrainingArguments) ->
             save_component(accelerator, discriminators, run.dir / "discriminators")
         if stop:
             break
-    if not (run.dir / "reconstructor" / "config.json").is_file():
-        save_component(accelerator, network, run.dir / "reconstructor")
-        save_component(accelerator, discriminators, run.dir / "discriminators")
-    write_component_card(accelerator, run.dir / "reconstructor", "reconstructor", common, run.state)
-    write_component_card(accelerator, run.dir / "discriminators", "discriminators", common, run.state)
-    run.mark_done({"component": "reconstructor"})
-    return run.dir / "reconstructor"
+    return run.finish({"reconstructor": network, "discriminators": discriminators})
 
 
 __all__ = ["discriminators_for", "fill_mask", "hole_l1", "lambda_policy", "run_reconstructor"]

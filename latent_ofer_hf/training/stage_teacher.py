@@ -15,9 +15,8 @@ from accelerate import Accelerator
 from ..models.expression_recognizer import ExpressionRecognizer, ExpressionRecognizerConfig
 from ..presets import preset_config
 from .arguments import TrainingArguments
-from .cards import write_component_card
 from .data import FaceTensors, load_face_splits
-from .runtime import StageRun, StageSettings, maybe_sync_batchnorm, save_component, set_learning_rate
+from .runtime import StageRun, StageSettings, make_loader, maybe_sync_batchnorm, save_component, set_learning_rate
 
 
 def cnn_only_config(preset: str) -> ExpressionRecognizerConfig:
@@ -61,21 +60,13 @@ def train_classifier(
     train_set: FaceTensors | None = None,
     val_set: FaceTensors | None = None,
     forward: Forward = image_only,
-) -> None:
+) -> torch.nn.Module:
     """SGD with a step schedule over epochs (the paper's recogniser recipe), validation accuracy for selection."""
     common = run.common
     train_set = train_set or FaceTensors(splits.train, seed=common.seed, train=True, augmentation="fer")
     val_set = val_set or FaceTensors(splits.validation, seed=common.seed, train=False)
-    train_loader = torch.utils.data.DataLoader(
-        train_set,
-        batch_size=settings.batch_size,
-        shuffle=True,
-        drop_last=True,
-        num_workers=common.dataloader_num_workers,
-    )
-    val_loader = torch.utils.data.DataLoader(
-        val_set, batch_size=common.per_device_eval_batch_size, num_workers=common.dataloader_num_workers
-    )
+    train_loader = make_loader(common, train_set, settings.batch_size, train=True)
+    val_loader = make_loader(common, val_set, common.per_device_eval_batch_size, train=False)
     if len(train_loader) == 0:
         raise ValueError(f"[{run.stage}] {len(train_set)} training faces < one batch of {settings.batch_size}")
     model = maybe_sync_batchnorm(accelerator, model)
@@ -106,8 +97,7 @@ def train_classifier(
             save_component(accelerator, model, run.dir / name)
         if stop:
             break
-    if not (run.dir / name / "config.json").is_file():  # no epoch finished (e.g. resumed at the very end)
-        save_component(accelerator, model, run.dir / name)
+    return model
 
 
 def run_teacher(accelerator: Accelerator, arguments: TrainingArguments) -> Path:
@@ -120,7 +110,7 @@ def run_teacher(accelerator: Accelerator, arguments: TrainingArguments) -> Path:
     splits = load_face_splits(common)
     run.write_json("data_report.json", splits.report)
     model = ExpressionRecognizer(cnn_only_config(common.preset))
-    train_classifier(
+    model = train_classifier(
         accelerator,
         run,
         model,
@@ -132,9 +122,7 @@ def run_teacher(accelerator: Accelerator, arguments: TrainingArguments) -> Path:
         gamma=0.1,
         name="teacher",
     )
-    write_component_card(accelerator, run.dir / "teacher", "teacher", common, run.state)
-    run.mark_done({"component": "teacher"})
-    return run.dir / "teacher"
+    return run.finish({"teacher": model})
 
 
 __all__ = ["accuracy", "cnn_only_config", "image_only", "run_teacher", "train_classifier"]
