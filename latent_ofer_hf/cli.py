@@ -146,6 +146,8 @@ def evaluate_command(args: argparse.Namespace) -> int:
                               occlusion=args.occlusion, num_images=args.num_images, batch_size=args.batch_size,
                               seed=args.seed, output_dir=args.output_dir)  # fmt: skip
         results = evaluate(spec)
+        if args.write_card:
+            card = write_card(Path(args.model), results)
     except (OSError, ValueError) as error:
         return _fail(str(error))
     recognition = results["recognition"]
@@ -153,8 +155,24 @@ def evaluate_command(args: argparse.Namespace) -> int:
     if "detection" in results:
         detection = results["detection"]
         line += f"; patch precision {detection['patch_precision']}, recall {detection['patch_recall']}"
-    print(f"{line}  → {Path(args.output_dir) / 'results.json'}")
+    print(f"{line}  → {Path(args.output_dir) / 'results.json'}" + (f", card {card}" if args.write_card else ""))
     return 0
+
+
+def write_card(model: Path, results: dict[str, Any]) -> Path:
+    """The system's card with these results, and what its training run recorded (``stages/*/training_args.json``)."""
+    from .evaluation.cards import write_system_card
+
+    if not model.is_dir():
+        raise ValueError(f"--write_card needs --model to be a local folder, got {model}")
+    trained = model / "stages" / "recognizer" / "training_args.json"
+    flags = json.loads(trained.read_text()) if trained.is_file() else {}
+    command = "not recorded (the system was not trained by train.py into this folder)"
+    if flags:
+        data = f"--data {flags['data']}" + (f" --data_dir {flags['data_dir']}" if flags.get("data_dir") else "")
+        command = f"accelerate launch train.py --stage all --preset {flags['preset']} {data} --seed {flags['seed']}"
+    labels = list(results["recognition"]["per_class_accuracy"])
+    return write_system_card(model, [results], trained_on=flags.get("data"), training_command=command, labels=labels)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -183,6 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     judge.add_argument("--batch_size", type=int, default=16)
     judge.add_argument("--seed", type=int, default=0)
     judge.add_argument("--output_dir", required=True, help="where results.json and the plots go")
+    judge.add_argument("--write_card", action="store_true", help="write the model card (README.md) into --model")
     commands.add_parser("sizes", help="parameters and FLOPs per component per preset")
     args = parser.parse_args(argv)
     if args.command == "evaluate":

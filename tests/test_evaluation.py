@@ -141,3 +141,48 @@ def test_a_model_folder_without_a_detector_is_refused(system_dir, tmp_path, caps
     err = capsys.readouterr().err
     assert code == 2 and "missing detector" in err and len(err.strip().splitlines()) == 1
     assert np.all([not (tmp_path / "out" / "results.json").exists()])
+
+
+# ------------------------------------------------------------------------------------------------------- cards
+def test_evaluate_writes_a_card_whose_eval_results_equal_results_json(system_dir, tmp_path):
+    import shutil
+
+    from huggingface_hub import ModelCard
+
+    folder = tmp_path / "system"
+    shutil.copytree(system_dir, folder)
+    args = ["evaluate", "--model", str(folder), "--occlusion", "unseen", "--num_images", "7", "--batch_size", "7",
+            "--output_dir", str(tmp_path / "out"), "--write_card"]  # fmt: skip
+    assert cli(args) == 0
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    card = ModelCard.load(folder / "README.md")
+    found = {(r.dataset_config, r.metric_type): r.metric_value for r in card.data.eval_results}
+    expected = {
+        ("unseen", "accuracy"): results["recognition"]["accuracy"],
+        ("unseen", "balanced_accuracy"): results["recognition"]["balanced_accuracy"],
+        ("unseen", "psnr"): results["reconstruction"]["psnr_hole"],
+        ("unseen", "ssim"): results["reconstruction"]["ssim_hole"],
+    }
+    for key in ("patch_precision", "patch_recall", "patch_f1"):
+        if results["detection"][key] is not None:
+            expected[("unseen", key.removeprefix("patch_"))] = results["detection"][key]
+    assert found.keys() == expected.keys()
+    for key, value in expected.items():
+        assert found[key] == pytest.approx(value, abs=1e-6), key
+    text = (folder / "README.md").read_text()
+    assert 'pipeline("occluded-fer"' in text and "CC BY-NC 4.0" in text and card.data.license == "mit"
+
+
+def test_a_component_card_says_synthfer_is_not_for_real_photos():
+    from huggingface_hub import ModelCard
+
+    from latent_ofer_hf.evaluation.cards import component_card
+
+    command = "accelerate launch train.py --stage detector"
+    card = component_card("latent-ofer-hf detector", what="the detector", trained_on="synthfer",
+                          training_command=command, training_summary="3 steps")  # fmt: skip
+    parsed = ModelCard(str(card))
+    assert "not meaningful" in parsed.text and "train.py --stage detector" in parsed.text
+    assert parsed.data.license == "mit" and "latent-ofer" in parsed.data.tags
+    rafdb = component_card("x", what="y", trained_on="rafdb", training_command="c", training_summary="s")
+    assert rafdb.data.license == "other" and "non-commercial" in rafdb.text

@@ -261,3 +261,20 @@ def test_fsdp_and_deepspeed_are_refused_with_a_message():
     for kind in (DistributedType.FSDP, DistributedType.DEEPSPEED):
         with pytest.raises(ValueError, match="supports DDP"):
             check_distributed_setup(SimpleNamespace(distributed_type=kind))
+
+
+def test_the_mae_stage_starts_from_a_given_mae_checkpoint(tmp_path):
+    """`--init_from` (a Hub id or a folder) wraps that ViTMAEForPreTraining; exercised on a local folder."""
+    from transformers import ViTMAEConfig, ViTMAEForPreTraining
+
+    from latent_ofer_hf import preset_config
+    from latent_ofer_hf.models.vit_latents import ViTLatentBackbone
+
+    mae_config = preset_config("tiny").vit_config.mae_config.to_dict()
+    mae_config["intermediate_size"] = 48  # differs from the tiny preset, so the run must have used this folder
+    ViTMAEForPreTraining(ViTMAEConfig(**mae_config)).save_pretrained(tmp_path / "mae")
+    output = tmp_path / "out"
+    main([*TINY, "--stage", "mae", "--max_train_steps", "1", "--init_from", str(tmp_path / "mae"),
+          "--output_dir", str(output)])  # fmt: skip
+    trained = ViTLatentBackbone.from_pretrained(output / "stages" / "mae" / "vit")
+    assert trained.config.mae_config.intermediate_size == 48

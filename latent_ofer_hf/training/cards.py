@@ -21,41 +21,35 @@ WHAT = {
 }
 
 
-def _sentence(text: str) -> str:
-    return text[:1].upper() + text[1:]
+def training_command(component: str, common: CommonArguments) -> str:
+    stage = STAGE_FLAGS.get(component, component)
+    data = f"--data {common.data}" + (f" --data_dir {common.data_dir}" if common.data_dir else "")
+    return f"accelerate launch train.py --stage {stage} --preset {common.preset} {data} --seed {common.seed}"
 
 
 def write_component_card(
     accelerator: Accelerator, directory: Path, component: str, common: CommonArguments, state: Any
 ) -> None:
-    """``README.md`` in a component folder (main process only)."""
+    """``README.md`` in a component folder (main process only), from ``hub_cards/component.md``."""
+    from ..evaluation.cards import component_card
+
     if not accelerator.is_main_process or not directory.is_dir():
         return
-    if common.data == "synthfer":
-        data = (
-            f"SynthFER, this project's procedural cartoon faces ({common.synthfer_train_size} training faces, "
-            f"seed {common.seed}). **Its predictions on real photos are not meaningful.**"
-        )
-    else:
-        data = f"`{common.data}` from your copy in `{common.data_dir}` (check that data set's licence)."
     epochs = state.epoch + (1 if state.batches_done else 0)
     best = (
         ""
         if state.best_metric is None
-        else f" Best validation metric {state.best_metric:.4f} at epoch {state.best_epoch}."
+        else f" Best validation metric {state.best_metric:.4f} (epoch {state.best_epoch})."
     )
-    text = (
-        f"# latent-ofer-hf: {component}\n\n"
-        f"{_sentence(WHAT.get(component, component))}, part of a Latent-OFER system (Lee, Lee, Yoo, ICCV 2023) "
-        f"built with the latent-ofer-hf package.\n\n"
-        f"- Trained on: {data}\n"
-        f"- Preset `{common.preset}`; {state.global_step} optimizer steps in {epochs} epoch(s); model "
-        f"selection on the validation split only.{best}\n"
-        f"- Command: `accelerate launch train.py --stage {STAGE_FLAGS.get(component, component)} "
-        f"--preset {common.preset} --data {common.data} --seed {common.seed}` (the full resolved arguments are in "
-        f"`training_args.json` of the stage folder).\n"
+    summary = (
+        f"Preset `{common.preset}`; {state.global_step} optimizer steps in {epochs} epoch(s); model selection "
+        f"on the validation split only.{best} Every resolved flag: `training_args.json` in the stage folder."
     )
-    (directory / "README.md").write_text(text, encoding="utf-8")
+    data = f"{common.data} ({common.synthfer_train_size} faces)" if common.data == "synthfer" else common.data
+    card = component_card(f"latent-ofer-hf {component}", what=WHAT.get(component, component),
+                          trained_on=common.data, training_command=training_command(component, common),
+                          training_summary=summary.replace("Preset", f"Data: {data}. Preset", 1))  # fmt: skip
+    card.save(directory / "README.md")
 
 
-__all__ = ["write_component_card"]
+__all__ = ["training_command", "write_component_card"]

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from accelerate import Accelerator
 
+from ..evaluation.cards import write_system_card
 from ..models.expression_recognizer import ExpressionRecognizer
 from ..models.hybrid_reconstruction import HybridReconstructionNetwork
 from ..models.latent_ofer import LatentOferModel
@@ -23,6 +24,7 @@ from ..models.occlusion_detector import OcclusionPatchDetector
 from ..models.vit_latents import ViTLatentBackbone
 from ..presets import preset_config
 from .arguments import TrainingArguments
+from .cards import training_command
 from .data import FaceTensors, load_face_splits
 from .runtime import StageRun, StageSettings, frozen, previous_output
 from .stage_teacher import cnn_only_config, train_classifier
@@ -117,6 +119,9 @@ def assemble_system(accelerator: Accelerator, common) -> Path:
             card = output / "stages" / stage / name / "README.md"
             if card.is_file():
                 shutil.copyfile(card, output / slot / "README.md")
+        labels = [system.config.id2label[i] for i in range(len(system.config.id2label))]
+        command = training_command("recognizer", common).replace("--stage recognizer", "--stage all", 1)
+        write_system_card(output, [], trained_on=common.data, labels=labels, training_command=command)
     accelerator.wait_for_everyone()
     return output
 

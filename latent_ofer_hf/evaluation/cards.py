@@ -1,0 +1,146 @@
+"""Model cards from the `hub_cards/` templates: the `model-index` filled from `results.json` (one `EvalResult` per
+data set × metric), with usage, the training command, limitations and licence notes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from huggingface_hub import EvalResult, ModelCard, ModelCardData
+
+from hub_cards import TEMPLATES
+
+# results.json key → (metric type, metric name)
+METRICS = {
+    ("recognition", "accuracy"): ("accuracy", "Accuracy"),
+    ("recognition", "balanced_accuracy"): ("balanced_accuracy", "Balanced accuracy (mean per-class)"),
+    ("detection", "patch_precision"): ("precision", "Occluded-patch precision"),
+    ("detection", "patch_recall"): ("recall", "Occluded-patch recall"),
+    ("detection", "patch_f1"): ("f1", "Occluded-patch F1"),
+    ("reconstruction", "psnr_hole"): ("psnr", "PSNR over the occluded region (dB)"),
+    ("reconstruction", "ssim_hole"): ("ssim", "SSIM over the occluded region"),
+}
+NON_COMMERCIAL = {
+    "rafdb": "RAF-DB (non-commercial research use)",
+    "affectnet": "AffectNet (non-commercial research use)",
+    "kdef": "KDEF (non-commercial research use)",
+}
+SYNTHFER_WARNING = (
+    "Trained on **SynthFER**, this project's procedural cartoon faces: its predictions on real photos are not "
+    "meaningful."
+)
+
+
+def dataset_name(spec: dict[str, Any]) -> str:
+    return f"{spec['data']} {spec['split']} (occlusion: {spec['occlusion']})"
+
+
+def eval_results(results: list[dict[str, Any]], task: str = "image-classification") -> list[EvalResult]:
+    """One `EvalResult` per evaluated data set × metric present in the results."""
+    found = []
+    for result in results:
+        spec = result["spec"]
+        for (group, key), (metric_type, metric_name) in METRICS.items():
+            value = result.get(group, {}).get(key)
+            if value is None:
+                continue
+            found.append(EvalResult(task_type=task, task_name="Occluded facial expression recognition",
+                                    dataset_type=spec["data"], dataset_name=dataset_name(spec),
+                                    dataset_split=spec["split"], dataset_config=spec["occlusion"],
+                                    metric_type=metric_type, metric_name=metric_name,
+                                    metric_value=round(float(value), 6)))  # fmt: skip
+    return found
+
+
+def results_table(results: list[dict[str, Any]]) -> str:
+    if not results:
+        return "Not evaluated yet."
+    lines = ["| data (split, occlusion) | metric | value |", "|---|---|---:|"]
+    for item in eval_results(results):
+        lines.append(f"| {item.dataset_name} | {item.metric_name} | {item.metric_value:.4f} |")
+    return "\n".join(lines)
+
+
+def licence_notes(trained_on: str | None) -> str:
+    notes = ["Code: MIT (latent-ofer-hf)."]
+    if trained_on in NON_COMMERCIAL:
+        notes.append(f"These weights were trained on {NON_COMMERCIAL[trained_on]}: check its terms before any use.")
+    notes.append("Weights started from an MAE checkpoint (facebook/vit-mae-*) carry its CC BY-NC 4.0 licence; a trunk "
+                 "from DAN's MS-Celeb ResNet-18 restricts commercial use.")  # fmt: skip
+    return " ".join(notes)
+
+
+def _card_data(model_name: str, trained_on: str | None, results: list[dict[str, Any]]) -> ModelCardData:
+    licence = "mit" if trained_on in (None, "synthfer") else "other"
+    kwargs = {"eval_results": eval_results(results), "model_name": model_name} if results else {}
+    return ModelCardData(license=licence, library_name="transformers",
+                         tags=["facial-expression-recognition", "occlusion", "latent-ofer", "image-classification"],
+                         **kwargs)  # fmt: skip
+
+
+def system_card(
+    model_name: str,
+    *,
+    results: list[dict[str, Any]],
+    trained_on: str | None,
+    training_command: str,
+    labels: list[str],
+    repo_id: str = "path/to/this/folder",
+) -> ModelCard:
+    """The card of a whole system."""
+    commands = "; ".join(
+        f"`latent-ofer evaluate --data {r['spec']['data']} --split {r['spec']['split']} "
+        f"--occlusion {r['spec']['occlusion']}`"
+        for r in results
+    )
+    return ModelCard.from_template(
+        _card_data(model_name, trained_on, results),
+        template_path=str(TEMPLATES / "system.md"),
+        model_name=model_name,
+        labels=", ".join(labels),
+        trained_on=SYNTHFER_WARNING if trained_on == "synthfer" else f"Trained on `{trained_on}`.",
+        repo_id=repo_id,
+        results_table=results_table(results),
+        evaluation_command=commands or "not run yet",
+        training_command=training_command,
+        limitations=_limitations(trained_on),
+        licence_notes=licence_notes(trained_on),
+    )
+
+
+def component_card(
+    model_name: str, *, what: str, trained_on: str | None, training_command: str, training_summary: str
+) -> ModelCard:
+    """The card of one component (no results of its own: the system is what is evaluated)."""
+    return ModelCard.from_template(
+        _card_data(model_name, trained_on, []),
+        template_path=str(TEMPLATES / "component.md"),
+        model_name=model_name,
+        what=what[:1].upper() + what[1:],
+        trained_on=SYNTHFER_WARNING if trained_on == "synthfer" else f"Trained on `{trained_on}`.",
+        training_command=training_command,
+        training_summary=training_summary,
+        limitations=_limitations(trained_on),
+        licence_notes=licence_notes(trained_on),
+    )
+
+
+def _limitations(trained_on: str | None) -> str:
+    text = (
+        "Seven basic expressions only; faces must be found and aligned first (the pipeline does it with MTCNN). "
+        "Accuracy on one data set does not carry over to others (pose, age, ethnicity and capture differ)."
+    )
+    if trained_on == "synthfer":
+        text = SYNTHFER_WARNING + " " + text
+    return text
+
+
+def write_system_card(folder: Path, results: list[dict[str, Any]], **kwargs: Any) -> Path:
+    """Render and save ``folder/README.md``; returns its path."""
+    card = system_card(folder.name, results=results, **kwargs)
+    path = Path(folder) / "README.md"
+    card.save(path)
+    return path
+
+
+__all__ = ["component_card", "eval_results", "system_card", "write_system_card"]
