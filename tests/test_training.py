@@ -44,21 +44,21 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _command(processes: int, args: list[str]) -> tuple[list[str], dict[str, str]]:
+def _command(processes: int, args: list[str], precision: str = "no") -> tuple[list[str], dict[str, str]]:
     """`python train.py …` for one process; `accelerate launch --multi_gpu` with gloo on the CPU for two (with
     `--cpu` accelerate would silently run one process)."""
     env = _env()
-    if processes == 1:
+    if processes == 1 and precision == "no":
         return [sys.executable, str(ROOT / "train.py"), *args], env
     env["ACCELERATE_USE_CPU"] = "1"
-    launch = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", str(processes),
-              "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port",
-              str(_free_port())]  # fmt: skip
+    launch = [sys.executable, "-m", "accelerate.commands.launch", *(["--multi_gpu"] if processes > 1 else []),
+              "--num_processes", str(processes), "--num_machines", "1", "--mixed_precision", precision,
+              "--dynamo_backend", "no", "--main_process_port", str(_free_port())]  # fmt: skip
     return [*launch, str(ROOT / "train.py"), *args], env
 
 
-def _run(processes: int, args: list[str], timeout: int = 600) -> str:
-    command, env = _command(processes, args)
+def _run(processes: int, args: list[str], timeout: int = 600, precision: str = "no") -> str:
+    command, env = _command(processes, args, precision)
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
     return result.stdout + result.stderr
@@ -278,3 +278,13 @@ def test_the_mae_stage_starts_from_a_given_mae_checkpoint(tmp_path):
           "--output_dir", str(output)])  # fmt: skip
     trained = ViTLatentBackbone.from_pretrained(output / "stages" / "mae" / "vit")
     assert trained.config.mae_config.intermediate_size == 48
+
+
+def test_bf16_from_the_launch_flag_trains_every_stage(tmp_path):
+    """Mixed precision comes from `accelerate launch --mixed_precision bf16` (CPU autocast here)."""
+    output = tmp_path / "bf16"
+    log = _run(1, [*TINY, "--stage", "all", "--max_train_steps", "1", "--output_dir", str(output)], precision="bf16")
+    assert "mixed_precision bf16" in log, log[-2000:]
+    weights = _weights(output / "recognizer")
+    assert all(v.dtype == torch.float32 for v in weights.values() if v.is_floating_point())  # master weights: fp32
+    assert all(torch.isfinite(value).all() for value in weights.values() if value.is_floating_point())
