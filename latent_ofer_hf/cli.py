@@ -135,6 +135,7 @@ def predict(args: argparse.Namespace) -> int:
 
 def evaluate_command(args: argparse.Namespace) -> int:
     from .evaluation import EvaluationSpec, evaluate, parse_occlusion
+    from .evaluation.evaluate import robustness
 
     try:
         parse_occlusion(args.occlusion)
@@ -142,9 +143,18 @@ def evaluate_command(args: argparse.Namespace) -> int:
             return _fail(f"--data {args.data}: --data_dir {args.data_dir!r} is not a folder")
         if args.model and _looks_like_path(args.model) and not Path(args.model).expanduser().is_dir():
             return _fail(f"--model {args.model}: no such folder")
-        spec = EvaluationSpec(model=args.model, data=args.data, data_dir=args.data_dir, split=args.split,
-                              occlusion=args.occlusion, num_images=args.num_images, batch_size=args.batch_size,
-                              seed=args.seed, output_dir=args.output_dir)  # fmt: skip
+        spec = EvaluationSpec(
+            model=args.model, data=args.data, data_dir=args.data_dir, split=args.split, occlusion=args.occlusion,
+            num_images=args.num_images, batch_size=args.batch_size, seed=args.seed, output_dir=args.output_dir,
+            reconstruction=args.reconstruction,
+        )  # fmt: skip
+        if args.protocol == "robustness":
+            if args.baseline is not None and not Path(args.baseline).is_dir():
+                return _fail(f"--baseline {args.baseline}: no such folder")
+            curves = robustness(spec, baseline=args.baseline)["accuracy"]
+            shown = "; ".join(f"{name}: " + " ".join(f"{v:.3f}" for v in values) for name, values in curves.items())
+            print(f"accuracy at 0-60 % random patches — {shown}  → {Path(args.output_dir) / 'robustness.json'}")
+            return 0
         results = evaluate(spec)
         if args.write_card:
             card = write_card(Path(args.model), results)
@@ -202,6 +212,19 @@ def main(argv: list[str] | None = None) -> int:
     judge.add_argument("--seed", type=int, default=0)
     judge.add_argument("--output_dir", required=True, help="where results.json and the plots go")
     judge.add_argument("--write_card", action="store_true", help="write the model card (README.md) into --model")
+    judge.add_argument(
+        "--reconstruction",
+        choices=["hybrid", "mae", "diffusion", "none"],
+        default=None,
+        help="override the system's reconstruction (MAE-only vs hybrid; none = the recogniser alone)",
+    )
+    judge.add_argument(
+        "--protocol",
+        choices=["single", "robustness"],
+        default="single",
+        help="robustness: accuracy vs random-patch ratio 0-60 %% (robustness.json + .png)",
+    )
+    judge.add_argument("--baseline", default=None, help="with --protocol robustness: a plain CNN folder to compare")
     commands.add_parser("sizes", help="parameters and FLOPs per component per preset")
     args = parser.parse_args(argv)
     if args.command == "evaluate":

@@ -186,3 +186,28 @@ def test_a_component_card_says_synthfer_is_not_for_real_photos():
     assert parsed.data.license == "mit" and "latent-ofer" in parsed.data.tags
     rafdb = component_card("x", what="y", trained_on="rafdb", training_command="c", training_summary="s")
     assert rafdb.data.license == "other" and "non-commercial" in rafdb.text
+
+
+# ------------------------------------------------------------------------------------- ablations and the curve
+def test_reconstruction_override_and_the_robustness_curve(system_dir, tmp_path):
+    from latent_ofer_hf import ExpressionRecognizer
+    from latent_ofer_hf.training.stage_teacher import cnn_only_config
+
+    base = ["evaluate", "--model", str(system_dir), "--occlusion", "seen", "--num_images", "7", "--batch_size", "7"]
+    assert cli([*base, "--output_dir", str(tmp_path / "hybrid")]) == 0
+    assert cli([*base, "--reconstruction", "mae", "--output_dir", str(tmp_path / "mae")]) == 0
+    hybrid = json.loads((tmp_path / "hybrid" / "results.json").read_text())
+    mae = json.loads((tmp_path / "mae" / "results.json").read_text())
+    assert hybrid["reconstruction_mode"] == "hybrid" and mae["reconstruction_mode"] == "mae"
+    assert hybrid["reconstruction"]["psnr_hole"] != mae["reconstruction"]["psnr_hole"]  # different fills measured
+    assert hybrid["detection"] == mae["detection"]  # the same detector on the same faces
+
+    ExpressionRecognizer(cnn_only_config("tiny")).eval().save_pretrained(tmp_path / "baseline")
+    baseline = str(tmp_path / "baseline")
+    args = ["evaluate", "--model", str(system_dir), "--protocol", "robustness", "--baseline", baseline,
+            "--num_images", "7", "--batch_size", "7", "--output_dir", str(tmp_path / "curve")]  # fmt: skip
+    assert cli(args) == 0
+    curve = json.loads((tmp_path / "curve" / "robustness.json").read_text())
+    assert curve["ratios"] == [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6] and len(curve["accuracy"]) == 3
+    assert all(len(values) == 7 and all(0 <= v <= 1 for v in values) for values in curve["accuracy"].values())
+    assert (tmp_path / "curve" / "robustness.png").stat().st_size > 1000

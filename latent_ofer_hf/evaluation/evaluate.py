@@ -8,6 +8,7 @@ known. Under ``accelerate launch`` the data is split across processes and the pe
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -23,7 +24,7 @@ from ..models.latent_ofer import LatentOferModel
 from ..models.latent_ofer.image_processing_latent_ofer import LatentOferImageProcessor
 from ..training.data import face_array, occlude
 from .metrics import confusion_matrix, detection_metrics, finite_mean, psnr, recognition_metrics, ssim
-from .plots import confusion_matrix_image
+from .plots import confusion_matrix_image, curve_image
 
 SYNTHFER_FAMILIES = ("seen", "unseen")
 PROTOCOLS = ("none", "seen", "unseen", "random_patch", "free_form")
@@ -42,6 +43,7 @@ class EvaluationSpec:
     batch_size: int = 16
     seed: int = 0
     output_dir: str | None = None
+    reconstruction: str | None = None  # hybrid | mae | diffusion | none (default: the system's own)
 
 
 def parse_occlusion(text: str) -> tuple[str, float | None]:
@@ -62,6 +64,12 @@ def parse_occlusion(text: str) -> tuple[str, float | None]:
     return name, None
 
 
+@functools.lru_cache(maxsize=4)
+def _synthfer_rows(num_images: int, split: str, seed: int, occlusion: str):
+    """SynthFER faces, generated once per argument set (a robustness curve reuses them for every point)."""
+    return synthfer_dataset(num_images, split=split, seed=seed, occlusion=occlusion)
+
+
 class EvaluationFaces(torch.utils.data.Dataset):
     """Faces of the split with the protocol applied: ``pixel_values``, ``labels``, and where known the ground-truth
     ``patch_mask`` / ``pixel_mask`` and the unoccluded ``clean_pixel_values``."""
@@ -73,7 +81,7 @@ class EvaluationFaces(torch.utils.data.Dataset):
         self.native = spec.data == "synthfer" and self.protocol in SYNTHFER_FAMILIES
         if spec.data == "synthfer":
             mode = self.protocol if self.native else "none"
-            self.rows = synthfer_dataset(spec.num_images, split=spec.split, seed=spec.seed, occlusion=mode)
+            self.rows = _synthfer_rows(spec.num_images, spec.split, spec.seed, mode)
         else:
             from ..training.arguments import CommonArguments
             from ..training.data import read_face_splits
@@ -145,11 +153,13 @@ def _unit(pixel_values: torch.Tensor, processor: LatentOferImageProcessor) -> to
 
 
 @torch.no_grad()
-def evaluate(spec: EvaluationSpec, accelerator: Accelerator | None = None) -> dict[str, Any]:
+def evaluate(
+    spec: EvaluationSpec, accelerator: Accelerator | None = None, model: LatentOferModel | None = None
+) -> dict[str, Any]:
     """Run the protocol; write ``results.json`` and ``confusion_matrix.png`` into ``spec.output_dir`` (main
     process) and return the results."""
     accelerator = accelerator or Accelerator()
-    model = load_system(spec.model).to(accelerator.device)  # not prepared: nothing is trained
+    model = (model or load_system(spec.model)).to(accelerator.device)  # not prepared: nothing is trained
     faces = EvaluationFaces(spec)
     loader = accelerator.prepare(torch.utils.data.DataLoader(faces, batch_size=spec.batch_size))
     names = [model.config.id2label[i] for i in range(len(model.config.id2label))]
@@ -160,7 +170,7 @@ def evaluate(spec: EvaluationSpec, accelerator: Accelerator | None = None) -> di
             gathered.setdefault(key, []).append(value.cpu())
 
     for batch in loader:
-        output = model(batch["pixel_values"], return_dict=True)
+        output = model(batch["pixel_values"], reconstruction=spec.reconstruction, return_dict=True)
         values = {"predictions": output.logits.argmax(-1), "labels": batch["labels"]}
         if "patch_mask" in batch:
             values.update(predicted_mask=output.patch_mask.reshape(len(batch["labels"]), -1),
@@ -174,7 +184,7 @@ def evaluate(spec: EvaluationSpec, accelerator: Accelerator | None = None) -> di
     joined = {key: torch.cat(parts) for key, parts in gathered.items()}
     results: dict[str, Any] = {
         "spec": {**asdict(spec), "num_processes": accelerator.num_processes},
-        "reconstruction_mode": model.config.reconstruction,
+        "reconstruction_mode": spec.reconstruction or model.config.reconstruction,
         "recognition": recognition_metrics(
             confusion_matrix(joined["predictions"], joined["labels"], len(names)), names
         ),
@@ -187,13 +197,69 @@ def evaluate(spec: EvaluationSpec, accelerator: Accelerator | None = None) -> di
         }
         results["reconstruction"]["perfect_fills"] = int(torch.isinf(joined["psnr_hole"]).sum())
     if spec.output_dir is not None and accelerator.is_main_process:
-        out = Path(spec.output_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "results.json").write_text(json.dumps(results, indent=2))
-        title = f"{spec.data} {spec.split}, occlusion {spec.occlusion}"
-        normalized = results["recognition"]["normalized_confusion_matrix"]
-        confusion_matrix_image(normalized, names, title).save(out / "confusion_matrix.png")
+        _write(results, spec, names)
     return results
 
 
-__all__ = ["EvaluationFaces", "EvaluationSpec", "evaluate", "load_system", "parse_occlusion"]
+def _write(results: dict[str, Any], spec: EvaluationSpec, names: list[str]) -> None:
+    out = Path(spec.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(results, indent=2))
+    title = f"{spec.data} {spec.split}, occlusion {spec.occlusion}"
+    normalized = results["recognition"]["normalized_confusion_matrix"]
+    confusion_matrix_image(normalized, names, title).save(out / "confusion_matrix.png")
+
+
+ROBUSTNESS_RATIOS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
+
+
+def robustness(
+    spec: EvaluationSpec, *, baseline: str | None = None, accelerator: Accelerator | None = None
+) -> dict[str, Any]:
+    """Accuracy vs random-patch occlusion ratio (0–60 %, paper Fig. 1): Latent-OFER, its recogniser without
+    reconstruction (``reconstruction="none"``) and, given a folder, a plain CNN baseline; ``robustness.json`` and
+    ``robustness.png`` in ``spec.output_dir``."""
+    from dataclasses import replace
+
+    accelerator = accelerator or Accelerator()
+    curves: dict[str, list[float | None]] = {"latent-ofer": [], "recognizer alone (no reconstruction)": []}
+    if baseline is not None:
+        curves["plain CNN baseline"] = []
+    system = load_system(spec.model)
+    plain = None
+    if baseline is not None:
+        from transformers import AutoModelForImageClassification
+
+        plain = AutoModelForImageClassification.from_pretrained(baseline).eval().to(accelerator.device)
+    for ratio in ROBUSTNESS_RATIOS:
+        occlusion = "none" if ratio == 0 else f"random_patch:{ratio}"
+        point = replace(spec, occlusion=occlusion, output_dir=None)
+        curves["latent-ofer"].append(evaluate(point, accelerator, system)["recognition"]["accuracy"])
+        alone = replace(point, reconstruction="none")
+        accuracy = evaluate(alone, accelerator, system)["recognition"]["accuracy"]
+        curves["recognizer alone (no reconstruction)"].append(accuracy)
+        if plain is not None:
+            curves["plain CNN baseline"].append(baseline_accuracy(plain, point, accelerator))
+    results = {"spec": asdict(spec), "ratios": list(ROBUSTNESS_RATIOS), "accuracy": curves}
+    if spec.output_dir is not None and accelerator.is_main_process:
+        out = Path(spec.output_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "robustness.json").write_text(json.dumps(results, indent=2))
+        curve_image(list(ROBUSTNESS_RATIOS), curves, f"{spec.data} {spec.split}: random-patch occlusion").save(
+            out / "robustness.png"
+        )
+    return results
+
+
+@torch.no_grad()
+def baseline_accuracy(model: torch.nn.Module, spec: EvaluationSpec, accelerator: Accelerator) -> float:
+    """Accuracy of a plain image classifier (e.g. ``train.py --stage recognizer --baseline``'s) on the same faces."""
+    loader = accelerator.prepare(torch.utils.data.DataLoader(EvaluationFaces(spec), batch_size=spec.batch_size))
+    hits = []
+    for batch in loader:
+        logits = model(pixel_values=batch["pixel_values"]).logits
+        hits.append(accelerator.gather_for_metrics((logits.argmax(-1) == batch["labels"]).float()).cpu())
+    return float(torch.cat(hits).mean())
+
+
+__all__ = ["EvaluationFaces", "EvaluationSpec", "evaluate", "load_system", "parse_occlusion", "robustness"]

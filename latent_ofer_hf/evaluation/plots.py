@@ -34,4 +34,40 @@ def confusion_matrix_image(normalized: list[list[float]], class_names: list[str]
     return image
 
 
-__all__ = ["confusion_matrix_image"]
+COLORS = ((31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40))
+
+
+def curve_image(xs: list[float], curves: dict[str, list[float | None]], title: str = "") -> Image.Image:
+    """Accuracy curves over x in [0, 0.6] (paper Fig. 1 style): y from 0 to 1, one colored line per curve."""
+    font = ImageFont.load_default()
+    width, height, left, top, bottom = 560, 380, 56, 30, 60
+    image = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(image)
+    plot_w, plot_h = width - left - 170, height - top - bottom
+    x_max = max(xs) or 1.0
+
+    def point(x: float, y: float) -> tuple[float, float]:
+        return left + plot_w * x / x_max, top + plot_h * (1 - y)
+
+    draw.rectangle((left, top, left + plot_w, top + plot_h), outline="black")
+    for tick in range(6):
+        y = tick / 5
+        draw.line((left - 4, point(0, y)[1], left, point(0, y)[1]), fill="black")
+        draw.text((8, point(0, y)[1] - 6), f"{y:.1f}", fill="black", font=font)
+    for x in xs:
+        draw.text((point(x, 0)[0] - 10, top + plot_h + 6), f"{x:.0%}", fill="black", font=font)
+    draw.text((left, height - 24), "occluded patches (random-patch ratio)   ·   y: accuracy", fill="black", font=font)
+    if title:
+        draw.text((left, 8), title, fill="black", font=font)
+    for index, (name, ys) in enumerate(curves.items()):
+        color = COLORS[index % len(COLORS)]
+        points = [point(x, y) for x, y in zip(xs, ys, strict=True) if y is not None]
+        if len(points) > 1:
+            draw.line(points, fill=color, width=2)
+        for px, py in points:
+            draw.ellipse((px - 3, py - 3, px + 3, py + 3), fill=color)
+        draw.text((left + plot_w + 12, top + 16 * index), name[:26], fill=color, font=font)
+    return image
+
+
+__all__ = ["confusion_matrix_image", "curve_image"]
