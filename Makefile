@@ -10,7 +10,7 @@ export TRANSFORMERS_OFFLINE := 1
 export HF_HUB_DISABLE_TELEMETRY := 1
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: setup test lint demo sizes clean
+.PHONY: setup test lint demo sizes bench clean
 
 setup: $(VENV)/.installed
 
@@ -37,6 +37,10 @@ demo: setup
 
 sizes: setup
 	$(PY) -m latent_ofer_hf.sizes
+
+# every benchmark, one after the other (minutes each on 2 cores), as one Markdown table
+bench: setup
+	$(PY) -m benchmarks --output benchmarks.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

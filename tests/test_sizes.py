@@ -69,3 +69,25 @@ def test_the_mae_fill_row_counts_the_real_fill():
     attention = 4 * 148**2 * mae.hidden_size * mae.num_hidden_layers
     attention += 4 * 197**2 * mae.decoder_hidden_size * mae.decoder_num_hidden_layers
     assert row.flops == linear + attention
+
+
+def test_the_benchmark_table_reads_every_script_s_last_lines(tmp_path):
+    """`python -m benchmarks` collects the machine-readable last lines of each script into one table."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "__main__.py"
+    spec = importlib.util.spec_from_file_location("benchmarks_main", path)
+    runner = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(runner)
+    assert runner.last_values("some text\nratio=2.5\ngain=1.1\n") == {"ratio": "2.5", "gain": "1.1"}
+    assert runner.last_values("a=1\nprose\nfaces tiny:1:mae=115.0 tiny:2:mae=138.0") == {
+        "faces tiny:1:mae": "115.0",
+        "faces tiny:2:mae": "138.0",
+    }
+    good, bad = tmp_path / "good.py", tmp_path / "bad.py"
+    good.write_text("print('warming up')\nprint('speed=3.25')\n")
+    bad.write_text("raise SystemExit('no data here')\n")
+    table = runner.run([good, bad])
+    assert "| good | `speed=3.25` |" in table and "| bad | failed (exit 1): no data here |" in table
+    assert table.startswith("Machine: ") and {p.stem for p in runner.scripts()} >= {"pipeline", "self_assembly"}
