@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 
 from .arguments import STAGES, CommonArguments
 from .cards import write_component_card
+from .data import FaceSplits, load_face_splits
 
 STATE_FILE = "train_state.json"
 DONE_FILE = "stage_done.json"
@@ -137,6 +138,12 @@ class StageRun:
             write_component_card(self.accelerator, self.dir / name, card, self.common, self.state)
         self.mark_done({"components": list(components)})
         return self.dir / next(iter(components))
+
+    def faces(self) -> FaceSplits:
+        """The run's train / validation faces; what loading skipped goes into ``data_report.json``."""
+        splits = load_face_splits(self.common)
+        self.write_json("data_report.json", splits.report)
+        return splits
 
     def write_json(self, name: str, value: Any) -> None:
         if self.accelerator.is_main_process:
@@ -329,13 +336,6 @@ def save_component(accelerator: Accelerator, model: torch.nn.Module, directory: 
     accelerator.wait_for_everyone()
 
 
-def gather_cat(accelerator: Accelerator, chunks: list[torch.Tensor]) -> torch.Tensor:
-    """Per-sample values of a validation pass from every process (``gather_for_metrics``: the samples the last
-    batch repeats to even out the processes are dropped), concatenated on the CPU."""
-    local = torch.cat(chunks) if chunks else torch.zeros(0, device=accelerator.device)
-    return accelerator.gather_for_metrics(local.to(accelerator.device)).cpu()
-
-
 __all__ = [
     "cosine_with_warmup",
     "make_loader",
@@ -346,7 +346,6 @@ __all__ = [
     "StageRun",
     "StageSettings",
     "TrainState",
-    "gather_cat",
     "make_accelerator",
     "save_component",
 ]

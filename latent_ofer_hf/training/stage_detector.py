@@ -21,7 +21,7 @@ from ..models.occlusion_detector import OcclusionPatchDetector
 from ..models.vit_latents import ViTLatentBackbone
 from ..presets import preset_config
 from .arguments import TrainingArguments
-from .data import FaceTensors, load_face_splits
+from .data import FaceTensors
 from .runtime import StageRun, StageSettings, frozen, make_loader, previous_output, save_component, set_learning_rate
 
 
@@ -84,8 +84,7 @@ def run_detector(accelerator: Accelerator, arguments: TrainingArguments) -> Path
     if run.is_done():
         return run.dir / "detector"
     settings = StageSettings.resolve(common, own.detector_batch_size, own.detector_learning_rate, own.detector_epochs)
-    splits = load_face_splits(common)
-    run.write_json("data_report.json", splits.report)
+    splits = run.faces()
     vit = frozen(ViTLatentBackbone.from_pretrained(previous_output(common, "mae", "vit")), accelerator.device)
     detector = OcclusionPatchDetector(preset_config(common.preset).detector_config)
     eval_batch = common.per_device_eval_batch_size

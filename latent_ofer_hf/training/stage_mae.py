@@ -16,7 +16,7 @@ from accelerate import Accelerator
 from ..models.vit_latents import ViTLatentBackbone
 from ..presets import preset_config
 from .arguments import TrainingArguments
-from .data import FaceTensors, load_face_splits
+from .data import FaceTensors
 from .runtime import StageRun, StageSettings, cosine_with_warmup, make_loader, save_component, set_learning_rate
 
 
@@ -70,8 +70,7 @@ def run_mae(accelerator: Accelerator, arguments: TrainingArguments) -> Path:
     settings = StageSettings.resolve(
         common, own.mae_batch_size, own.mae_base_learning_rate * total_batch / 256, own.mae_epochs
     )
-    splits = load_face_splits(common)
-    run.write_json("data_report.json", splits.report)
+    splits = run.faces()
     vit_config = preset_config(common.preset).vit_config
     if own.init_from is not None:
         backbone = ViTLatentBackbone.from_mae_pretrained(own.init_from, latent_source=vit_config.latent_source)

@@ -25,7 +25,7 @@ from ..models.vit_latents import ViTLatentBackbone
 from ..presets import preset_config
 from .arguments import TrainingArguments
 from .cards import training_command
-from .data import FaceTensors, load_face_splits
+from .data import FaceTensors
 from .runtime import StageRun, StageSettings, frozen, previous_output
 from .stage_teacher import cnn_only_config, train_classifier
 
@@ -67,8 +67,7 @@ def run_recognizer(accelerator: Accelerator, arguments: TrainingArguments) -> Pa
     settings = StageSettings.resolve(
         common, own.recognizer_batch_size, own.recognizer_learning_rate, own.recognizer_epochs
     )
-    splits = load_face_splits(common)
-    run.write_json("data_report.json", splits.report)
+    splits = run.faces()
     occlusion = {"protocols": RECOGNIZER_PROTOCOLS, "occlusion_probability": own.recognizer_occlusion_probability}
     train_set = FaceTensors(splits.train, seed=common.seed, train=True, augmentation="fer", **occlusion)
     val_set = FaceTensors(splits.validation, seed=common.seed, train=False, purpose=1, **occlusion)

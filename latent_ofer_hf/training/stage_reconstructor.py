@@ -26,7 +26,7 @@ from ..models.hybrid_reconstruction import (
 from ..models.vit_latents import ViTLatentBackbone
 from ..presets import preset_config
 from .arguments import TrainingArguments
-from .data import FaceTensors, load_face_splits, parse_protocols
+from .data import FaceTensors, parse_protocols
 from .runtime import StageRun, StageSettings, frozen, make_loader, previous_output, save_component, set_learning_rate
 
 # the discriminators' own widths per preset (the paper's: ndf 64, feature width 512)
@@ -82,8 +82,7 @@ def run_reconstructor(accelerator: Accelerator, arguments: TrainingArguments) ->
     settings = StageSettings.resolve(
         common, own.reconstructor_batch_size, own.reconstructor_learning_rate, own.reconstructor_epochs
     )
-    splits = load_face_splits(common)
-    run.write_json("data_report.json", splits.report)
+    splits = run.faces()
     device = accelerator.device
     vit = frozen(ViTLatentBackbone.from_pretrained(previous_output(common, "mae", "vit")), device)
     teacher = None

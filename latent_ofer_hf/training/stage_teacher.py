@@ -15,7 +15,7 @@ from accelerate import Accelerator
 from ..models.expression_recognizer import ExpressionRecognizer, ExpressionRecognizerConfig
 from ..presets import preset_config
 from .arguments import TrainingArguments
-from .data import FaceTensors, load_face_splits
+from .data import FaceTensors
 from .runtime import StageRun, StageSettings, make_loader, maybe_sync_batchnorm, save_component, set_learning_rate
 
 
@@ -107,8 +107,7 @@ def run_teacher(accelerator: Accelerator, arguments: TrainingArguments) -> Path:
     if run.is_done():
         return run.dir / "teacher"
     settings = StageSettings.resolve(common, own.teacher_batch_size, own.teacher_learning_rate, own.teacher_epochs)
-    splits = load_face_splits(common)
-    run.write_json("data_report.json", splits.report)
+    splits = run.faces()
     model = ExpressionRecognizer(cnn_only_config(common.preset))
     model = train_classifier(
         accelerator,
