@@ -1,4 +1,5 @@
-# Newcomer commands: `make demo` (set up, run the system offline on CPU) and `make test` (set up, run the test suite).
+# Newcomer commands: `make demo` (set up, launch the Gradio app with the trained demo checkpoint on 127.0.0.1, offline)
+# and `make test` (set up, run the test suite).
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -9,8 +10,10 @@ export HF_DATASETS_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export HF_HUB_DISABLE_TELEMETRY := 1
 export GRADIO_ANALYTICS_ENABLED := False
+export NO_PROXY := 127.0.0.1,localhost
+export SE_AVOID_STATS := true
 
-.PHONY: setup test lint demo sizes bench clean
+.PHONY: setup test lint demo demo-console sizes bench clean
 
 setup: $(VENV)/.installed
 
@@ -33,7 +36,11 @@ lint: setup
 	$(VENV)/bin/ruff format --check .
 
 demo: setup
-	$(PY) -m latent_ofer_hf.demo
+	$(VENV)/bin/latent-ofer demo
+
+# the same checkpoint on generated faces, printed in the terminal
+demo-console: setup
+	$(VENV)/bin/latent-ofer demo --console
 
 sizes: setup
 	$(PY) -m latent_ofer_hf.sizes
@@ -43,4 +50,4 @@ bench: setup
 	$(PY) -m benchmarks --output benchmarks.md
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info test-artifacts

@@ -10,6 +10,7 @@ import transformers
 from transformers import AutoConfig
 from transformers.pipelines import PIPELINE_REGISTRY
 
+from .checkpoints import DEMO_CHECKPOINT
 from .models.common.deprecation import deprecated_aliases
 from .models.common.input_checks import input_value_checks
 from .models.common.labels import label_order, remap_labels, remap_logits
@@ -61,6 +62,7 @@ __getattr__ = deprecated_aliases(
 )
 
 __all__ = [
+    "DEMO_CHECKPOINT",
     "ExpressionRecognizer",
     "ExpressionRecognizerConfig",
     "HybridReconstructionConfig",

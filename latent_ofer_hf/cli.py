@@ -1,5 +1,6 @@
 """``latent-ofer`` command line: ``latent-ofer predict IMG... [--model M] [--json] [--save-vis DIR]``,
-``latent-ofer evaluate --model M --data synthfer --occlusion unseen --output_dir OUT``, ``latent-ofer sizes``."""
+``latent-ofer evaluate --model M --data synthfer --occlusion unseen --output_dir OUT``, ``latent-ofer sizes``,
+``latent-ofer demo`` (the Gradio app on 127.0.0.1)."""
 
 from __future__ import annotations
 
@@ -10,21 +11,29 @@ from pathlib import Path
 from typing import Any
 
 UNTRAINED_NOTICE = (
-    "NOTE: no --model given and no trained Latent-OFER checkpoint exists yet: using the UNTRAINED "
-    "'tiny' system with random weights. Its labels and masks are meaningless."
+    "NOTE: no --model given and the demo checkpoint is not installed: using the UNTRAINED 'tiny' system with random "
+    "weights. Its labels and masks are meaningless."
 )
 
 
 def _build_pipeline(model: str | None, device: str | None):
+    """The pipeline of `model`; without one the shipped demo checkpoint (or, in a checkout without its weights, the
+    untrained tiny system, said so). What users must know about the weights goes to stderr."""
     from transformers import pipeline
 
+    from .checkpoints import DEMO_CHECKPOINT, demo_checkpoint_available
     from .models.latent_ofer.modeling_latent_ofer import LatentOferModel
     from .presets import preset_config
 
-    if model is None:
+    if model is None and demo_checkpoint_available():
+        model = DEMO_CHECKPOINT
+    elif model is None:
         print(UNTRAINED_NOTICE, file=sys.stderr)
         model = LatentOferModel(preset_config("tiny")).eval()
-    return pipeline("occluded-fer", model=model, device=device)
+    fer = pipeline("occluded-fer", model=model, device=device)
+    if fer.model_notice:
+        print(f"NOTE: {fer.model_notice}", file=sys.stderr)
+    return fer
 
 
 def _jsonable(face: dict[str, Any]) -> dict[str, Any]:
@@ -185,6 +194,30 @@ def write_card(model: Path, results: dict[str, Any]) -> Path:
     return write_system_card(model, [results], trained_on=flags.get("data"), training_command=command, labels=labels)
 
 
+def demo_command(args: argparse.Namespace) -> int:
+    """``latent-ofer demo``: the Space's app on loopback, serving until interrupted (``--console``: printed results)."""
+    if args.console:
+        from .demo import main as console_demo
+
+        console_demo(["--model", args.model] if args.model else [])
+        return 0
+    from .space import build_demo, launch_demo
+
+    try:
+        app = build_demo(model=args.model)
+    except (OSError, ValueError, RuntimeError) as error:
+        return _fail(f"cannot load the model {args.model!r}: {error}")
+    _, url, _ = launch_demo(app, server_port=args.port, prevent_thread_lock=True, quiet=True)
+    print(f"Latent-OFER demo running at {url} (offline, this machine only); Ctrl+C stops it", flush=True)
+    try:
+        app.block_thread()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        app.close()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="latent-ofer", description="Latent-OFER occluded facial expression recognition"
@@ -192,7 +225,9 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("predict", help="recognise the expressions of the faces in images")
     run.add_argument("images", nargs="+", help="image files or URLs")
-    run.add_argument("--model", help="a saved system directory or Hub repo id (default: untrained tiny demo system)")
+    run.add_argument(
+        "--model", help="a saved system folder or Hub repo id (default: the shipped demo checkpoint, SynthFER-trained)"
+    )
     run.add_argument("--json", action="store_true", help="print JSON instead of a table")
     run.add_argument(
         "--save-vis", metavar="DIR", help="write a picture per image: boxes, occluded patches, reconstruction, scores"
@@ -226,7 +261,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     judge.add_argument("--baseline", default=None, help="with --protocol robustness: a plain CNN folder to compare")
     commands.add_parser("sizes", help="parameters and FLOPs per component per preset")
+    show = commands.add_parser("demo", help="launch the Gradio app on 127.0.0.1 (offline) with the demo checkpoint")
+    show.add_argument("--model", default=None, help="a saved system folder or Hub repo id (default: demo checkpoint)")
+    show.add_argument("--port", type=int, default=None, help="port (default: the first free one from 7860)")
+    show.add_argument("--console", action="store_true", help="print results for generated faces instead")
     args = parser.parse_args(argv)
+    if args.command == "demo":
+        return demo_command(args)
     if args.command == "evaluate":
         return evaluate_command(args)
     if args.command == "sizes":

@@ -160,7 +160,7 @@ def format_table(rows: list[Row]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--presets", nargs="+", default=["paper", "base", "tiny"], choices=sorted(PRESETS))
+    parser.add_argument("--presets", nargs="+", default=["paper", "base", "demo", "tiny"], choices=sorted(PRESETS))
     parser.add_argument("--masked-patches", type=int, default=49, help="patches hidden for the MAE-fill row")
     args = parser.parse_args(argv)
     rows = {name: measure(name, args.masked_patches) for name in args.presets}

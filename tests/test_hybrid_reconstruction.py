@@ -416,8 +416,11 @@ def test_slicing_gives_the_batched_results_and_loss():
         torch.randn(3, 3, 224, 224),
         _masks(3),
     )
-    assert network._slices(3, torch.device("cpu")) == 1 and network._slices(3, torch.device("cuda")) is None
-    assert network._slices(1, torch.device("cpu")) is None  # a single face needs no slicing
+    assert network._slices(3, torch.device("cpu")) is None  # a tiny U-Net: whole batches even on CPU
+    assert network._slices(3, torch.device("cuda")) is None
+    large = HybridReconstructionNetwork(HybridReconstructionConfig(image_size=256, ngf=32, num_downs=8))
+    assert large._slices(3, torch.device("cpu")) == 1 and large._slices(3, torch.device("cuda")) is None  # base
+    assert large._slices(1, torch.device("cpu")) is None  # a single face needs no slicing
     network.disable_slicing()
     whole = network(x, coarse_pixel_values=coarse, patch_mask=masks, target_pixel_values=target)
     network.enable_slicing(2)  # slices of 2 and 1

@@ -424,3 +424,62 @@ def test_cli_setup_errors_are_one_line_messages(model_dir, tmp_path, capsys):
         assert cli_main(["predict", str(image), *options]) == 2, name
         err = capsys.readouterr().err
         assert message in err and "Traceback" not in err, (name, err)
+
+
+# ------------------------------------------------------------------------------------ bounded detection, face scores
+class _RecordingDetector:
+    """Finds one face at a fixed place of whatever image it sees (its centre quarter) with the given scores."""
+
+    def __init__(self, scores=(0.99,)):
+        self.scores, self.seen = scores, []
+
+    def detect(self, image):
+        from latent_ofer_hf.faces import DetectedFace
+
+        self.seen.append(image.size)
+        w, h = image.size
+        box = (w / 4, h / 4, 3 * w / 4, 3 * h / 4)
+        points = np.array([[0.4 * w, 0.4 * h], [0.6 * w, 0.4 * h], [0.5 * w, 0.5 * h], [0.42 * w, 0.6 * h],
+                           [0.58 * w, 0.6 * h]], dtype=np.float32)  # fmt: skip
+        return [DetectedFace(box=box, score=s, landmarks=points) for s in self.scores]
+
+
+def test_detection_runs_on_a_bounded_copy_and_boxes_map_back(model_dir):
+    from latent_ofer_hf.faces.bounded_detection import DETECTION_MAX_SIDE, detect_bounded
+
+    detector = _RecordingDetector()
+    big = Image.new("RGB", (6000, 3000), (120, 110, 100))
+    (face,) = detect_bounded(detector, big)
+    assert max(detector.seen[-1]) == DETECTION_MAX_SIDE  # the detector saw the downscaled copy only
+    np.testing.assert_allclose(face.box, (1500, 750, 4500, 2250), atol=3)  # in the original's pixels
+    np.testing.assert_allclose(face.landmarks[2], (3000, 1500), atol=3)
+    detect_bounded(detector, big, max_side=None)
+    assert detector.seen[-1] == (6000, 3000)  # None: as it is
+    small = Image.new("RGB", (640, 480))
+    detect_bounded(detector, small)
+    assert detector.seen[-1] == (640, 480)  # already within the bound: untouched
+    with pytest.raises(ValueError, match="max_side"):
+        detect_bounded(detector, small, max_side=0)
+
+    fer = pipeline("occluded-fer", model=str(model_dir), face_detector=detector)
+    (result,) = fer(big)
+    assert max(detector.seen[-1]) == DETECTION_MAX_SIDE
+    assert abs(result["box"]["xmin"] - 1500) <= 3 and abs(result["box"]["ymax"] - 2250) <= 3
+    fer(big, detection_max_side=512)
+    assert max(detector.seen[-1]) == 512
+    with pytest.raises(ValueError, match="detection_max_side"):
+        fer(big, detection_max_side=4)
+
+
+def test_faces_below_the_score_threshold_are_not_reported(model_dir):
+    from latent_ofer_hf.pipelines.pipeline_occluded_fer import FACE_SCORE_THRESHOLD
+
+    detector = _RecordingDetector(scores=(0.9999, 0.86))  # MTCNN's scores on the astronaut photo: face, suit
+    fer = pipeline("occluded-fer", model=str(model_dir), face_detector=detector)
+    image = Image.new("RGB", (400, 400), (120, 110, 100))
+    assert FACE_SCORE_THRESHOLD > 0.86
+    assert [face["face_score"] for face in fer(image)] == [pytest.approx(0.9999)]
+    assert len(fer(image, face_score_threshold=0.5)) == 2
+    for bad in (1.5, -0.1, "high", True):
+        with pytest.raises(ValueError, match="face_score_threshold"):
+            fer(image, face_score_threshold=bad)

@@ -17,6 +17,8 @@ from typing import Any, Literal
 import yaml
 from transformers import HfArgumentParser
 
+from ..presets import PRESET_TRAINING_DEFAULTS
+
 STAGES = ("mae", "teacher", "detector", "reconstructor", "recognizer")
 DATA_SOURCES = ("synthfer", "rafdb", "affectnet", "kdef", "fedro", "imagefolder")
 
@@ -34,7 +36,12 @@ class CommonArguments:
         "previous outputs.",
         default="all",
     )
-    preset: str = _help("Model sizes: `paper`, `base` or `tiny` (latent_ofer_hf.presets).", default="base")
+    preset: str = _help(
+        "Model sizes: `paper`, `base`, `demo` or `tiny` (latent_ofer_hf.presets). A preset may also bring training "
+        "defaults (`demo`: the schedule of the shipped checkpoint, PRESET_TRAINING_DEFAULTS), which --config and the "
+        "command line override.",
+        default="base",
+    )
     data: Literal["synthfer", "rafdb", "affectnet", "kdef", "fedro", "imagefolder"] = _help(
         "Training data: the offline SynthFER generator, or your copy of a FER data set in --data_dir.",
         default="synthfer",
@@ -190,13 +197,17 @@ class TrainingArguments:
         return (self.common, self.mae, self.teacher, self.detector, self.reconstructor, self.recognizer)
 
 
-def _config_file(argv: list[str]) -> str | None:
+def _flag_value(argv: list[str], flag: str) -> str | None:
     for index, arg in enumerate(argv):
-        if arg == "--config" and index + 1 < len(argv):
+        if arg == flag and index + 1 < len(argv):
             return argv[index + 1]
-        if arg.startswith("--config="):
+        if arg.startswith(f"{flag}="):
             return arg.split("=", 1)[1]
     return None
+
+
+def _config_file(argv: list[str]) -> str | None:
+    return _flag_value(argv, "--config")
 
 
 def parse_args(argv: list[str] | None = None) -> TrainingArguments:
@@ -204,6 +215,7 @@ def parse_args(argv: list[str] | None = None) -> TrainingArguments:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = HfArgumentParser(ARGUMENT_CLASSES)
     path = _config_file(argv)
+    values: dict[str, Any] = {}
     if path is not None:
         file = Path(path)
         if not file.is_file():
@@ -215,7 +227,9 @@ def parse_args(argv: list[str] | None = None) -> TrainingArguments:
         unknown = sorted(set(values) - known - {"config"})
         if unknown:
             raise ValueError(f"--config {path}: unknown keys {unknown}; see `python train.py --help`")
-        parser.set_defaults(**values)
+    # precedence: the flags' own defaults < the preset's training defaults < the YAML file < the command line
+    preset = _flag_value(argv, "--preset") or values.get("preset")
+    parser.set_defaults(**{**PRESET_TRAINING_DEFAULTS.get(preset, {}), **values})
     groups = parser.parse_args_into_dataclasses(args=argv, look_for_args_file=False)
     arguments = TrainingArguments(*groups)
     _check(arguments)

@@ -107,6 +107,7 @@ def assemble_system(accelerator: Accelerator, common) -> Path:
     system = load_frozen_system(accelerator, common, recognizer)
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
+        system.config.training_data = common.data  # the pipeline, CLI and Space warn about synthfer-trained weights
         system.save_pretrained(output)
         cards = {
             "vit": ("mae", "vit"),

@@ -23,6 +23,10 @@ from .configuration_hybrid_reconstruction import HybridReconstructionConfig
 from .self_assembly import SelfAssemblyLayer, feature_mask_from_pixels
 from .unet_blocks import DownBlock, InnermostDown, InnermostUp, UpBlock
 
+# CPU slicing budget of the first level's activations per slice (docs/performance.md: one 256² paper or base face
+# is already above it, a 64² demo batch far below)
+AUTO_SLICE_BYTES = 4 * 1024 * 1024
+
 
 class HybridReconstructionPreTrainedModel(HubCodeMixin, PreTrainedModel):
     """Weight initialisation and loading for the reconstruction network."""
@@ -129,8 +133,9 @@ class HybridReconstructionNetwork(HybridReconstructionPreTrainedModel):
     # ---------------------------------------------------------------------------------------------------- slicing
     def enable_slicing(self, slice_size: int = 1) -> None:
         """Run the U-Net on slices of `slice_size` faces of a batch (as diffusers' VAE slicing): the same results,
-        less memory. The default, `"auto"` (see `reset_slicing`), slices by 1 on CPUs, where a batch's activations
-        (tens of MB each) are page-faulted in afresh at every layer and batching makes the U-Net slower per face."""
+        less memory. The default, `"auto"` (see `reset_slicing`), slices large U-Nets by 1 on CPUs, where a batch's
+        activations (tens of MB each) are page-faulted in afresh at every layer and batching makes the U-Net slower
+        per face; small U-Nets (the `demo` preset's) run whole batches (see `_auto_slice_size`)."""
         if not isinstance(slice_size, int) or isinstance(slice_size, bool) or slice_size < 1:
             raise ValueError(f"slice_size must be a positive int, got {slice_size!r}")
         self.slice_size = slice_size
@@ -140,14 +145,23 @@ class HybridReconstructionNetwork(HybridReconstructionPreTrainedModel):
         self.slice_size = None
 
     def reset_slicing(self) -> None:
-        """Back to the default: slices of 1 on CPU, the whole batch on other devices."""
+        """Back to the default: on CPU slices sized by `_auto_slice_size` (1 for large U-Nets), the whole batch on
+        other devices."""
         self.slice_size = "auto"
 
     def _slices(self, batch: int, device: torch.device) -> int | None:
         size = self.slice_size
         if size == "auto":
-            size = 1 if device.type == "cpu" else None
+            size = self._auto_slice_size() if device.type == "cpu" else None
         return size if size is not None and batch > size else None
+
+    def _auto_slice_size(self) -> int:
+        """Faces per slice on CPU: as many as keep the first level's float32 activations (2·ngf channels at half the
+        working size, the largest of the U-Net) within ``AUTO_SLICE_BYTES`` — one face for the paper and base
+        U-Nets (8.4 and 4.2 MB per face), whole batches for small ones, which slicing only slows down."""
+        config = self.config
+        per_face = 2 * config.ngf * (config.image_size // 2) ** 2 * 4
+        return max(1, AUTO_SLICE_BYTES // per_face)
 
     # ---------------------------------------------------------------------------------------------- pixel spaces
     def to_unit_range(self, pixel_values: torch.Tensor) -> torch.Tensor:

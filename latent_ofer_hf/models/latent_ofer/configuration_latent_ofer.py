@@ -49,6 +49,10 @@ class LatentOferConfig(PreTrainedConfig):
         paper, docs/method.md#hybrid-reconstruction). `"mae"`: the MAE fill alone (the coarse stage,
         docs/method.md#mae-fill; Table 2's "MAE" row). `"diffusion"`: the RePaint backend (beyond the paper).
         `"none"`: recognise the input as it is (ablation, Table 10 rows without "image recon").
+    training_data (`str`, *optional*):
+        Not from the paper: where the weights were trained (`train.py` writes its `--data`, e.g. `"synthfer"`,
+        `"rafdb"`). For `"synthfer"` (the shipped demo checkpoint) the pipeline, the CLI and the Space say that the
+        model saw only synthetic cartoon faces and that its predictions on real photos are not meaningful.
     """
 
     model_type = "latent-ofer"
@@ -63,6 +67,7 @@ class LatentOferConfig(PreTrainedConfig):
     recognizer_config: dict | ExpressionRecognizerConfig | None = None
     reconstructor_config: dict | HybridReconstructionConfig | RePaintReconstructorConfig | None = None
     reconstruction: str | None = None
+    training_data: str | None = None
 
     def __post_init__(self, **kwargs):
         for slot in OPTIONAL_SLOTS:  # alternatives: a dict picks its class by model_type (default: the first)

@@ -203,7 +203,8 @@ class LatentOferModel(LatentOferPreTrainedModel):
                 path, subfolder=location, **hub_kwargs, **component_kwargs, **extra
             )
         mode = config.reconstruction if config is not None else root.get("reconstruction")
-        model = cls.from_components(**components, reconstruction=mode)
+        training_data = config.training_data if config is not None else root.get("training_data")
+        model = cls.from_components(**components, reconstruction=mode, training_data=training_data)
         model.config.name_or_path = path
         return model.eval()
 

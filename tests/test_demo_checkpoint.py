@@ -1,0 +1,106 @@
+"""The shipped demo checkpoint: a real test of its weights (not of shapes), its notice, its size, and that it is
+installed by a non-editable install of the package."""
+
+import subprocess
+import sys
+import textwrap
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from transformers import pipeline
+
+import latent_ofer_hf
+from latent_ofer_hf import DEMO_CHECKPOINT
+from latent_ofer_hf.checkpoints import SYNTHETIC_DATA_NOTICE, demo_checkpoint_available
+from latent_ofer_hf.data.synthfer import synthfer_sample
+from latent_ofer_hf.models.common.labels import RAFDB_7
+
+ROOT = Path(__file__).resolve().parent.parent
+# generated test-split faces (people never seen in training; not training faces), 4 per expression
+FACES = range(700, 728)
+
+
+@pytest.fixture(scope="module")
+def fer():
+    assert demo_checkpoint_available(), f"the demo checkpoint is missing from {DEMO_CHECKPOINT}"
+    return pipeline("occluded-fer", model=latent_ofer_hf.DEMO_CHECKPOINT)
+
+
+def test_weights_are_small_safetensors_only():
+    files = [path for path in Path(DEMO_CHECKPOINT).rglob("*") if path.is_file()]
+    weights = [path for path in files if path.suffix == ".safetensors"]
+    assert {path.parent.name for path in weights} == {"vit", "detector", "reconstructor", "recognizer"}
+    assert not [path for path in files if path.suffix in {".bin", ".pt", ".pth", ".pkl", ".ckpt", ".py"}]
+    assert sum(path.stat().st_size for path in weights) <= 25 * 10**6
+
+
+def test_recognizes_unseen_people_far_above_chance(fer):
+    labels, hits = [], 0
+    for index in FACES:
+        sample = synthfer_sample(index, split="test")
+        (face,) = fer(Image.fromarray(sample.image), detector=None)
+        labels.append(sample.label)
+        hits += face["label"] == RAFDB_7[sample.label]
+    assert sorted(set(labels)) == list(range(7))
+    assert hits / len(FACES) >= 0.6, f"{hits} of {len(FACES)} correct (chance: 1/7)"
+
+
+def test_detector_flags_a_pasted_unseen_occluder(fer):
+    found, true_total, flagged_clean, flagged_occluded = 0, 0, 0, 0
+    for index in FACES:
+        clean = synthfer_sample(index, split="test")
+        occluded = synthfer_sample(index, split="test", occlusion="unseen")
+        (on_clean,) = fer(Image.fromarray(clean.image), detector=None, return_reconstruction=False)
+        (on_occluded,) = fer(Image.fromarray(occluded.image), detector=None, return_reconstruction=False)
+        found += int(np.logical_and(on_occluded["occlusion_mask"], occluded.patch_mask).sum())
+        true_total += int(occluded.patch_mask.sum())
+        flagged_clean += int(on_clean["occlusion_mask"].sum())
+        flagged_occluded += int(on_occluded["occlusion_mask"].sum())
+    assert true_total > 0
+    assert found / true_total >= 0.6, f"found {found} of {true_total} occluded patches"
+    assert flagged_occluded > 2 * flagged_clean  # it flags the occluder, not just everything
+
+
+def test_its_predictions_carry_the_synthetic_data_notice(fer):
+    assert fer.model_notice == SYNTHETIC_DATA_NOTICE
+    assert fer.model.config.training_data == "synthfer"
+    card = (Path(DEMO_CHECKPOINT) / "README.md").read_text(encoding="utf-8")
+    assert "synthetic" in card.lower() and "not meaningful" in card
+
+
+_CHILD = textwrap.dedent(
+    """
+    import sys
+    import latent_ofer_hf
+    from pathlib import Path
+    assert Path(latent_ofer_hf.__file__).is_relative_to(sys.argv[1]), latent_ofer_hf.__file__
+    from PIL import Image
+    from transformers import pipeline
+    from latent_ofer_hf.data.synthfer import synthfer_sample
+    fer = pipeline("occluded-fer", model=latent_ofer_hf.DEMO_CHECKPOINT)
+    (face,) = fer(Image.fromarray(synthfer_sample(0, split="test").image), detector=None)
+    print("INSTALLED-DEMO-OK", face["label"])
+    """
+)
+
+
+def test_a_non_editable_install_ships_and_loads_it(tmp_path):
+    wheels = tmp_path / "wheels"
+    build = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(wheels)]
+    subprocess.run([*build, str(ROOT)], check=True, capture_output=True, timeout=300)
+    (wheel,) = wheels.glob("latent_ofer_hf-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for slot in ("vit", "detector", "reconstructor", "recognizer"):
+        assert f"latent_ofer_hf/checkpoints/demo/{slot}/model.safetensors" in names
+    assert "latent_ofer_hf/checkpoints/demo/config.json" in names
+    target = tmp_path / "site"
+    install = [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)]
+    subprocess.run(install, check=True, capture_output=True, timeout=300)
+    env = {"PYTHONPATH": str(target), "HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"}
+    result = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(target)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert "INSTALLED-DEMO-OK" in result.stdout, result.stderr[-3000:]
