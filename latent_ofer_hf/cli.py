@@ -1,4 +1,5 @@
-"""``latent-ofer`` command line: ``latent-ofer predict IMG... [--model M] [--json] [--save-vis DIR]``,
+"""``latent-ofer`` command line: ``latent-ofer predict IMG... [--model M] [--json] [--save-vis DIR]`` (or
+``--data D --output predictions.parquet``),
 ``latent-ofer evaluate --model M --data synthfer --occlusion unseen --output_dir OUT``, ``latent-ofer sizes``,
 ``latent-ofer demo`` (the Gradio app on 127.0.0.1)."""
 
@@ -93,9 +94,43 @@ def _device_problem(device: str | None) -> str | None:
     return None
 
 
+def predict_data(args: argparse.Namespace) -> int:
+    """``latent-ofer predict --data … --output FILE``: one row per face of a data set (parquet or jsonl)."""
+    from .checkpoints import DEMO_CHECKPOINT, demo_checkpoint_available
+    from .evaluation import EvaluationSpec, parse_occlusion
+    from .evaluation.predict import check_output_path, predict_dataset
+
+    if args.images:
+        return _fail("give either images or --data, not both")
+    if args.output is None:
+        return _fail("--data needs --output predictions.parquet (or .jsonl)")
+    model = args.model or (DEMO_CHECKPOINT if demo_checkpoint_available() else None)
+    if model is None:
+        return _fail("--data needs --model (the demo checkpoint is not installed)")
+    try:
+        check_output_path(args.output)
+        parse_occlusion(args.occlusion)
+        if args.data != "synthfer" and (args.data_dir is None or not Path(args.data_dir).is_dir()):
+            return _fail(f"--data {args.data}: --data_dir {args.data_dir!r} is not a folder")
+        spec = EvaluationSpec(
+            model=model, data=args.data, data_dir=args.data_dir, split=args.split, occlusion=args.occlusion,
+            num_images=args.num_images, batch_size=args.batch_size,
+        )  # fmt: skip
+        columns = predict_dataset(spec, args.output)
+    except (OSError, ValueError) as error:
+        return _fail(str(error))
+    print(f"{len(columns['index'])} faces predicted → {args.output}")
+    return 0
+
+
 def predict(args: argparse.Namespace) -> int:
     from .pipelines.image_inputs import InvalidImageError, load_image_input
     from .pipelines.visualize import visualize
+
+    if args.data is not None:
+        return predict_data(args)
+    if not args.images:
+        return _fail("give image files or URLs, or --data (a data set) with --output")
 
     if args.save_vis and Path(args.save_vis).exists() and not Path(args.save_vis).is_dir():
         return _fail(f"--save-vis {args.save_vis} is a file, not a directory")
@@ -155,14 +190,17 @@ def evaluate_command(args: argparse.Namespace) -> int:
         spec = EvaluationSpec(
             model=args.model, data=args.data, data_dir=args.data_dir, split=args.split, occlusion=args.occlusion,
             num_images=args.num_images, batch_size=args.batch_size, seed=args.seed, output_dir=args.output_dir,
-            reconstruction=args.reconstruction,
+            reconstruction=args.reconstruction, cam_model=args.cam_model,
         )  # fmt: skip
-        if args.protocol == "robustness":
-            if args.baseline is not None and not Path(args.baseline).is_dir():
-                return _fail(f"--baseline {args.baseline}: no such folder")
-            curves = robustness(spec, baseline=args.baseline)["accuracy"]
+        for flag in ("baseline", "cam_model"):
+            if getattr(args, flag) is not None and not Path(getattr(args, flag)).is_dir():
+                return _fail(f"--{flag} {getattr(args, flag)}: no such folder")
+        if args.protocol.startswith("robustness"):
+            kind = "grad_occlusion" if args.protocol == "robustness_grad" else "random_patch"
+            curves = robustness(spec, baseline=args.baseline, kind=kind)["accuracy"]
             shown = "; ".join(f"{name}: " + " ".join(f"{v:.3f}" for v in values) for name, values in curves.items())
-            print(f"accuracy at 0-60 % random patches — {shown}  → {Path(args.output_dir) / 'robustness.json'}")
+            where = Path(args.output_dir) / f"robustness_{kind}.json"
+            print(f"accuracy at 0-60 % {kind.replace('_', '-')} occlusion — {shown}  → {where}")
             return 0
         results = evaluate(spec)
         if args.write_card:
@@ -224,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("predict", help="recognise the expressions of the faces in images")
-    run.add_argument("images", nargs="+", help="image files or URLs")
+    run.add_argument("images", nargs="*", help="image files or URLs (or --data for a whole data set)")
     run.add_argument(
         "--model", help="a saved system folder or Hub repo id (default: the shipped demo checkpoint, SynthFER-trained)"
     )
@@ -236,12 +274,26 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--no-detector", action="store_true", help="the images are already face crops")
     run.add_argument("--no-reconstruct", action="store_true", help="recognise the raw face (skip reconstruction)")
     run.add_argument("--device", default=None, help="e.g. cpu, cuda:0 (default: cpu)")
+    every = run.add_argument_group("a whole data set (split over processes under accelerate launch)")
+    every.add_argument("--data", default=None, choices=["synthfer", "rafdb", "affectnet", "kdef", "imagefolder"])
+    every.add_argument("--data_dir", default=None, help="root of the data set (not for synthfer)")
+    every.add_argument("--split", default="test", help="test (default) or validation")
+    every.add_argument("--occlusion", default="none", help="as for evaluate")
+    every.add_argument("--num_images", type=int, default=700, help="SynthFER faces to generate (default 700)")
+    every.add_argument("--batch_size", type=int, default=16)
+    every.add_argument("--output", default=None, help="predictions.parquet or predictions.jsonl")
     judge = commands.add_parser("evaluate", help="one of the paper's protocols on a data split: results.json + plots")
-    judge.add_argument("--model", required=True, help="a saved system directory or Hub repo id")
+    judge.add_argument(
+        "--model", required=True, help="a saved system folder or Hub repo id, or a plain classifier folder (baseline)"
+    )
     judge.add_argument("--data", default="synthfer", choices=["synthfer", "rafdb", "affectnet", "kdef", "imagefolder"])
     judge.add_argument("--data_dir", default=None, help="root of the data set (not for synthfer)")
     judge.add_argument("--split", default="test", help="test (default) or validation")
-    judge.add_argument("--occlusion", default="none", help="none | seen | unseen | random_patch:<ratio> | free_form")
+    judge.add_argument(
+        "--occlusion",
+        default="none",
+        help="none | seen | unseen | random_patch:<ratio> | grad_occlusion:<ratio> (with --cam_model) | free_form",
+    )
     judge.add_argument("--num_images", type=int, default=700, help="SynthFER faces to generate (default 700)")
     judge.add_argument("--batch_size", type=int, default=16)
     judge.add_argument("--seed", type=int, default=0)
@@ -255,11 +307,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     judge.add_argument(
         "--protocol",
-        choices=["single", "robustness"],
+        choices=["single", "robustness", "robustness_grad"],
         default="single",
-        help="robustness: accuracy vs random-patch ratio 0-60 %% (robustness.json + .png)",
+        help="robustness: accuracy vs random-patch ratio 0-60 %%; robustness_grad: vs Grad-occlusion ratio "
+        "(robustness_<kind>.json + .png)",
     )
-    judge.add_argument("--baseline", default=None, help="with --protocol robustness: a plain CNN folder to compare")
+    judge.add_argument("--baseline", default=None, help="with --protocol robustness*: a plain CNN folder to compare")
+    judge.add_argument(
+        "--cam_model",
+        default=None,
+        help="grad_occlusion: the classifier whose Grad-CAM picks the patches (default with robustness_grad: "
+        "--baseline)",
+    )
     commands.add_parser("sizes", help="parameters and FLOPs per component per preset")
     show = commands.add_parser("demo", help="launch the Gradio app on 127.0.0.1 (offline) with the demo checkpoint")
     show.add_argument("--model", default=None, help="a saved system folder or Hub repo id (default: demo checkpoint)")

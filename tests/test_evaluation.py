@@ -11,11 +11,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from latent_ofer_hf import LatentOferModel, preset_config
 from latent_ofer_hf.cli import main as cli
 from latent_ofer_hf.data.synthfer import synthfer_sample
-from latent_ofer_hf.evaluation import confusion_matrix, detection_metrics, psnr, recognition_metrics, ssim
+from latent_ofer_hf.evaluation import (
+    EvaluationSpec,
+    confusion_matrix,
+    detection_metrics,
+    psnr,
+    recognition_metrics,
+    ssim,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -117,6 +125,33 @@ def test_evaluate_in_one_process_and_in_two_gives_the_same_results(system_dir, t
         assert two["reconstruction"][key] == pytest.approx(value, rel=1e-5), key
 
 
+def test_predict_over_a_data_set_in_one_process_and_in_two_gives_the_same_rows(system_dir, tmp_path):
+    import datasets
+
+    args = ["predict", "--model", str(system_dir), "--data", "synthfer", "--occlusion", "seen",
+            "--num_images", "10", "--batch_size", "4"]  # fmt: skip
+    assert cli([*args, "--output", str(tmp_path / "one.parquet")]) == 0
+    assert cli([*args, "--output", str(tmp_path / "one.jsonl")]) == 0
+    one = datasets.Dataset.from_parquet(str(tmp_path / "one.parquet")).to_list()
+    assert [row["index"] for row in one] == list(range(10))
+    assert datasets.Dataset.from_json(str(tmp_path / "one.jsonl"))["prediction"] == [r["prediction"] for r in one]
+    first = one[0]
+    assert first["prediction"] == max(first["scores"], key=first["scores"].get) and len(first["occlusion_mask"]) == 196
+    env = {key: value for key, value in os.environ.items() if not key.startswith("ACCELERATE_")}
+    env.update({"ACCELERATE_USE_CPU": "1", "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"})
+    launch = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+              "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port",
+              str(_port()), "-m", "latent_ofer_hf.cli", *args, "--output", str(tmp_path / "two.parquet")]  # fmt: skip
+    result = subprocess.run(launch, env=env, capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-4000:]
+    two = datasets.Dataset.from_parquet(str(tmp_path / "two.parquet")).to_list()
+    assert [row["index"] for row in two] == list(range(10))  # every face once, in order
+    for a, b in zip(one, two, strict=True):
+        assert (a["label"], a["prediction"], a["occlusion_mask"]) == (b["label"], b["prediction"], b["occlusion_mask"])
+        assert a["score"] == pytest.approx(b["score"], rel=1e-4)
+    assert cli(["predict", "--data", "synthfer", "--model", str(system_dir), "--output", str(tmp_path / "x.csv")]) == 2
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
@@ -207,7 +242,36 @@ def test_reconstruction_override_and_the_robustness_curve(system_dir, tmp_path):
     args = ["evaluate", "--model", str(system_dir), "--protocol", "robustness", "--baseline", baseline,
             "--num_images", "7", "--batch_size", "7", "--output_dir", str(tmp_path / "curve")]  # fmt: skip
     assert cli(args) == 0
-    curve = json.loads((tmp_path / "curve" / "robustness.json").read_text())
+    curve = json.loads((tmp_path / "curve" / "robustness_random_patch.json").read_text())
     assert curve["ratios"] == [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6] and len(curve["accuracy"]) == 3
     assert all(len(values) == 7 and all(0 <= v <= 1 for v in values) for values in curve["accuracy"].values())
-    assert (tmp_path / "curve" / "robustness.png").stat().st_size > 1000
+    assert (tmp_path / "curve" / "robustness_random_patch.png").stat().st_size > 1000
+    grad = [*args[:4], "robustness_grad", *args[5:]]
+    assert cli(grad) == 0  # Grad-occlusion: the baseline's Grad-CAM picks the patches
+    curve = json.loads((tmp_path / "curve" / "robustness_grad_occlusion.json").read_text())
+    assert curve["kind"] == "grad_occlusion" and curve["spec"]["cam_model"] == baseline
+
+    # the baseline itself is evaluated like a system (recognition only), on the same faces
+    assert cli(["evaluate", "--model", baseline, "--num_images", "7", "--output_dir", str(tmp_path / "cnn")]) == 0
+    plain = json.loads((tmp_path / "cnn" / "results.json").read_text())
+    assert plain["reconstruction_mode"] == "none (plain classifier)" and "detection" not in plain
+    assert plain["recognition"]["accuracy"] == pytest.approx(curve["accuracy"]["plain CNN baseline"][0])
+
+
+def test_grad_occlusion_hides_the_top_cam_patches(tmp_path):
+    from latent_ofer_hf import ExpressionRecognizer
+    from latent_ofer_hf.evaluation.evaluate import EvaluationFaces, _grad_cam
+    from latent_ofer_hf.training.stage_teacher import cnn_only_config
+
+    ExpressionRecognizer(cnn_only_config("tiny")).eval().save_pretrained(tmp_path / "cnn")
+    spec = EvaluationSpec(model="x", occlusion="grad_occlusion:0.25", num_images=3, cam_model=str(tmp_path / "cnn"))
+    faces = EvaluationFaces(spec)
+    item = faces[0]
+    assert int(item["patch_mask"].sum()) == round(0.25 * 196)
+    clean = np.asarray(faces.rows[0]["image"].convert("RGB"))
+    cam = _grad_cam(spec.cam_model)(Image.fromarray(clean))
+    scores = cam.reshape(14, 16, 14, 16).mean(axis=(1, 3))
+    chosen, others = scores[item["patch_mask"].numpy()], scores[~item["patch_mask"].numpy()]
+    assert chosen.min() >= others.max() - 1e-6  # exactly the most activated patches
+    with pytest.raises(ValueError, match="cam_model"):
+        EvaluationFaces(EvaluationSpec(model="x", occlusion="grad_occlusion:0.2", num_images=2))

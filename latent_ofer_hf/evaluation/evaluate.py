@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,8 @@ from .metrics import confusion_matrix, detection_metrics, finite_mean, psnr, rec
 from .plots import confusion_matrix_image, curve_image
 
 SYNTHFER_FAMILIES = ("seen", "unseen")
-PROTOCOLS = ("none", "seen", "unseen", "random_patch", "free_form")
+PROTOCOLS = ("none", "seen", "unseen", "random_patch", "grad_occlusion", "free_form")
+RATIO_PROTOCOLS = ("random_patch", "grad_occlusion")
 
 
 @dataclass
@@ -38,12 +39,13 @@ class EvaluationSpec:
     data: str = "synthfer"
     data_dir: str | None = None
     split: str = "test"
-    occlusion: str = "none"  # none | seen | unseen | random_patch:<ratio> | free_form
+    occlusion: str = "none"  # none | seen | unseen | random_patch:<ratio> | grad_occlusion:<ratio> | free_form
     num_images: int = 700  # SynthFER faces to generate
     batch_size: int = 16
     seed: int = 0
     output_dir: str | None = None
     reconstruction: str | None = None  # hybrid | mae | diffusion | none (default: the system's own)
+    cam_model: str | None = None  # grad_occlusion: the classifier whose Grad-CAM picks the patches (a baseline folder)
 
 
 def parse_occlusion(text: str) -> tuple[str, float | None]:
@@ -51,13 +53,13 @@ def parse_occlusion(text: str) -> tuple[str, float | None]:
     name, _, value = text.partition(":")
     if name not in PROTOCOLS:
         raise ValueError(f"unknown occlusion protocol {text!r}; choose one of {PROTOCOLS} (random_patch:<ratio>)")
-    if name == "random_patch":
+    if name in RATIO_PROTOCOLS:
         try:
             ratio = float(value) if value else 0.3
         except ValueError:
-            raise ValueError(f"random_patch needs a ratio in (0, 1), e.g. random_patch:0.3, got {text!r}") from None
+            raise ValueError(f"{name} needs a ratio in (0, 1), e.g. {name}:0.3, got {text!r}") from None
         if not 0 < ratio < 1:
-            raise ValueError(f"random_patch ratio must be in (0, 1), got {ratio}")
+            raise ValueError(f"{name} ratio must be in (0, 1), got {ratio}")
         return name, ratio
     if value:
         raise ValueError(f"{name} takes no value, got {text!r}")
@@ -77,6 +79,8 @@ class EvaluationFaces(torch.utils.data.Dataset):
     def __init__(self, spec: EvaluationSpec):
         self.spec = spec
         self.protocol, self.ratio = parse_occlusion(spec.occlusion)
+        if self.protocol == "grad_occlusion" and spec.cam_model is None:
+            raise ValueError("grad_occlusion needs --cam_model: the classifier whose Grad-CAM picks the patches")
         self.processor = LatentOferImageProcessor()
         self.native = spec.data == "synthfer" and self.protocol in SYNTHFER_FAMILIES
         if spec.data == "synthfer":
@@ -126,6 +130,12 @@ class EvaluationFaces(torch.utils.data.Dataset):
 
                 result = random_patch_occlusion(image, self.ratio, rng, grid=14)
                 image, pixel_mask, patch_mask = np.asarray(result.image), result.pixel_mask, result.patch_mask
+            elif self.protocol == "grad_occlusion":
+                from ..data.occlusion import grad_occlusion
+
+                cam = _grad_cam(self.spec.cam_model)(Image.fromarray(image))  # predicted class, as in Fig. 1
+                result = grad_occlusion(image, cam, self.ratio, grid=14)
+                image, pixel_mask, patch_mask = np.asarray(result.image), result.pixel_mask, result.patch_mask
             else:
                 image, pixel_mask, patch_mask = occlude(image, self.protocol, rng)
         item["pixel_values"] = self._tensor(image)
@@ -134,6 +144,36 @@ class EvaluationFaces(torch.utils.data.Dataset):
             item["pixel_mask"] = torch.from_numpy(np.ascontiguousarray(pixel_mask))[None]
             item["clean_pixel_values"] = self._tensor(clean)
         return item
+
+
+@functools.lru_cache(maxsize=2)
+def _grad_cam(path: str):
+    """Grad-CAM on the last CNN stage of a saved image classifier (the paper: on DAN, the previous state of the art;
+    here the plain CNN baseline, a DAN-style ResNet; docs/method.md#open-questions Q6), CAMs cached per image."""
+    from transformers import AutoModelForImageClassification
+
+    from ..data.occlusion import GradCAM
+
+    model = AutoModelForImageClassification.from_pretrained(path).eval()
+    cam = GradCAM(model, model.resnet.encoder.stages[-1])
+    cache: dict[bytes, np.ndarray] = {}
+
+    def cam_of(image: Image.Image) -> np.ndarray:
+        key = image.tobytes()
+        if key not in cache:
+            with torch.enable_grad():
+                cache[key] = cam(image)
+        return cache[key]
+
+    return cam_of
+
+
+def is_system(path: str) -> bool:
+    """True for a saved Latent-OFER system, False for a plain image classifier folder (e.g. the CNN baseline)."""
+    config = Path(path) / "config.json"
+    if not config.is_file():
+        return True  # a Hub id: loaded as a system, which names the problem if it is not one
+    return json.loads(config.read_text(encoding="utf-8")).get("model_type") == "latent-ofer"
 
 
 def load_system(path: str) -> LatentOferModel:
@@ -159,6 +199,8 @@ def evaluate(
     """Run the protocol; write ``results.json`` and ``confusion_matrix.png`` into ``spec.output_dir`` (main
     process) and return the results."""
     accelerator = accelerator or Accelerator()
+    if model is None and not is_system(spec.model):
+        return evaluate_classifier(spec, accelerator)
     model = (model or load_system(spec.model)).to(accelerator.device)  # not prepared: nothing is trained
     faces = EvaluationFaces(spec)
     loader = accelerator.prepare(torch.utils.data.DataLoader(faces, batch_size=spec.batch_size))
@@ -201,6 +243,35 @@ def evaluate(
     return results
 
 
+@torch.no_grad()
+def evaluate_classifier(spec: EvaluationSpec, accelerator: Accelerator, model: torch.nn.Module | None = None):
+    """Recognition metrics of a plain image classifier (the CNN baseline, a peer) on the same faces as a system."""
+    if model is None:
+        from transformers import AutoModelForImageClassification
+
+        model = AutoModelForImageClassification.from_pretrained(spec.model).eval()
+    model = model.to(accelerator.device)
+    if spec.reconstruction not in (None, "none"):
+        raise ValueError(f"--reconstruction {spec.reconstruction}: {spec.model} is a plain classifier, not a system")
+    loader = accelerator.prepare(torch.utils.data.DataLoader(EvaluationFaces(spec), batch_size=spec.batch_size))
+    names = [model.config.id2label[i] for i in range(len(model.config.id2label))]
+    predictions, labels = [], []
+    for batch in loader:
+        logits = model(pixel_values=batch["pixel_values"]).logits
+        gathered = accelerator.gather_for_metrics({"p": logits.argmax(-1), "y": batch["labels"]})
+        predictions.append(gathered["p"].cpu())
+        labels.append(gathered["y"].cpu())
+    matrix = confusion_matrix(torch.cat(predictions), torch.cat(labels), len(names))
+    results: dict[str, Any] = {
+        "spec": {**asdict(spec), "num_processes": accelerator.num_processes},
+        "reconstruction_mode": "none (plain classifier)",
+        "recognition": recognition_metrics(matrix, names),
+    }
+    if spec.output_dir is not None and accelerator.is_main_process:
+        _write(results, spec, names)
+    return results
+
+
 def _write(results: dict[str, Any], spec: EvaluationSpec, names: list[str]) -> None:
     out = Path(spec.output_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -214,13 +285,22 @@ ROBUSTNESS_RATIOS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
 
 
 def robustness(
-    spec: EvaluationSpec, *, baseline: str | None = None, accelerator: Accelerator | None = None
+    spec: EvaluationSpec,
+    *,
+    baseline: str | None = None,
+    accelerator: Accelerator | None = None,
+    kind: str = "random_patch",
 ) -> dict[str, Any]:
-    """Accuracy vs random-patch occlusion ratio (0–60 %, paper Fig. 1): Latent-OFER, its recogniser without
-    reconstruction (``reconstruction="none"``) and, given a folder, a plain CNN baseline; ``robustness.json`` and
-    ``robustness.png`` in ``spec.output_dir``."""
-    from dataclasses import replace
-
+    """Accuracy vs occlusion ratio (0–60 %, paper Fig. 1) of random patches or Grad-occlusion (``kind``; its CAM from
+    ``spec.cam_model``, by default the baseline): Latent-OFER, its recogniser without reconstruction
+    (``reconstruction="none"``) and, given a folder, a plain CNN baseline; ``robustness.json`` and ``robustness.png``
+    in ``spec.output_dir``."""
+    if kind not in RATIO_PROTOCOLS:
+        raise ValueError(f"kind must be one of {RATIO_PROTOCOLS}, got {kind!r}")
+    if kind == "grad_occlusion" and spec.cam_model is None:
+        if baseline is None:
+            raise ValueError("grad_occlusion needs --cam_model (or --baseline, whose Grad-CAM is then used)")
+        spec = replace(spec, cam_model=baseline)
     accelerator = accelerator or Accelerator()
     curves: dict[str, list[float | None]] = {"latent-ofer": [], "recognizer alone (no reconstruction)": []}
     if baseline is not None:
@@ -232,7 +312,7 @@ def robustness(
 
         plain = AutoModelForImageClassification.from_pretrained(baseline).eval().to(accelerator.device)
     for ratio in ROBUSTNESS_RATIOS:
-        occlusion = "none" if ratio == 0 else f"random_patch:{ratio}"
+        occlusion = "none" if ratio == 0 else f"{kind}:{ratio}"
         point = replace(spec, occlusion=occlusion, output_dir=None)
         curves["latent-ofer"].append(evaluate(point, accelerator, system)["recognition"]["accuracy"])
         alone = replace(point, reconstruction="none")
@@ -240,14 +320,13 @@ def robustness(
         curves["recognizer alone (no reconstruction)"].append(accuracy)
         if plain is not None:
             curves["plain CNN baseline"].append(baseline_accuracy(plain, point, accelerator))
-    results = {"spec": asdict(spec), "ratios": list(ROBUSTNESS_RATIOS), "accuracy": curves}
+    results = {"spec": asdict(spec), "kind": kind, "ratios": list(ROBUSTNESS_RATIOS), "accuracy": curves}
     if spec.output_dir is not None and accelerator.is_main_process:
         out = Path(spec.output_dir)
         out.mkdir(parents=True, exist_ok=True)
-        (out / "robustness.json").write_text(json.dumps(results, indent=2))
-        curve_image(list(ROBUSTNESS_RATIOS), curves, f"{spec.data} {spec.split}: random-patch occlusion").save(
-            out / "robustness.png"
-        )
+        (out / f"robustness_{kind}.json").write_text(json.dumps(results, indent=2))
+        title = f"{spec.data} {spec.split}: {kind.replace('_', '-')} occlusion"
+        curve_image(list(ROBUSTNESS_RATIOS), curves, title).save(out / f"robustness_{kind}.png")
     return results
 
 
@@ -262,4 +341,13 @@ def baseline_accuracy(model: torch.nn.Module, spec: EvaluationSpec, accelerator:
     return float(torch.cat(hits).mean())
 
 
-__all__ = ["EvaluationFaces", "EvaluationSpec", "evaluate", "load_system", "parse_occlusion", "robustness"]
+__all__ = [
+    "EvaluationFaces",
+    "EvaluationSpec",
+    "evaluate",
+    "evaluate_classifier",
+    "is_system",
+    "load_system",
+    "parse_occlusion",
+    "robustness",
+]

@@ -76,6 +76,7 @@ def run_recognizer(accelerator: Accelerator, arguments: TrainingArguments) -> Pa
         "weight_decay": own.recognizer_weight_decay,
         "step_size": own.recognizer_step_size,
         "gamma": own.recognizer_gamma,
+        "optimizer_name": own.recognizer_optimizer,
     }
     if own.baseline:
         model = ExpressionRecognizer(cnn_only_config(common.preset))

@@ -57,11 +57,13 @@ def train_classifier(
     step_size: int,
     gamma: float,
     name: str,
+    optimizer_name: str = "sgd",
     train_set: FaceTensors | None = None,
     val_set: FaceTensors | None = None,
     forward: Forward = image_only,
 ) -> torch.nn.Module:
-    """SGD with a step schedule over epochs (the paper's recogniser recipe), validation accuracy for selection."""
+    """SGD (the paper's recogniser recipe) or AdamW (``optimizer_name``) with a step schedule over epochs, validation
+    accuracy for selection."""
     common = run.common
     train_set = train_set or FaceTensors(splits.train, seed=common.seed, train=True, augmentation="fer")
     val_set = val_set or FaceTensors(splits.validation, seed=common.seed, train=False)
@@ -70,9 +72,14 @@ def train_classifier(
     if len(train_loader) == 0:
         raise ValueError(f"[{run.stage}] {len(train_set)} training faces < one batch of {settings.batch_size}")
     model = maybe_sync_batchnorm(accelerator, model)
-    optimizer = torch.optim.SGD(
-        model.parameters(), lr=settings.learning_rate, momentum=momentum, weight_decay=weight_decay
-    )
+    if optimizer_name == "sgd":
+        optimizer = torch.optim.SGD(
+            model.parameters(), lr=settings.learning_rate, momentum=momentum, weight_decay=weight_decay
+        )
+    elif optimizer_name == "adamw":
+        optimizer = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, weight_decay=weight_decay)
+    else:
+        raise ValueError(f"optimizer must be 'sgd' or 'adamw', got {optimizer_name!r}")
     model, optimizer, train_loader, val_loader = accelerator.prepare(model, optimizer, train_loader, val_loader)
     run.resume()
     epochs = settings.epochs_needed(len(train_loader), common.gradient_accumulation_steps)
@@ -117,9 +124,10 @@ def run_teacher(accelerator: Accelerator, arguments: TrainingArguments) -> Path:
         settings,
         momentum=0.9,
         weight_decay=1e-4,
-        step_size=max(1, settings.epochs // 3),
+        step_size=max(1, (2 * settings.epochs) // 3),  # lr ÷10 for the last third
         gamma=0.1,
         name="teacher",
+        optimizer_name=own.teacher_optimizer,
     )
     return run.finish({"teacher": model})
 
