@@ -110,6 +110,8 @@ def test_evaluate_in_one_process_and_in_two_gives_the_same_results(system_dir, t
     assert cli([*args, "--output_dir", str(tmp_path / "one")]) == 0
     one = json.loads((tmp_path / "one" / "results.json").read_text())
     assert (tmp_path / "one" / "confusion_matrix.png").stat().st_size > 1000
+    with Image.open(tmp_path / "one" / "reconstructions.png") as grid:  # occluded | MAE | hybrid | ground truth
+        assert grid.size == (4 * 112, 20 + 4 * 112)  # the first batch: 4 faces
     assert one["recognition"]["num_samples"] == 14 and "detection" in one and "reconstruction" in one
     env = {key: value for key, value in os.environ.items() if not key.startswith("ACCELERATE_")}
     env.update({"ACCELERATE_USE_CPU": "1", "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"})

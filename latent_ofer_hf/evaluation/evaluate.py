@@ -24,7 +24,7 @@ from ..models.latent_ofer import LatentOferModel
 from ..models.latent_ofer.image_processing_latent_ofer import LatentOferImageProcessor
 from ..training.data import face_array, occlude
 from .metrics import confusion_matrix, detection_metrics, finite_mean, psnr, recognition_metrics, ssim
-from .plots import confusion_matrix_image, curve_image
+from .plots import confusion_matrix_image, curve_image, image_grid
 
 SYNTHFER_FAMILIES = ("seen", "unseen")
 PROTOCOLS = ("none", "seen", "unseen", "random_patch", "grad_occlusion", "free_form")
@@ -211,7 +211,9 @@ def evaluate(
         for key, value in accelerator.gather_for_metrics(values).items():
             gathered.setdefault(key, []).append(value.cpu())
 
+    shown = None  # the first batch, for the reconstruction grid
     for batch in loader:
+        shown = batch if shown is None else shown
         output = model(batch["pixel_values"], reconstruction=spec.reconstruction, return_dict=True)
         values = {"predictions": output.logits.argmax(-1), "labels": batch["labels"]}
         if "patch_mask" in batch:
@@ -240,7 +242,28 @@ def evaluate(
         results["reconstruction"]["perfect_fills"] = int(torch.isinf(joined["psnr_hole"]).sum())
     if spec.output_dir is not None and accelerator.is_main_process:
         _write(results, spec, names)
+        if shown is not None and "clean_pixel_values" in shown:
+            _reconstruction_grid(model, shown, faces.processor).save(Path(spec.output_dir) / "reconstructions.png")
     return results
+
+
+def _reconstruction_grid(model: LatentOferModel, batch: dict, processor: LatentOferImageProcessor, count: int = 6):
+    """occluded | MAE fill | hybrid (when the system has its U-Net) | ground truth, for the first faces, each filled
+    where the system's detector flagged patches."""
+    pixels = batch["pixel_values"][:count]
+
+    def pictures(values: torch.Tensor) -> list[Image.Image]:
+        arrays = (_unit(values, processor).permute(0, 2, 3, 1).cpu().numpy() * 255).round().astype(np.uint8)
+        return [Image.fromarray(array) for array in arrays]
+
+    columns = {"occluded": pictures(pixels)}
+    for mode in ("mae", "hybrid"):
+        if mode == "hybrid" and model.config.reconstruction != "hybrid":
+            continue
+        columns[mode] = pictures(model(pixels, reconstruction=mode, return_dict=True).reconstruction)
+    columns["ground truth"] = pictures(batch["clean_pixel_values"][:count])
+    rows = [list(faces) for faces in zip(*columns.values(), strict=True)]
+    return image_grid(rows, list(columns))
 
 
 @torch.no_grad()
@@ -326,7 +349,8 @@ def robustness(
         out.mkdir(parents=True, exist_ok=True)
         (out / f"robustness_{kind}.json").write_text(json.dumps(results, indent=2))
         title = f"{spec.data} {spec.split}: {kind.replace('_', '-')} occlusion"
-        curve_image(list(ROBUSTNESS_RATIOS), curves, title).save(out / f"robustness_{kind}.png")
+        label = f"{kind.replace('_', '-')} ratio"
+        curve_image(list(ROBUSTNESS_RATIOS), curves, title, x_label=label).save(out / f"robustness_{kind}.png")
     return results
 
 

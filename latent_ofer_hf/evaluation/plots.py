@@ -37,7 +37,9 @@ def confusion_matrix_image(normalized: list[list[float]], class_names: list[str]
 COLORS = ((31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40))
 
 
-def curve_image(xs: list[float], curves: dict[str, list[float | None]], title: str = "") -> Image.Image:
+def curve_image(
+    xs: list[float], curves: dict[str, list[float | None]], title: str = "", x_label: str = "random-patch ratio"
+) -> Image.Image:
     """Accuracy curves over x in [0, 0.6] (paper Fig. 1 style): y from 0 to 1, one colored line per curve."""
     font = ImageFont.load_default()
     width, height, left, top, bottom = 560, 380, 56, 30, 60
@@ -56,7 +58,7 @@ def curve_image(xs: list[float], curves: dict[str, list[float | None]], title: s
         draw.text((8, point(0, y)[1] - 6), f"{y:.1f}", fill="black", font=font)
     for x in xs:
         draw.text((point(x, 0)[0] - 10, top + plot_h + 6), f"{x:.0%}", fill="black", font=font)
-    draw.text((left, height - 24), "occluded patches (random-patch ratio)   ·   y: accuracy", fill="black", font=font)
+    draw.text((left, height - 24), f"occluded patches ({x_label})   ·   y: accuracy", fill="black", font=font)
     if title:
         draw.text((left, 8), title, fill="black", font=font)
     for index, (name, ys) in enumerate(curves.items()):
@@ -70,4 +72,18 @@ def curve_image(xs: list[float], curves: dict[str, list[float | None]], title: s
     return image
 
 
-__all__ = ["confusion_matrix_image", "curve_image"]
+def image_grid(rows: list[list[Image.Image]], headers: list[str], tile: int = 112) -> Image.Image:
+    """Faces in rows under column headers (supplement Figs. 1–2 style: occluded | MAE | hybrid | ground truth)."""
+    font = ImageFont.load_default()
+    top = 20
+    grid = Image.new("RGB", (tile * len(headers), top + tile * len(rows)), "white")
+    draw = ImageDraw.Draw(grid)
+    for column, header in enumerate(headers):
+        draw.text((column * tile + 4, 4), header, fill="black", font=font)
+    for row, images in enumerate(rows):
+        for column, picture in enumerate(images):
+            grid.paste(picture.convert("RGB").resize((tile, tile)), (column * tile, top + row * tile))
+    return grid
+
+
+__all__ = ["confusion_matrix_image", "curve_image", "image_grid"]
