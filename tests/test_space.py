@@ -48,6 +48,12 @@ def examples(tmp_path_factory):
     return example_files(tmp_path_factory.mktemp("examples"))
 
 
+def examples_dir_file(folder: Path) -> str:
+    path = folder / "face.png"
+    Image.open(example_files(folder / "examples")[0]).save(path)
+    return str(path)
+
+
 def _faces_json(outputs) -> list[dict]:
     return outputs[1]["faces"]
 
@@ -98,8 +104,13 @@ def test_friendly_errors_and_oversize_upload_refused(app, tmp_path):
         client.predict(handle_file(str(big)), FACE_MODES[0], "none", 0.3, api_name="/predict")
     bad = tmp_path / "not_an_image.png"
     bad.write_bytes(b"this is not a PNG")
-    with pytest.raises(Exception) as raised:
+    with pytest.raises(Exception, match="cannot identify image file") as raised:  # gradio's check of the upload
         client.predict(handle_file(str(bad)), FACE_MODES[0], "none", 0.3, api_name="/predict")
+    assert "Traceback" not in str(raised.value)
+    truncated = tmp_path / "truncated.png"
+    truncated.write_bytes(Path(examples_dir_file(tmp_path)).read_bytes()[:-400])  # opens, fails to decode
+    with pytest.raises(Exception, match="This file cannot be used|truncated") as raised:
+        client.predict(handle_file(str(truncated)), FACE_MODES[1], "none", 0.3, api_name="/predict")
     assert "Traceback" not in str(raised.value)
     client.close()
 
@@ -187,6 +198,9 @@ def test_page_in_headless_chromium(app, examples):
         )
         assert shown in RAFDB_7
         time.sleep(1.0)  # let the images finish loading before the picture
+        loaded = driver.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+        external = [name for name in loaded if not name.startswith(("http://127.0.0.1", "data:", "blob:"))]
+        assert not external, f"the page fetched from outside this machine: {external[:5]}"  # no fonts, no CDN
         ARTIFACTS.mkdir(exist_ok=True)
         assert driver.save_screenshot(str(ARTIFACTS / "space_screenshot.png"))
     finally:

@@ -9,10 +9,9 @@ from typing import Any
 
 import gradio as gr
 import numpy as np
-from PIL import Image
 
 from ..checkpoints import DEMO_CHECKPOINT, demo_checkpoint_available
-from ..pipelines.image_inputs import InvalidImageError
+from ..pipelines.image_inputs import InvalidImageError, load_image_input
 from .analysis import OCCLUDER_CHOICES, FaceAnalysis, analyze_image, patch_mask_image
 from .examples import example_files
 
@@ -74,15 +73,16 @@ def build_demo(fer: Any = None, model: str | None = None) -> gr.Blocks:
         fer, model = load_space_pipeline(model)
     model = model or str(getattr(fer.model.config, "name_or_path", "") or "a model given in code")
 
-    def predict(image: Image.Image | None, faces_in: str, occluder: str, ratio: float):
+    def predict(image: str | None, faces_in: str, occluder: str, ratio: float):
         if image is None:
             raise gr.Error("Upload an image, take a webcam picture or click an example first.")
         if faces_in not in FACE_MODES:
             raise gr.Error(f"unknown face mode {faces_in!r}; choose one of {list(FACE_MODES)}")
         try:
+            image = load_image_input(image)  # our checks: unreadable, truncated, bomb, NaN … with a message
             faces = analyze_image(fer, image, occluder=occluder, ratio=float(ratio), detect=faces_in == FACE_MODES[0])
         except (InvalidImageError, ValueError) as error:
-            raise gr.Error(f"This image cannot be read: {error}") from None
+            raise gr.Error(f"This file cannot be used: {error}") from None
         except Exception:  # never a traceback for a visitor; the log keeps it
             logger.exception("request failed")
             raise gr.Error("Something went wrong while analysing this image; please try another one.") from None
@@ -109,7 +109,7 @@ def build_demo(fer: Any = None, model: str | None = None) -> gr.Blocks:
         faces_state = gr.State([])
         with gr.Row():
             with gr.Column():
-                image = gr.Image(type="pil", sources=["upload", "webcam", "clipboard"], label="Image")
+                image = gr.Image(type="filepath", sources=["upload", "webcam", "clipboard"], label="Image")
                 faces_in = gr.Radio(list(FACE_MODES), value=FACE_MODES[0], label="Faces")
                 occluder = gr.Dropdown(list(OCCLUDER_CHOICES), value="none", label="Add an occluder to each face")
                 ratio = gr.Slider(0.0, 0.6, value=0.3, step=0.05, label="Random-patch ratio")
@@ -152,7 +152,7 @@ def launch_demo(
         share=False,
         ssr_mode=False,
         max_file_size=MAX_FILE_SIZE,
-        show_error=False,  # every expected failure is a gr.Error with a message; nothing else reaches a visitor
+        show_error=True,  # our function raises only gr.Error messages (it catches everything else): no traceback
         footer_links=["api"],
         **kwargs,
     )
