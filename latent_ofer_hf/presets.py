@@ -129,7 +129,8 @@ PRESETS: dict[str, dict[str, Any]] = {
 # the stage speeds measured there (docs/RESULTS.md): MAE at a higher base rate than MAE's 1.5e-4 (a few epochs, not
 # hundreds), short stages, and AdamW instead of the paper's SGD 0.1 for the teacher and the recogniser (measured on
 # 1,600 SynthFER faces, batch 16, 200 steps: SGD 0.01 reaches 16.5 % validation accuracy, chance level, AdamW 1e-3
-# 30.5 %), its rate ÷10 for the last epoch.
+# 30.5 %), its rate ÷10 for the last epoch; the recogniser (and the baseline) start from the teacher's CNN, as the
+# paper's from an MS-Celeb-pretrained ResNet-18 (from scratch, 2 epochs left it at chance level, 13.5 %).
 PRESET_TRAINING_DEFAULTS: dict[str, dict[str, Any]] = {
     "demo": {
         "synthfer_train_size": 6000,
@@ -144,8 +145,9 @@ PRESET_TRAINING_DEFAULTS: dict[str, dict[str, Any]] = {
         "detector_epochs": 3,
         "detector_warmup_epochs": 1,
         "reconstructor_epochs": 1,
-        "recognizer_epochs": 5,
-        "recognizer_step_size": 4,
+        "recognizer_epochs": 3,
+        "recognizer_step_size": 2,
+        "recognizer_init_from_teacher": True,
         "recognizer_batch_size": 32,
         "recognizer_optimizer": "adamw",
         "recognizer_learning_rate": 1e-3,

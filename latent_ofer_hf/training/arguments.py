@@ -166,6 +166,12 @@ class RecognizerArguments:
     recognizer_occlusion_probability: float = _help(
         "Probability that a training face is occluded (seen occluders or random patches).", default=0.5
     )
+    recognizer_init_from_teacher: bool = _help(
+        "Start the recogniser's CNN (and, with --baseline, the plain CNN) from the `teacher` stage's weights: the "
+        "offline stand-in for the paper's MS-Celeb-pretrained ResNet-18 (the demo preset does; default: from "
+        "scratch, or load a pretrained trunk with convert_resnet_weights).",
+        default=False,
+    )
     baseline: bool = _help(
         "Train the plain CNN instead (the same trunk, data and augmentation; no detection, reconstruction or "
         "latents) that every comparison needs; saved as stages/baseline.",

@@ -42,6 +42,20 @@ def load_frozen_system(accelerator: Accelerator, common, recognizer: ExpressionR
     return LatentOferModel.from_components(vit, detector, recognizer, reconstructor=reconstructor)
 
 
+def init_from_teacher(accelerator: Accelerator, common, model: ExpressionRecognizer) -> ExpressionRecognizer:
+    """Start the trunk from the teacher's weights (every tensor whose name and shape match: the ResNet, the attention
+    heads, the classifier) — offline stand-in for the paper's MS-Celeb-pretrained ResNet-18 (docs/method.md#cnn-branch);
+    the latent head and the first fusion layer, which the teacher lacks, keep their initialisation."""
+    from safetensors.torch import load_file
+
+    weights = load_file(str(previous_output(common, "teacher", "teacher") / "model.safetensors"))
+    own = model.state_dict()
+    matching = {key: value for key, value in weights.items() if key in own and own[key].shape == value.shape}
+    model.load_state_dict(matching, strict=False)
+    accelerator.print(f"[recognizer] {len(matching)} of {len(own)} tensors initialised from the teacher")
+    return model
+
+
 def latent_ofer_forward(system: LatentOferModel):
     """Detect → reconstruct with the frozen parts (no gradient), then the trainable recogniser."""
 
@@ -80,11 +94,15 @@ def run_recognizer(accelerator: Accelerator, arguments: TrainingArguments) -> Pa
     }
     if own.baseline:
         model = ExpressionRecognizer(cnn_only_config(common.preset))
+        if own.recognizer_init_from_teacher:  # the same start as the system's recogniser, for a fair comparison
+            model = init_from_teacher(accelerator, common, model)
         model = train_classifier(
             accelerator, run, model, splits, settings, name=name, train_set=train_set, val_set=val_set, **schedule
         )
     else:
         model = ExpressionRecognizer(preset_config(common.preset).recognizer_config)
+        if own.recognizer_init_from_teacher:
+            model = init_from_teacher(accelerator, common, model)
         system = load_frozen_system(accelerator, common, model)
         model = train_classifier(
             accelerator,
