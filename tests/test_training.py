@@ -90,6 +90,42 @@ def test_yaml_defaults_the_command_line_overrides_and_unknown_keys_fail(tmp_path
         parse_args(["--data", "rafdb"])
 
 
+def test_a_preset_s_training_defaults_sit_under_the_yaml_file_and_the_command_line(tmp_path):
+    from latent_ofer_hf.presets import PRESET_TRAINING_DEFAULTS
+
+    demo = parse_args(["--preset", "demo"])
+    assert demo.mae.mae_epochs == PRESET_TRAINING_DEFAULTS["demo"]["mae_epochs"] != parse_args([]).mae.mae_epochs
+    assert demo.recognizer.recognizer_optimizer == "adamw" and demo.recognizer.recognizer_init_from_teacher
+    config = tmp_path / "train.yaml"
+    config.write_text("preset: demo\nmae_epochs: 9\nteacher_epochs: 4\n")
+    mixed = parse_args(["--config", str(config), "--teacher_epochs", "6"])
+    assert (mixed.mae.mae_epochs, mixed.teacher.teacher_epochs) == (9, 6)  # YAML over preset, command line over YAML
+    assert mixed.recognizer.recognizer_optimizer == "adamw"  # the YAML's preset brings its defaults too
+
+
+def test_the_recognizer_starts_from_the_teacher_s_trunk(tmp_path):
+    from latent_ofer_hf import ExpressionRecognizer, preset_config
+    from latent_ofer_hf.training.stage_recognizer import init_from_teacher
+    from latent_ofer_hf.training.stage_teacher import cnn_only_config
+
+    class _Printer:
+        def print(self, *args):
+            pass
+
+    teacher = ExpressionRecognizer(cnn_only_config("tiny"))
+    teacher.save_pretrained(tmp_path / "stages" / "teacher" / "teacher")
+    common = parse_args(["--preset", "tiny", "--output_dir", str(tmp_path)]).common
+    fresh = ExpressionRecognizer(preset_config("tiny").recognizer_config)
+    latent_head = {k: v.clone() for k, v in fresh.state_dict().items() if k.startswith("latent_head")}
+    started = init_from_teacher(_Printer(), common, fresh)
+    taught = teacher.state_dict()
+    for key, value in started.state_dict().items():
+        if key.startswith("resnet") or key.startswith("attention_heads"):
+            assert torch.equal(value, taught[key]), key
+        if key.startswith("latent_head"):
+            assert torch.equal(value, latent_head[key]), key  # the teacher has none: left as initialised
+
+
 # --------------------------------------------------------------------------------------------------- all stages
 def test_every_stage_trains_and_the_output_is_a_system_the_pipeline_loads(trained):
     from transformers import pipeline
