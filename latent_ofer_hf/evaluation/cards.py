@@ -26,8 +26,8 @@ NON_COMMERCIAL = {
     "kdef": "KDEF (non-commercial research use)",
 }
 SYNTHFER_WARNING = (
-    "Trained on **SynthFER**, this project's procedural cartoon faces: its predictions on real photos are not "
-    "meaningful."
+    "Trained only on **SynthFER**, synthetic cartoon faces drawn by this project: its predictions on real photos are "
+    "not meaningful."
 )
 
 
