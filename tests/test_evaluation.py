@@ -69,6 +69,26 @@ def test_ssim_of_identical_images_is_one_and_drops_with_noise():
     assert ssim(noisy, images).item() < 0.9
 
 
+def test_separable_ssim_equals_the_full_gaussian_window():
+    import torch.nn.functional as F
+
+    from latent_ofer_hf.evaluation.metrics import _gaussian_window, ssim_map
+
+    a = torch.rand(2, 3, 32, 32, dtype=torch.float64)
+    b = (a + 0.1 * torch.randn_like(a)).clamp(0, 1)
+    kernel = _gaussian_window()
+    window = (kernel[:, None] * kernel[None, :])[None, None].expand(3, 1, -1, -1)
+
+    def blur(values):
+        return F.conv2d(F.pad(values, (5, 5, 5, 5), mode="reflect"), window, groups=3)
+
+    mu_a, mu_b = blur(a), blur(b)
+    var_a, var_b, cov = blur(a * a) - mu_a**2, blur(b * b) - mu_b**2, blur(a * b) - mu_a * mu_b
+    c1, c2 = 0.01**2, 0.03**2
+    full = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2))
+    torch.testing.assert_close(ssim_map(a, b), full.mean(1), atol=1e-12, rtol=0)
+
+
 def test_detection_metrics_on_a_known_mask_pair():
     metrics = detection_metrics(torch.tensor([1, 1, 0, 0]), torch.tensor([1, 0, 1, 0]))
     assert metrics["patch_precision"] == 0.5 and metrics["patch_recall"] == 0.5 and metrics["patch_f1"] == 0.5

@@ -23,7 +23,7 @@ from ..data.synthfer import synthfer_dataset, synthfer_sample
 from ..models.latent_ofer import LatentOferModel
 from ..models.latent_ofer.image_processing_latent_ofer import LatentOferImageProcessor
 from ..training.data import face_array, occlude
-from .metrics import confusion_matrix, detection_metrics, finite_mean, psnr, recognition_metrics, ssim
+from .metrics import confusion_matrix, detection_metrics, finite_mean, psnr, recognition_metrics, ssim, ssim_map
 from .plots import confusion_matrix_image, curve_image, image_grid
 
 SYNTHFER_FAMILIES = ("seen", "unseen")
@@ -223,7 +223,9 @@ def evaluate(
                 reconstructed = _unit(output.reconstruction, faces.processor)
                 clean, hole = _unit(batch["clean_pixel_values"], faces.processor), batch["pixel_mask"]
                 values["psnr_hole"], values["psnr_face"] = psnr(reconstructed, clean, hole), psnr(reconstructed, clean)
-                values["ssim_hole"], values["ssim_face"] = ssim(reconstructed, clean, hole), ssim(reconstructed, clean)
+                similarity = ssim_map(reconstructed, clean)
+                values["ssim_hole"] = ssim(reconstructed, clean, hole, values=similarity)
+                values["ssim_face"] = ssim(reconstructed, clean, values=similarity)
         keep(**values)
     joined = {key: torch.cat(parts) for key, parts in gathered.items()}
     results: dict[str, Any] = {
