@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 SYNTHETIC_DATA_NOTICE = (
-    "This model was trained only on SynthFER, procedurally drawn cartoon faces (latent-ofer-hf's offline data set): "
-    "its predictions on real photos are not meaningful."
+    "This model was trained only on SynthFER, synthetic cartoon faces drawn by latent-ofer-hf (its offline data "
+    "set): its predictions on real photos are not meaningful."
 )
 
 
