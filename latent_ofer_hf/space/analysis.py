@@ -92,10 +92,4 @@ def analyze_image(
     return results
 
 
-def patch_mask_image(mask: np.ndarray, size: int) -> np.ndarray:
-    """A ``[g, g]`` patch mask as a 0/1 float ``[size, size]`` mask (gr.AnnotatedImage's mask form)."""
-    cells = size // mask.shape[0]
-    return np.kron(mask.astype(np.float32), np.ones((cells, cells), dtype=np.float32))
-
-
-__all__ = ["FaceAnalysis", "OCCLUDER_CHOICES", "add_occluder", "analyze_image", "patch_mask_image"]
+__all__ = ["FaceAnalysis", "OCCLUDER_CHOICES", "add_occluder", "analyze_image"]

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import logging
 import os
+import uuid
 from typing import Any
 
 import gradio as gr
-import numpy as np
+from PIL import Image, ImageDraw
 
 from ..checkpoints import DEMO_CHECKPOINT, demo_checkpoint_available
 from ..pipelines.image_inputs import InvalidImageError, load_image_input
-from .analysis import OCCLUDER_CHOICES, FaceAnalysis, analyze_image, patch_mask_image
+from ..pipelines.visualize import shade_patches
+from .analysis import OCCLUDER_CHOICES, FaceAnalysis, analyze_image
 from .examples import example_files
 
 logger = logging.getLogger(__name__)
@@ -47,14 +49,35 @@ def _model_description(fer: Any, model: str) -> str:
     return text
 
 
-def _face_views(faces: list[FaceAnalysis], index: int):
-    """The per-face outputs: annotated crop, before/after slider, scores, occlusion ratio text."""
+def _stamped(image: Image.Image, stamp: str) -> Image.Image:
+    """A copy carrying a per-request PNG text chunk. gradio caches an output file under the hash of its bytes and
+    rewrites it on every request, so two requests with identical pictures (the same example clicked twice at once)
+    could be served a file while it is being rewritten; unique bytes give every request its own file."""
+    copy = image.convert("RGB")
+    copy.info["latent-ofer-request"] = stamp
+    return copy
+
+
+def _boxes_picture(image: Image.Image, faces: list[FaceAnalysis]) -> Image.Image:
+    """The image with each face's box and its label drawn (the overview)."""
+    picture = image.convert("RGB").copy()
+    draw = ImageDraw.Draw(picture)
+    width = max(2, round(max(picture.size) / 300))
+    for index, face in enumerate(faces):
+        draw.rectangle(face.box, outline=(230, 40, 40), width=width)
+        draw.text((face.box[0] + width + 2, face.box[1] + width + 2), f"{index + 1}: {face.label}", fill=(230, 40, 40))
+    return picture
+
+
+def _face_views(faces: list[FaceAnalysis], index: int, stamp: str = ""):
+    """The per-face outputs: the crop with its flagged patches shaded, before/after slider, scores, summary."""
     if not faces:
         return None, None, None, NO_FACE
     face = faces[min(max(index, 0), len(faces) - 1)]
-    crop = np.asarray(face.face.convert("RGB"))
-    annotated = (crop, [(patch_mask_image(face.occlusion_mask, crop.shape[0]), "occluded patches")])
-    slider = (face.face, face.reconstruction) if face.reconstruction is not None else None
+    annotated = _stamped(shade_patches(face.face, face.occlusion_mask), stamp)
+    slider = None
+    if face.reconstruction is not None:
+        slider = (_stamped(face.face, stamp), _stamped(face.reconstruction, stamp))
     flagged = int(face.occlusion_mask.sum())
     ratio = (
         f"**{face.label}** ({face.scores[face.label]:.0%}) · occlusion ratio **{face.occlusion_ratio:.0%}** "
@@ -86,17 +109,17 @@ def build_demo(fer: Any = None, model: str | None = None) -> gr.Blocks:
         except Exception:  # never a traceback for a visitor; the log keeps it
             logger.exception("request failed")
             raise gr.Error("Something went wrong while analysing this image; please try another one.") from None
-        boxes = [(face.box, f"face {i + 1}: {face.label}") for i, face in enumerate(faces)]
-        overview = (np.asarray(image.convert("RGB")), boxes)
+        stamp = uuid.uuid4().hex
+        overview = _stamped(_boxes_picture(image, faces), stamp)
         choices = _face_choices(faces)
         selector = gr.Dropdown(choices=choices, value=choices[0] if choices else None, visible=len(faces) > 1)
         results = {"model": model, "notice": fer.model_notice, "faces": [face.to_json() for face in faces]}
-        return overview, results, selector, faces, *_face_views(faces, 0)
+        return overview, results, selector, faces, *_face_views(faces, 0, stamp)
 
     def select(choice: str | None, faces: list[FaceAnalysis] | None):
         faces = faces or []
         index = _face_choices(faces).index(choice) if choice in _face_choices(faces) else 0
-        return _face_views(faces, index)
+        return _face_views(faces, index, uuid.uuid4().hex)
 
     with gr.Blocks(title="Latent-OFER: occluded facial expression recognition") as demo:
         gr.Markdown(
@@ -124,9 +147,15 @@ def build_demo(fer: Any = None, model: str | None = None) -> gr.Blocks:
                 selector = gr.Dropdown(label="Face", visible=False, interactive=True)
                 scores = gr.Label(num_top_classes=7, label="Expression scores", elem_id="scores")
         with gr.Row():
-            overview = gr.AnnotatedImage(label="Faces found", height=320)
-            patches = gr.AnnotatedImage(label="Occluded patches (what the detector flagged)", height=320)
-            slider = gr.ImageSlider(label="Before / after reconstruction", type="pil", max_height=320)
+            overview = gr.Image(label="Faces found", type="pil", format="png", height=320, interactive=False)
+            patches = gr.Image(
+                label="Occluded patches (red: what the detector flagged)",
+                type="pil",
+                format="png",
+                height=320,
+                interactive=False,
+            )
+            slider = gr.ImageSlider(label="Before / after reconstruction", type="pil", format="png", max_height=320)
         with gr.Accordion("Result as the API returns it", open=False):
             details = gr.JSON(label="JSON")
         per_face = [patches, slider, scores, summary]
