@@ -21,6 +21,8 @@ logger = logging.getLogger(__name__)
 
 #: requests waiting at most (beyond it a visitor is told the queue is full); one runs at a time (a 2-core CPU)
 QUEUE_SIZE = 64
+#: how long a visitor's last result is kept for the face selector, and for how many visitors at most
+STATE_SECONDS, STATE_SESSIONS = 900, 256
 #: largest upload accepted (gradio refuses bigger files before they reach the model)
 MAX_FILE_SIZE = "10mb"
 #: how faces are found: the face detector (MTCNN), or the whole image is one face crop (e.g. the SynthFER examples,
@@ -129,7 +131,9 @@ def build_demo(fer: Any = None, model: str | None = None) -> gr.Blocks:
             "ICCV 2023, as implemented by latent-ofer-hf."
         )
         gr.Markdown(_model_description(fer, model))
-        faces_state = gr.State([])
+        # the faces of a visitor's last request, for the face selector; dropped when the tab closes or after
+        # STATE_SECONDS, and at most STATE_SESSIONS sessions are kept (memory stays bounded across visitors)
+        faces_state = gr.State([], time_to_live=STATE_SECONDS)
         with gr.Row():
             with gr.Column():
                 image = gr.Image(type="filepath", sources=["upload", "webcam", "clipboard"], label="Image")
@@ -183,6 +187,7 @@ def launch_demo(
         max_file_size=MAX_FILE_SIZE,
         show_error=True,  # our function raises only gr.Error messages (it catches everything else): no traceback
         footer_links=["api"],
+        state_session_capacity=STATE_SESSIONS,
         **kwargs,
     )
 
