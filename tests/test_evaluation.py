@@ -124,6 +124,17 @@ def _port() -> int:
         return probe.getsockname()[1]
 
 
+def _cli_in_two_processes(args: list[str]) -> None:
+    """``latent-ofer ARGS`` under ``accelerate launch`` with two real CPU processes (gloo)."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("ACCELERATE_")}
+    env.update({"ACCELERATE_USE_CPU": "1", "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"})
+    launch = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+              "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port",
+              str(_port()), "-m", "latent_ofer_hf.cli", *args]  # fmt: skip
+    result = subprocess.run(launch, env=env, capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-4000:]
+
+
 def test_evaluate_in_one_process_and_in_two_gives_the_same_results(system_dir, tmp_path):
     args = ["evaluate", "--model", str(system_dir), "--data", "synthfer", "--occlusion", "unseen",
             "--num_images", "14", "--batch_size", "4"]  # fmt: skip
@@ -133,13 +144,7 @@ def test_evaluate_in_one_process_and_in_two_gives_the_same_results(system_dir, t
     with Image.open(tmp_path / "one" / "reconstructions.png") as grid:  # occluded | MAE | hybrid | ground truth
         assert grid.size == (4 * 112, 20 + 4 * 112)  # the first batch: 4 faces
     assert one["recognition"]["num_samples"] == 14 and "detection" in one and "reconstruction" in one
-    env = {key: value for key, value in os.environ.items() if not key.startswith("ACCELERATE_")}
-    env.update({"ACCELERATE_USE_CPU": "1", "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"})
-    launch = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
-              "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port",
-              str(_port()), "-m", "latent_ofer_hf.cli", *args, "--output_dir", str(tmp_path / "two")]  # fmt: skip
-    result = subprocess.run(launch, env=env, capture_output=True, text=True, timeout=600, cwd=ROOT)
-    assert result.returncode == 0, result.stderr[-4000:]
+    _cli_in_two_processes([*args, "--output_dir", str(tmp_path / "two")])
     two = json.loads((tmp_path / "two" / "results.json").read_text())
     assert two["spec"]["num_processes"] == 2 and one["spec"]["num_processes"] == 1
     assert two["recognition"] == one["recognition"] and two["detection"] == one["detection"]
@@ -159,13 +164,7 @@ def test_predict_over_a_data_set_in_one_process_and_in_two_gives_the_same_rows(s
     assert datasets.Dataset.from_json(str(tmp_path / "one.jsonl"))["prediction"] == [r["prediction"] for r in one]
     first = one[0]
     assert first["prediction"] == max(first["scores"], key=first["scores"].get) and len(first["occlusion_mask"]) == 196
-    env = {key: value for key, value in os.environ.items() if not key.startswith("ACCELERATE_")}
-    env.update({"ACCELERATE_USE_CPU": "1", "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"})
-    launch = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
-              "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port",
-              str(_port()), "-m", "latent_ofer_hf.cli", *args, "--output", str(tmp_path / "two.parquet")]  # fmt: skip
-    result = subprocess.run(launch, env=env, capture_output=True, text=True, timeout=600, cwd=ROOT)
-    assert result.returncode == 0, result.stderr[-4000:]
+    _cli_in_two_processes([*args, "--output", str(tmp_path / "two.parquet")])
     two = datasets.Dataset.from_parquet(str(tmp_path / "two.parquet")).to_list()
     assert [row["index"] for row in two] == list(range(10))  # every face once, in order
     for a, b in zip(one, two, strict=True):

@@ -344,7 +344,9 @@ def robustness(
         accuracy = evaluate(alone, accelerator, system)["recognition"]["accuracy"]
         curves["recognizer alone (no reconstruction)"].append(accuracy)
         if plain is not None:
-            curves["plain CNN baseline"].append(baseline_accuracy(plain, point, accelerator))
+            same_faces = replace(point, reconstruction=None)  # a plain CNN has no reconstruction to choose
+            accuracy = evaluate_classifier(same_faces, accelerator, plain)["recognition"]["accuracy"]
+            curves["plain CNN baseline"].append(accuracy)
     results = {"spec": asdict(spec), "kind": kind, "ratios": list(ROBUSTNESS_RATIOS), "accuracy": curves}
     if spec.output_dir is not None and accelerator.is_main_process:
         out = Path(spec.output_dir)
@@ -354,17 +356,6 @@ def robustness(
         label = f"{kind.replace('_', '-')} ratio"
         curve_image(list(ROBUSTNESS_RATIOS), curves, title, x_label=label).save(out / f"robustness_{kind}.png")
     return results
-
-
-@torch.no_grad()
-def baseline_accuracy(model: torch.nn.Module, spec: EvaluationSpec, accelerator: Accelerator) -> float:
-    """Accuracy of a plain image classifier (e.g. ``train.py --stage recognizer --baseline``'s) on the same faces."""
-    loader = accelerator.prepare(torch.utils.data.DataLoader(EvaluationFaces(spec), batch_size=spec.batch_size))
-    hits = []
-    for batch in loader:
-        logits = model(pixel_values=batch["pixel_values"]).logits
-        hits.append(accelerator.gather_for_metrics((logits.argmax(-1) == batch["labels"]).float()).cpu())
-    return float(torch.cat(hits).mean())
 
 
 __all__ = [
