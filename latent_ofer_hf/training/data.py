@@ -141,11 +141,16 @@ def fer_augment(array: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return array
 
 
-def occlude(array: np.ndarray, protocol: str, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One occlusion protocol on an aligned face → (image, pixel mask ``[H, W]``, patch mask ``[14, 14]``)."""
+def occlude(
+    array: np.ndarray, protocol: str, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
+    """One occlusion protocol on an aligned face → (image, pixel mask ``[H, W]``, patch mask ``[14, 14]``, what
+    occludes it: the occluder family for ``seen`` / ``unseen``, else the protocol's name)."""
+    name = protocol
     if protocol in ("seen", "unseen"):  # a procedural occluder of that family set, at one of its facial anchors
         families = SEEN_OCCLUDERS if protocol == "seen" else UNSEEN_OCCLUDERS  # unseen: evaluation only
         family = families[int(rng.integers(len(families)))]
+        name = family.name
         anchor = family.anchors[int(rng.integers(len(family.anchors)))]
         result = paste_occluder(array, family.draw, rng, anchor=anchor, scale=(0.3, 0.6), grid=GRID)
     elif protocol == "random_patch":
@@ -155,7 +160,7 @@ def occlude(array: np.ndarray, protocol: str, rng: np.random.Generator) -> tuple
         result = free_form_occlusion(array, rng, coverage=coverage, grid=GRID)
     else:
         raise ValueError(f"unknown occlusion protocol {protocol!r}; choose from {(*PROTOCOLS, 'unseen')}")
-    return np.asarray(result.image), result.pixel_mask, result.patch_mask
+    return np.asarray(result.image), result.pixel_mask, result.patch_mask, name
 
 
 def parse_protocols(spec: str) -> dict[str, float]:
@@ -232,7 +237,7 @@ class FaceTensors(torch.utils.data.Dataset):
                 names = list(self.protocols)
                 weights = np.asarray([self.protocols[name] for name in names], dtype=np.float64)
                 protocol = names[int(rng.choice(len(names), p=weights / weights.sum()))]
-                image, pixel_mask, patch_mask = occlude(clean, protocol, rng)
+                image, pixel_mask, patch_mask, _ = occlude(clean, protocol, rng)
             item["clean_pixel_values"] = self._tensor(clean)
             item["pixel_mask"] = torch.from_numpy(pixel_mask.copy())[None]
             item["patch_mask"] = torch.from_numpy(patch_mask.copy())
