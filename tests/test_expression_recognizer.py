@@ -177,6 +177,7 @@ def test_config_defaults():
         ({"num_attention_heads": 0}, "num_attention_heads must be a positive"),
         ({"fusion_dims": []}, "fusion_dims"),
         ({"backbone_config": {"model_type": "vit"}}, "must describe a ResNet"),
+        ({"use_cnn_features": False, "use_latents": False}, "needs use_latents=True"),
     ],
 )
 def test_config_rejects_bad_values(overrides, message):
@@ -185,6 +186,23 @@ def test_config_rejects_bad_values(overrides, message):
 
 
 # --- forward ------------------------------------------------------------------------------------------------------
+
+
+def test_a_latents_only_recognizer_classifies_from_the_latents_alone():
+    """Table 10's "w/o CNN features": the fusion head sees the latent vector only, so the CNN vector cannot reach
+    the logits except through the choice of latents; without latents it refuses clearly."""
+    torch.manual_seed(0)
+    net = ExpressionRecognizer(tiny_config(use_cnn_features=False)).eval()
+    assert net.fusion_head.hidden[0].in_features == 8  # the latent vector's width (tiny: latent_out_dim 8)
+    pixels, latents = make_inputs(2)
+    with torch.no_grad():
+        out = net(pixel_values=pixels, patch_latents=latents)
+        assert out.logits.shape == (2, 7) and out.latent_features.shape == (2, 8)
+        # the logits are a function of the latent vector alone
+        assert torch.allclose(net.fusion_head(out.latent_features), out.logits)
+    with pytest.raises(ValueError, match="pass patch_latents"):
+        net(pixel_values=pixels)
+
 
 
 @pytest.mark.parametrize("selection", ["cam", "fixed"])

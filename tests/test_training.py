@@ -155,6 +155,34 @@ def test_every_stage_trains_and_the_output_is_a_system_the_pipeline_loads(traine
     assert len(result) == 1 and result[0]["label"] in fer.model.config.id2label.values()
 
 
+def test_a_table_10_variant_trains_beside_the_system_and_leaves_it_as_it_was(trained, tmp_path):
+    import shutil
+
+    from latent_ofer_hf import LatentOferModel
+
+    output = tmp_path / "system"
+    shutil.copytree(trained, output)
+    before = _weights(output / "recognizer")
+    flags = ["--ablation", "latents_only", "--recognizer_cnn_features", "false", "--recognizer_latents", "all",
+             "--recognizer_reconstruction", "false"]  # fmt: skip
+    _run(1, [*TINY, "--stage", "recognizer", *flags, "--max_train_steps", "2", "--output_dir", str(output)])
+    variant = LatentOferModel.from_pretrained(output / "ablations" / "latents_only")
+    config = variant.recognizer.config
+    assert (config.use_cnn_features, config.use_latents, config.latent_selection_ratio) == (False, True, 1.0)
+    assert variant.config.reconstruction == "none"  # trained on the faces as they are, run that way
+    assert json.loads((output / "stages" / "ablation-latents_only" / "stage_done.json").read_text())["global_step"] == 2
+    assert "--ablation latents_only" in (output / "ablations" / "latents_only" / "README.md").read_text()
+    after = _weights(output / "recognizer")
+    assert all(torch.equal(value, after[key]) for key, value in before.items())  # the main system untouched
+    assert all(torch.equal(v, _weights(output / "vit")[k]) for k, v in _weights(output / "ablations" /
+               "latents_only" / "vit").items())  # the same frozen ViT  # fmt: skip
+    for bad, message in [(["--recognizer_latents", "none"], "name it with --ablation"),
+                         (["--ablation", "x", "--stage", "all"], "use it with --stage recognizer"),
+                         (["--ablation", "../x", "--stage", "recognizer"], "it names folders")]:  # fmt: skip
+        with pytest.raises(ValueError, match=message):
+            parse_args([*TINY, *bad])
+
+
 def test_two_processes_train_every_stage(tmp_path):
     """Two real gloo processes (the log proves it); DDP with find_unused_parameters=False would raise on the second
     step if a trainable parameter got no gradient, so finishing also shows there are none."""

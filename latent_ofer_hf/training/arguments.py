@@ -9,6 +9,7 @@ run every stage with the paper's per-stage settings.
 from __future__ import annotations
 
 import dataclasses
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -177,6 +178,25 @@ class RecognizerArguments:
         "latents) that every comparison needs; saved as stages/baseline.",
         default=False,
     )
+    ablation: str | None = _help(
+        "Train a module-ablation variant of the recogniser (paper Table 10) under this name, with the three flags "
+        "below, beside the main one: stages/ablation-NAME, and the variant system in OUTPUT_DIR/ablations/NAME "
+        "(the same ViT, detector and reconstructor). Only with --stage recognizer.",
+        default=None,
+    )
+    recognizer_latents: Literal["selected", "all", "none"] = _help(
+        "Table 10 (with --ablation): the expression-relevant latents (the paper), all N patch latents, or none.",
+        default="selected",
+    )
+    recognizer_cnn_features: bool = _help(
+        "Table 10 (with --ablation): fuse the CNN features (the paper); false: classify from the latents only.",
+        default=True,
+    )
+    recognizer_reconstruction: bool = _help(
+        "Table 10 (with --ablation): train (and then run) on reconstructed faces (the paper); false: on the faces "
+        "as they are, the variant system's reconstruction set to none.",
+        default=True,
+    )
 
 
 ARGUMENT_CLASSES = (
@@ -270,6 +290,22 @@ def _check(arguments: TrainingArguments) -> None:
         raise ValueError(f"--validation_fraction must be in (0, 1), got {common.validation_fraction}")
     if common.learning_rate is not None and common.learning_rate <= 0:
         raise ValueError(f"--learning_rate must be positive, got {common.learning_rate}")
+    _check_ablation(common, arguments.recognizer)
+
+
+def _check_ablation(common: CommonArguments, own: RecognizerArguments) -> None:
+    changed = [flag for flag, default in (("recognizer_latents", "selected"), ("recognizer_cnn_features", True),
+               ("recognizer_reconstruction", True)) if getattr(own, flag) != default]  # fmt: skip
+    if own.ablation is None:
+        if changed:
+            raise ValueError(f"--{changed[0]} makes a Table 10 variant: name it with --ablation NAME")
+        return
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", own.ablation):
+        raise ValueError(f"--ablation {own.ablation!r}: use letters, digits, '_', '-' and '.' (it names folders)")
+    if own.baseline or common.stage != "recognizer":
+        raise ValueError("--ablation trains a recogniser variant: use it with --stage recognizer, without --baseline")
+    if own.recognizer_latents == "none" and not own.recognizer_cnn_features:
+        raise ValueError("--recognizer_latents none with --recognizer_cnn_features false leaves no features")
 
 
 __all__ = [

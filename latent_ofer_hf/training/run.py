@@ -58,7 +58,7 @@ def train(arguments: TrainingArguments) -> Path:
         accelerator.free_memory()
     output = Path(common.output_dir)
     if "recognizer" in stages and not arguments.recognizer.baseline:
-        output = assemble_system(accelerator, common)
+        output = assemble_system(accelerator, common, arguments.recognizer)
         accelerator.print(f"the trained system is in {output} (pipeline('occluded-fer', model='{output}'))")
         if common.push_to_hub and accelerator.is_main_process:
             from ..models.latent_ofer import LatentOferModel

@@ -102,7 +102,7 @@ class StageRun:
     """
 
     def __init__(self, accelerator: Accelerator, common: CommonArguments, stage: str, arguments: dict[str, Any]):
-        if stage not in (*STAGES, "baseline"):
+        if stage not in (*STAGES, "baseline") and not stage.startswith("ablation-"):
             raise ValueError(f"unknown stage {stage!r}")
         self.accelerator, self.common, self.stage = accelerator, common, stage
         root = Path(common.output_dir)

@@ -5,6 +5,10 @@ with `--recognizer_occlusion_probability`. Ends by writing the whole system into
 
 `--baseline` trains the plain CNN every comparison needs instead: the same trunk and heads (no latent branch), the
 same data, augmentation and occlusion, on the faces as they are (no detection, no reconstruction).
+
+`--ablation NAME` trains a module-ablation variant (paper Table 10: all / no latents, no CNN features, no
+reconstruction) into `stages/ablation-NAME` and assembles it, with the same frozen parts, as the system
+`OUTPUT_DIR/ablations/NAME`; the main recogniser and system are left as they are.
 """
 
 from __future__ import annotations
@@ -56,26 +60,45 @@ def init_from_teacher(accelerator: Accelerator, common, model: ExpressionRecogni
     return model
 
 
-def latent_ofer_forward(system: LatentOferModel):
-    """Detect → reconstruct with the frozen parts (no gradient), then the trainable recogniser."""
+def latent_ofer_forward(system: LatentOferModel, reconstruct: bool = True):
+    """Detect → reconstruct with the frozen parts (no gradient), then the trainable recogniser (``reconstruct``
+    False: the recogniser sees the face as it is, Table 10's "w/o image recon")."""
 
     def forward(model: torch.nn.Module, batch: dict, labels: torch.Tensor | None) -> Any:
         pixel_values = batch["pixel_values"]
         with torch.no_grad():
             latents = system.vit(pixel_values).patch_latents
-            mask = system.detector(patch_latents=latents, return_loss=False).patch_mask
-            face = system.reconstruct(pixel_values, mask).reconstruction
+            face = pixel_values
+            if reconstruct:
+                mask = system.detector(patch_latents=latents, return_loss=False).patch_mask
+                face = system.reconstruct(pixel_values, mask).reconstruction
         return model(pixel_values=face, patch_latents=latents, labels=labels)
 
     return forward
 
 
+def recognizer_config(common, own):
+    """The preset's recogniser, with the Table 10 variant of ``--ablation`` (latents all / none, no CNN features)."""
+    overrides: dict[str, Any] = {"use_cnn_features": own.recognizer_cnn_features}
+    if own.recognizer_latents == "all":
+        overrides["latent_selection_ratio"] = 1.0
+    elif own.recognizer_latents == "none":
+        overrides["use_latents"] = False
+    return preset_config(common.preset, recognizer_config=overrides).recognizer_config
+
+
+def _stage_name(own) -> str:
+    if own.baseline:
+        return "baseline"
+    return "recognizer" if own.ablation is None else f"ablation-{own.ablation}"
+
+
 def run_recognizer(accelerator: Accelerator, arguments: TrainingArguments) -> Path:
     """Train the recogniser (or, with `--baseline`, the plain CNN); returns the saved folder."""
     common, own = arguments.common, arguments.recognizer
-    stage = "baseline" if own.baseline else "recognizer"
+    stage = _stage_name(own)
     run = StageRun(accelerator, common, stage, arguments.to_dict())
-    name = stage
+    name = "baseline" if own.baseline else "recognizer"
     if run.is_done():
         return run.dir / name
     settings = StageSettings.resolve(
@@ -100,7 +123,7 @@ def run_recognizer(accelerator: Accelerator, arguments: TrainingArguments) -> Pa
             accelerator, run, model, splits, settings, name=name, train_set=train_set, val_set=val_set, **schedule
         )
     else:
-        model = ExpressionRecognizer(preset_config(common.preset).recognizer_config)
+        model = ExpressionRecognizer(recognizer_config(common, own))
         if own.recognizer_init_from_teacher:
             model = init_from_teacher(accelerator, common, model)
         system = load_frozen_system(accelerator, common, model)
@@ -113,17 +136,23 @@ def run_recognizer(accelerator: Accelerator, arguments: TrainingArguments) -> Pa
             name=name,
             train_set=train_set,
             val_set=val_set,
-            forward=latent_ofer_forward(system),
+            forward=latent_ofer_forward(system, reconstruct=own.recognizer_reconstruction),
             **schedule,
         )
     return run.finish({name: model})
 
 
-def assemble_system(accelerator: Accelerator, common) -> Path:
-    """The best-validation components of every stage as one system folder in `--output_dir`."""
+def assemble_system(accelerator: Accelerator, common, own=None) -> Path:
+    """The best-validation components of every stage as one system folder in `--output_dir` (an ``--ablation``
+    variant: in ``ablations/NAME``, its recogniser from ``stages/ablation-NAME``)."""
     output = Path(common.output_dir)
-    recognizer = ExpressionRecognizer.from_pretrained(previous_output(common, "recognizer", "recognizer"))
+    stage = "recognizer"
+    if own is not None and own.ablation is not None:
+        output, stage = output / "ablations" / own.ablation, _stage_name(own)
+    recognizer = ExpressionRecognizer.from_pretrained(previous_output(common, stage, "recognizer"))
     system = load_frozen_system(accelerator, common, recognizer)
+    if own is not None and not own.recognizer_reconstruction:
+        system.config.reconstruction = "none"  # trained on the faces as they are, so run that way
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
         system.config.training_data = common.data  # the pipeline, CLI and Space warn about synthfer-trained weights
@@ -132,7 +161,7 @@ def assemble_system(accelerator: Accelerator, common) -> Path:
             "vit": ("mae", "vit"),
             "detector": ("detector", "detector"),
             "reconstructor": ("reconstructor", "reconstructor"),
-            "recognizer": ("recognizer", "recognizer"),
+            "recognizer": (stage, "recognizer"),
         }
         for slot, (stage, name) in cards.items():  # each component's card goes with it
             card = output / "stages" / stage / name / "README.md"
@@ -140,9 +169,18 @@ def assemble_system(accelerator: Accelerator, common) -> Path:
                 shutil.copyfile(card, output / slot / "README.md")
         labels = [system.config.id2label[i] for i in range(len(system.config.id2label))]
         command = training_command("recognizer", common).replace("--stage recognizer", "--stage all", 1)
+        if stage != "recognizer":  # an ablation variant: its own command, after the system's
+            command = (
+                training_command("recognizer", common)
+                + f" --ablation {own.ablation}"
+                + "".join(
+                    f" --{flag} {getattr(own, flag)}"
+                    for flag in ("recognizer_latents", "recognizer_cnn_features", "recognizer_reconstruction")
+                )
+            )
         write_system_card(output, [], trained_on=common.data, labels=labels, training_command=command)
     accelerator.wait_for_everyone()
     return output
 
 
-__all__ = ["assemble_system", "latent_ofer_forward", "load_frozen_system", "run_recognizer"]
+__all__ = ["assemble_system", "latent_ofer_forward", "load_frozen_system", "recognizer_config", "run_recognizer"]

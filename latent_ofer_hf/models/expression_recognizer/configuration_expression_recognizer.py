@@ -60,6 +60,11 @@ class ExpressionRecognizerConfig(PreTrainedConfig):
         Fuse the expression-relevant ViT latents with the CNN features (the paper's network [P §3.3]). False: the
         CNN branch alone — no latent head, the fusion head sees the CNN vector only — the "w/o latents" rows of the
         paper's module ablation (Table 10), trained as such.
+    use_cnn_features (`bool`, *optional*, defaults to `True`):
+        Fuse the CNN vector (the attention heads' pooled features) into the classifier (the paper's network
+        [P §3.3]). False: the fusion head sees the latent vector only — the "w/o CNN features" rows of Table 10,
+        trained as such; the CNN trunk and its attention heads still run, since their attention map selects the
+        latents. Needs `use_latents=True`.
     latent_selection (`str`, *optional*, defaults to `"cam"`):
         `"cam"`: per image, the top `latent_selection_ratio` patches of the heads' mean spatial-attention map
         upsampled (nearest) to the patch grid [P §3.3, R docs/method.md#latent-selection]. `"fixed"`: the official
@@ -114,6 +119,7 @@ class ExpressionRecognizerConfig(PreTrainedConfig):
     num_patches: int = 196
     latent_dim: int = 512
     use_latents: bool = True
+    use_cnn_features: bool = True
     latent_selection: str = "cam"
     latent_selection_ratio: float | int = 0.5
     latent_head: str = "attention"
@@ -189,6 +195,8 @@ class ExpressionRecognizerConfig(PreTrainedConfig):
 
     def validate_heads(self) -> None:
         require_positive_int_list(self, "fusion_dims")
+        if not (self.use_cnn_features or self.use_latents):
+            raise ValueError("use_cnn_features=False needs use_latents=True: the classifier must see some features")
         if self.head_activation is not None and self.head_activation not in ACT2FN:
             raise ValueError(
                 f"head_activation must be None or a transformers activation name (e.g. 'relu'), "

@@ -160,7 +160,7 @@ class ExpressionRecognizer(ExpressionRecognizerPreTrainedModel):
                 dropout=config.latent_attention_dropout,
             )
         self.fusion_head = FusionHead(
-            channels + (config.latent_out_dim if config.use_latents else 0),
+            (channels if config.use_cnn_features else 0) + (config.latent_out_dim if config.use_latents else 0),
             config.fusion_dims,
             config.num_labels,
             activation=config.head_activation,
@@ -203,6 +203,11 @@ class ExpressionRecognizer(ExpressionRecognizerPreTrainedModel):
         check_pixel_values(pixel_values, image_size=config.image_size, num_channels=3)
         if not config.use_latents:
             patch_latents = None
+        if not config.use_cnn_features and patch_latents is None:
+            raise ValueError(
+                "this recogniser classifies from ViT latents only (use_cnn_features=False, a Table 10 ablation): "
+                "pass patch_latents"
+            )
         if patch_latents is not None:
             check_patch_latents(patch_latents, num_patches=config.num_patches, latent_dim=config.latent_dim)
             if patch_latents.shape[0] != pixel_values.shape[0]:
@@ -231,7 +236,7 @@ class ExpressionRecognizer(ExpressionRecognizerPreTrainedModel):
             selected, relevant_patches = self.select_latents(patch_latents.to(cnn_features.dtype), attention_maps)
             latent_features = self.latent_head(selected, relevant_patches)
             relevant_patches = relevant_patches.contiguous()
-            fused = torch.cat([cnn_features, latent_features], dim=1)
+            fused = torch.cat([cnn_features, latent_features], 1) if config.use_cnn_features else latent_features
         elif config.use_latents:
             fused = torch.cat([cnn_features, cnn_features.new_zeros(cnn_features.shape[0], config.latent_out_dim)], 1)
 
