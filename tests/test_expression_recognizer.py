@@ -204,7 +204,6 @@ def test_a_latents_only_recognizer_classifies_from_the_latents_alone():
         net(pixel_values=pixels)
 
 
-
 @pytest.mark.parametrize("selection", ["cam", "fixed"])
 @pytest.mark.parametrize("head", ["paper", "attention"])
 @pytest.mark.parametrize("batch", [1, 3])
