@@ -191,7 +191,7 @@ def evaluate_command(args: argparse.Namespace) -> int:
             model=args.model, data=args.data, data_dir=args.data_dir, split=args.split, occlusion=args.occlusion,
             num_images=args.num_images, batch_size=args.batch_size, seed=args.seed, output_dir=args.output_dir,
             reconstruction=args.reconstruction, cam_model=args.cam_model, peers=tuple(args.peer),
-            latents=args.latents,
+            latents=args.latents, mask=args.mask,
         )  # fmt: skip
         for flag in ("baseline", "cam_model"):
             if getattr(args, flag) is not None and not Path(getattr(args, flag)).is_dir():
@@ -328,6 +328,13 @@ def main(argv: list[str] | None = None) -> int:
         choices=["selected", "all"],
         default="selected",
         help="Table 10: the recogniser's selected latents (default) or all of them",
+    )
+    judge.add_argument(
+        "--mask",
+        choices=["detected", "ground_truth"],
+        default="detected",
+        help="the patches reconstructed: the detector's (default) or the ground truth (a perfect detector: "
+        "reconstruction and recognition measured apart from detection)",
     )
     judge.add_argument("--baseline", default=None, help="with --protocol robustness*: a plain CNN folder to compare")
     judge.add_argument(

@@ -283,6 +283,21 @@ def test_reconstruction_override_and_the_robustness_curve(system_dir, tmp_path):
     assert plain["recognition"]["accuracy"] == pytest.approx(curve["accuracy"]["plain CNN baseline"][0])
 
 
+def test_the_ground_truth_as_the_mask_measures_reconstruction_apart_from_detection(system_dir, tmp_path, capsys):
+    base = ["evaluate", "--model", str(system_dir), "--occlusion", "unseen", "--num_images", "7", "--batch_size", "7"]
+    assert cli([*base, "--output_dir", str(tmp_path / "detected")]) == 0
+    assert cli([*base, "--mask", "ground_truth", "--output_dir", str(tmp_path / "oracle")]) == 0
+    detected = json.loads((tmp_path / "detected" / "results.json").read_text())
+    oracle = json.loads((tmp_path / "oracle" / "results.json").read_text())
+    assert oracle["spec"]["mask"] == "ground_truth" and "detection" not in oracle and "detection" in detected
+    assert oracle["reconstruction"]["psnr_hole"] != detected["reconstruction"]["psnr_hole"]
+    assert oracle["recognition"]["num_samples"] == 7
+    capsys.readouterr()
+    assert cli(["evaluate", "--model", str(system_dir), "--mask", "ground_truth", "--output_dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "needs occluded faces with known masks" in err and len(err.strip().splitlines()) == 1
+
+
 def test_grad_occlusion_hides_the_top_cam_patches(tmp_path):
     from latent_ofer_hf import ExpressionRecognizer
     from latent_ofer_hf.evaluation.evaluate import EvaluationFaces, _grad_cam

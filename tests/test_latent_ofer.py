@@ -64,6 +64,27 @@ def test_reconstruction_modes_and_mask_consistency():
         model(x, reconstruction="diffusion")
 
 
+def test_a_given_mask_replaces_the_detector_s():
+    """An oracle mask (the ground truth in evaluation): exactly its patches are reconstructed, the recogniser sees
+    that reconstruction, and the detector's scores are still reported."""
+    model = _fitted_tiny_model()
+    x = torch.randn(2, 3, 224, 224)
+    oracle = torch.zeros(2, 14, 14, dtype=torch.bool)
+    oracle[0, 2:6, 3:9] = True
+    with torch.no_grad():
+        out = model(x, patch_mask=oracle)
+        own = model(x)
+        expected = model.recognizer(model.reconstruct(x, oracle).reconstruction, model.vit(x).patch_latents).logits
+    assert torch.equal(out.patch_mask, oracle) and torch.equal(out.occlusion_ratio, torch.tensor([24 / 196, 0.0]))
+    assert torch.equal(out.reconstruction[1], x[1])  # nothing to fill in the second face
+    changed = (out.reconstruction != x).any(1)
+    assert changed[0].any() and not changed[0][~out.pixel_mask[0, 0]].any()
+    assert torch.allclose(out.logits, expected, atol=1e-5)
+    assert torch.equal(out.anomaly_scores, own.anomaly_scores)
+    with pytest.raises(ValueError, match="patch_mask"):
+        model(x, patch_mask=torch.zeros(2, 10, dtype=torch.bool))
+
+
 def test_save_load_subfolders_exact(tmp_path):
     model = _fitted_tiny_model()
     model.save_pretrained(tmp_path)

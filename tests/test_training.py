@@ -183,6 +183,21 @@ def test_a_table_10_variant_trains_beside_the_system_and_leaves_it_as_it_was(tra
             parse_args([*TINY, *bad])
 
 
+def test_the_lambda_sc_of_a_reconstructor_run_is_the_flag_s(trained, tmp_path):
+    import shutil
+
+    output = tmp_path / "sweep"
+    for stage in ("mae", "teacher", "detector"):  # the sweep's runs share the earlier stages
+        shutil.copytree(trained / "stages" / stage, output / "stages" / stage)
+    _run(1, [*TINY, "--stage", "reconstructor", "--reconstructor_lambda_sc", "0.1", "--max_train_steps", "1",
+             "--output_dir", str(output)])  # fmt: skip
+    saved = json.loads((output / "stages" / "reconstructor" / "reconstructor" / "config.json").read_text())
+    assert saved["lambda_sc"] == 0.1
+    assert json.loads((trained / "reconstructor" / "config.json").read_text())["lambda_sc"] == 1.0
+    with pytest.raises(ValueError, match="must be >= 0"):
+        parse_args([*TINY, "--reconstructor_lambda_sc", "-1"])
+
+
 def test_two_processes_train_every_stage(tmp_path):
     """Two real gloo processes (the log proves it); DDP with find_unused_parameters=False would raise on the second
     step if a trainable parameter got no gradient, so finishing also shows there are none."""

@@ -35,6 +35,7 @@ RATIO_PROTOCOLS = ("random_patch", "grad_occlusion")
 OCCLUDERS = ("none", "random_patch", "grad_occlusion", "free_form",
              *(family.name for family in (*SEEN_OCCLUDERS, *UNSEEN_OCCLUDERS)))  # fmt: skip
 LATENT_CHOICES = ("selected", "all")
+MASK_CHOICES = ("detected", "ground_truth")
 
 
 @dataclass
@@ -54,6 +55,7 @@ class EvaluationSpec:
     cam_model: str | None = None  # grad_occlusion: the classifier whose Grad-CAM picks the patches (a baseline folder)
     peers: tuple[str, ...] = ()  # real FER models on the same faces: "fer" or transformers folders / Hub ids
     latents: str = "selected"  # Table 10: the recogniser's selected latents (its config) or all N of them
+    mask: str = "detected"  # which patches are reconstructed: the detector's, or the ground truth (an oracle)
 
 
 def parse_occlusion(text: str) -> tuple[str, float | None]:
@@ -268,6 +270,10 @@ def evaluate(
     accelerator = accelerator or Accelerator()
     if model is None and not is_system(spec.model):
         return evaluate_classifier(spec, accelerator, peers=peers)
+    if spec.mask not in MASK_CHOICES:
+        raise ValueError(f"--mask {spec.mask!r}: choose one of {MASK_CHOICES}")
+    if spec.mask == "ground_truth" and parse_occlusion(spec.occlusion)[0] == "none":
+        raise ValueError("--mask ground_truth needs occluded faces with known masks (--occlusion seen, unseen, ...)")
     if model is None:
         check_system_folder(spec.model)
     names = None if model is None else [model.config.id2label[i] for i in range(len(model.config.id2label))]
@@ -285,8 +291,11 @@ def evaluate(
     shown = None  # the first batch, for the reconstruction grid
     for batch in loader:
         shown = batch if shown is None else shown
+        oracle = batch["patch_mask"] if spec.mask == "ground_truth" else None
         with latent_choice(model, spec.latents):
-            output = model(batch["pixel_values"], reconstruction=spec.reconstruction, return_dict=True)
+            output = model(
+                batch["pixel_values"], reconstruction=spec.reconstruction, patch_mask=oracle, return_dict=True
+            )
         values = {"predictions": output.logits.argmax(-1), "labels": batch["labels"]}
         for number, peer in enumerate(peers):
             values[f"peer{number}"] = _peer_predictions(peer, batch["pixel_values"], faces.processor, names)
@@ -310,7 +319,7 @@ def evaluate(
             confusion_matrix(joined["predictions"], joined["labels"], len(names)), names
         ),
     }
-    if "true_mask" in joined:
+    if "true_mask" in joined and spec.mask == "detected":  # with the ground truth as the mask there is none
         results["detection"] = detection_metrics(joined["predicted_mask"], joined["true_mask"])
         results["detection_per_occluder"] = _by_occluder(joined)
     if "psnr_hole" in joined:
@@ -323,14 +332,23 @@ def evaluate(
     if spec.output_dir is not None and accelerator.is_main_process:
         _write(results, spec, names)
         if shown is not None and "clean_pixel_values" in shown:
-            _reconstruction_grid(model, shown, faces.processor).save(Path(spec.output_dir) / "reconstructions.png")
+            oracle = shown["patch_mask"] if spec.mask == "ground_truth" else None
+            grid = _reconstruction_grid(model, shown, faces.processor, patch_mask=oracle)
+            grid.save(Path(spec.output_dir) / "reconstructions.png")
     return results
 
 
-def _reconstruction_grid(model: LatentOferModel, batch: dict, processor: LatentOferImageProcessor, count: int = 6):
+def _reconstruction_grid(
+    model: LatentOferModel,
+    batch: dict,
+    processor: LatentOferImageProcessor,
+    count: int = 6,
+    patch_mask: torch.Tensor | None = None,
+):
     """occluded | MAE fill | hybrid (when the system has its U-Net) | ground truth, for the first faces, each filled
-    where the system's detector flagged patches."""
+    where the system's detector flagged patches (or where ``patch_mask`` says)."""
     pixels = batch["pixel_values"][:count]
+    patch_mask = None if patch_mask is None else patch_mask[:count]
 
     def pictures(values: torch.Tensor) -> list[Image.Image]:
         arrays = (_unit(values, processor).permute(0, 2, 3, 1).cpu().numpy() * 255).round().astype(np.uint8)
@@ -340,7 +358,9 @@ def _reconstruction_grid(model: LatentOferModel, batch: dict, processor: LatentO
     for mode in ("mae", "hybrid"):
         if mode == "hybrid" and model.config.reconstruction != "hybrid":
             continue
-        columns[mode] = pictures(model(pixels, reconstruction=mode, return_dict=True).reconstruction)
+        columns[mode] = pictures(
+            model(pixels, reconstruction=mode, patch_mask=patch_mask, return_dict=True).reconstruction
+        )
     columns["ground truth"] = pictures(batch["clean_pixel_values"][:count])
     rows = [list(faces) for faces in zip(*columns.values(), strict=True)]
     return image_grid(rows, list(columns))
@@ -449,7 +469,7 @@ def robustness(
         plain = AutoModelForImageClassification.from_pretrained(baseline).eval().to(accelerator.device)
     for ratio in ROBUSTNESS_RATIOS:
         occlusion = "none" if ratio == 0 else f"{kind}:{ratio}"
-        point = replace(spec, occlusion=occlusion, output_dir=None)
+        point = replace(spec, occlusion=occlusion, output_dir=None, mask=spec.mask if ratio else "detected")
         full = evaluate(point, accelerator, system, peers)  # the peers see the same faces
         curves["latent-ofer"].append(full["recognition"]["accuracy"])
         for peer in peers:

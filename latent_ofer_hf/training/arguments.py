@@ -146,6 +146,11 @@ class ReconstructorArguments:
         default="seen:0.5,random_patch:0.25,free_form:0.25",
     )
     reconstructor_use_teacher: bool = _help("Use the frozen teacher for L_sc (stage `teacher` output).", default=True)
+    reconstructor_lambda_sc: float | None = _help(
+        "Weight λ_sc of the semantic-consistency loss L_sc (default: the preset's, 1 as the paper; the supplement's "
+        "Table 1 sweeps 0, 0.1, 1, 10). Saved in the reconstructor's config.",
+        default=None,
+    )
 
 
 @dataclass
@@ -290,6 +295,13 @@ def _check(arguments: TrainingArguments) -> None:
         raise ValueError(f"--validation_fraction must be in (0, 1), got {common.validation_fraction}")
     if common.learning_rate is not None and common.learning_rate <= 0:
         raise ValueError(f"--learning_rate must be positive, got {common.learning_rate}")
+    if (
+        arguments.reconstructor.reconstructor_lambda_sc is not None
+        and arguments.reconstructor.reconstructor_lambda_sc < 0
+    ):
+        raise ValueError(
+            f"--reconstructor_lambda_sc must be >= 0, got {arguments.reconstructor.reconstructor_lambda_sc}"
+        )
     _check_ablation(common, arguments.recognizer)
 
 

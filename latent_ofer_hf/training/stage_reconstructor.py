@@ -88,7 +88,10 @@ def run_reconstructor(accelerator: Accelerator, arguments: TrainingArguments) ->
     teacher = None
     if own.reconstructor_use_teacher:
         teacher = frozen(ExpressionRecognizer.from_pretrained(previous_output(common, "teacher", "teacher")), device)
-    network = HybridReconstructionNetwork(preset_config(common.preset).reconstructor_config)
+    overrides = {} if own.reconstructor_lambda_sc is None else {"lambda_sc": own.reconstructor_lambda_sc}
+    network = HybridReconstructionNetwork(
+        preset_config(common.preset, reconstructor_config=overrides).reconstructor_config
+    )
     discriminators = discriminators_for(common.preset, teacher)
     protocols = parse_protocols(own.reconstructor_masks)
     train_set = FaceTensors(splits.train, seed=common.seed, train=True, protocols=protocols)

@@ -244,6 +244,7 @@ class LatentOferModel(LatentOferPreTrainedModel):
         reconstruction: str | None = None,
         reconstruction_kwargs: dict | None = None,
         return_dict: bool | None = None,
+        patch_mask: torch.Tensor | None = None,
         **kwargs,
     ) -> LatentOferOutput | tuple:
         """Detect → reconstruct → recognise.
@@ -255,6 +256,10 @@ class LatentOferModel(LatentOferPreTrainedModel):
                 `"none"`).
             reconstruction_kwargs: passed to the reconstructor (e.g. ``{"generator": g}`` for RePaint).
             return_dict: False → a tuple of the output's non-None fields (default `config.return_dict`).
+            patch_mask: optional `[B, 14, 14]` (or `[B, 196]`) bool, the patches to treat as occluded *instead of*
+                the detector's (e.g. the ground truth in evaluation: reconstruction and recognition with a perfect
+                detector). The output's `patch_mask` / `occlusion_ratio` are then this mask; `anomaly_scores` stay
+                the detector's.
         """
         unknown = set(kwargs) - _IGNORED_FORWARD_KWARGS
         if unknown:
@@ -268,7 +273,14 @@ class LatentOferModel(LatentOferPreTrainedModel):
         patch_latents = vit_out.patch_latents
         # 2. occluded patches: Deep-SVDD distance to the centre above the radius
         detection = self.detector(patch_latents=patch_latents, return_loss=False, return_dict=True)
-        patch_mask = detection.patch_mask.reshape(pixel_values.shape[0], -1)
+        occlusion_ratio = detection.occlusion_ratio
+        if patch_mask is None:
+            patch_mask = detection.patch_mask.reshape(pixel_values.shape[0], -1)
+        else:  # an oracle mask in place of the detector's
+            grid_size = config.vit_config.grid_size
+            patch_mask = check_patch_mask(patch_mask, batch_size=pixel_values.shape[0], grid_size=grid_size)
+            patch_mask = patch_mask.to(pixel_values.device).reshape(pixel_values.shape[0], -1)
+            occlusion_ratio = patch_mask.to(patch_latents.dtype).mean(-1)
         # 3. mask and reconstruct the flagged patches
         reconstructed = None
         face = pixel_values
@@ -286,7 +298,7 @@ class LatentOferModel(LatentOferPreTrainedModel):
             patch_mask=patch_mask.reshape(-1, grid, grid),
             pixel_mask=patch_mask_to_pixel_mask(patch_mask, grid_size=grid, patch_size=config.vit_config.patch_size),
             anomaly_scores=detection.anomaly_scores,
-            occlusion_ratio=detection.occlusion_ratio,
+            occlusion_ratio=occlusion_ratio,
             reconstruction=reconstructed,
             relevant_patches=recognition.relevant_patches,
             attention_maps=recognition.attention_maps,
