@@ -98,6 +98,35 @@ def test_detection_metrics_on_a_known_mask_pair():
     assert nothing["patch_precision"] is None and nothing["patch_recall"] is None and nothing["patch_accuracy"] == 1.0
 
 
+def test_roc_auc_on_hand_computed_cases():
+    from latent_ofer_hf.evaluation.metrics import roc_auc
+
+    truth = torch.tensor([True, True, False, False])
+    assert roc_auc(torch.tensor([0.9, 0.8, 0.1, 0.2]), truth) == 1.0
+    assert roc_auc(torch.tensor([0.1, 0.2, 0.9, 0.8]), truth) == 0.0
+    # pairs (pos, neg): (0.9 > 0.5), (0.9 > 0.1), (0.3 < 0.5), (0.3 > 0.1) → 3 of 4
+    assert roc_auc(torch.tensor([0.9, 0.3, 0.5, 0.1]), truth) == 0.75
+    assert roc_auc(torch.tensor([0.5, 0.5, 0.5, 0.5]), truth) == 0.5  # ties count half
+    assert roc_auc(torch.tensor([0.5, 0.2]), torch.tensor([True, True])) is None
+
+
+def test_latent_separability_finds_an_occluder_the_latents_can_see():
+    from latent_ofer_hf.evaluation.separability import latent_separability
+    from latent_ofer_hf.models.vit_latents import ViTLatentBackbone
+
+    torch.manual_seed(0)
+    vit = ViTLatentBackbone(preset_config("tiny").vit_config)
+    clean = torch.randn(24, 3, 224, 224) * 0.1
+    occluded = torch.randn(6, 3, 224, 224) * 0.1
+    masks = torch.zeros(6, 14, 14, dtype=torch.bool)
+    masks[:, 3:7, 4:10] = True
+    occluded[:, :, 48:112, 64:160] = 3.0  # a bright block exactly over the masked patches
+    aucs = latent_separability(vit, clean, occluded, masks, families=["a"] * 3 + ["b"] * 3)
+    names = {"pixels", "embeddings", "encoder output", "decoder_embed", "decoder output"}
+    assert names <= set(aucs) and "encoder layer 1" in aucs and "pixels | b" in aucs
+    assert aucs["pixels"] == 1.0 and aucs["decoder_embed"] > 0.9  # the block is far from every clean patch
+
+
 def test_synthfer_s_clean_face_is_the_occluded_one_without_its_occluder():
     occluded = synthfer_sample(4, split="test", occlusion="unseen")
     clean = synthfer_sample(4, split="test")

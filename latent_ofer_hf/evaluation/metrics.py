@@ -62,6 +62,24 @@ def detection_metrics(predicted: torch.Tensor, truth: torch.Tensor) -> dict:
             "false_negatives": fn, "true_negatives": tn}  # fmt: skip
 
 
+def roc_auc(scores: torch.Tensor, positives: torch.Tensor) -> float | None:
+    """Area under the ROC curve of ``scores`` for the ``positives`` (bool, same shape): the chance that a random
+    positive scores above a random negative, ties counted half (Mann–Whitney U over average ranks). None when one
+    of the two classes is empty."""
+    scores, positives = scores.reshape(-1).double().cpu(), positives.reshape(-1).bool().cpu()
+    if scores.shape != positives.shape:
+        raise ValueError(f"{scores.numel()} scores for {positives.numel()} labels")
+    count_pos = int(positives.sum())
+    count_neg = positives.numel() - count_pos
+    if not count_pos or not count_neg:
+        return None
+    values, inverse, counts = torch.unique(scores, return_inverse=True, return_counts=True)
+    ends = counts.cumsum(0).double()
+    average_rank = ends - (counts.double() - 1) / 2  # 1-based ranks, ties share their mean
+    rank_sum = float(average_rank[inverse][positives].sum())
+    return (rank_sum - count_pos * (count_pos + 1) / 2) / (count_pos * count_neg)
+
+
 def psnr(images: torch.Tensor, references: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
     """Per-image PSNR in dB of ``[B, C, H, W]`` images in [0, 1], over the pixels of ``mask`` (``[B, 1, H, W]``
     bool) or the whole image: 10·log10(1 / MSE); +inf for identical images, NaN where the mask is empty."""

@@ -1,0 +1,126 @@
+"""How well a ViT's patch latents separate occluded patches from clean ones, layer by layer — the ceiling on what
+the one-class detector [P §3.1] can reach with those latents.
+
+For each representation (the patch pixels, the token embeddings, every encoder layer, the final normed encoder
+output, its ``decoder_embed`` projection — the system's default latents — and the MAE decoder's output), a
+per-position diagonal Gaussian is fitted on the patches of clean faces, and the ROC AUC of its mean squared
+z-score is measured on occluded faces against their ground-truth patch masks. A representation with an AUC far from
+1 cannot give a detector both high precision and high recall, whatever its head or threshold.
+
+``python -m latent_ofer_hf.evaluation.separability --vit runs/demo/vit`` (SynthFER: clean training faces, occluded
+validation faces of unseen identities).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+import torch
+from PIL import Image
+
+from ..data.synthfer import synthfer_dataset
+from ..models.latent_ofer.image_processing_latent_ofer import LatentOferImageProcessor
+from ..models.vit_latents import ViTLatentBackbone
+from ..training.data import face_array
+from .metrics import roc_auc
+
+
+def _representation_names(aucs: dict) -> list[str]:
+    return [name for name in aucs if " | " not in name]
+
+
+SOURCE_NAMES = {"encoder": "encoder output", "decoder_embed": "decoder_embed", "decoder": "decoder output"}
+
+
+@torch.no_grad()
+def representations(vit: ViTLatentBackbone, pixel_values: torch.Tensor) -> dict[str, torch.Tensor]:
+    """``{name: [B, N, width]}`` per-patch representations of every patch (all visible), cls token dropped."""
+    mae = vit.mae
+    embeddings = mae.vit.embeddings
+    hidden = embeddings.patch_embeddings(pixel_values) + embeddings.position_embeddings[:, 1:, :]
+    cls_token = (embeddings.cls_token + embeddings.position_embeddings[:, :1, :]).expand(hidden.shape[0], -1, -1)
+    hidden = torch.cat([cls_token, hidden], dim=1)
+    result = {"pixels": mae.patchify(pixel_values), "embeddings": hidden[:, 1:]}
+    for number, layer in enumerate(mae.vit.layers, start=1):
+        hidden = layer(hidden, None)
+        result[f"encoder layer {number}"] = hidden[:, 1:]
+    hidden = mae.vit.layernorm(hidden)
+    result["encoder output"] = hidden[:, 1:]
+    result["decoder_embed"] = mae.decoder.decoder_embed(hidden)[:, 1:]
+    result["decoder output"] = vit.decode(hidden)[:, 1:]
+    return result
+
+
+def gaussian_scores(reference: torch.Tensor, queries: torch.Tensor) -> torch.Tensor:
+    """Mean squared z-score of each query patch under the per-position diagonal Gaussian of the reference patches
+    (``[R, N, W]``, ``[Q, N, W]`` → ``[Q, N]``)."""
+    mean, std = reference.mean(0), reference.std(0) + 1e-3
+    return ((queries - mean) / std).pow(2).mean(-1)
+
+
+def latent_separability(
+    vit: ViTLatentBackbone,
+    clean: torch.Tensor,
+    occluded: torch.Tensor,
+    masks: torch.Tensor,
+    families: list[str] | None = None,
+    batch_size: int = 32,
+) -> dict[str, float | None]:
+    """ROC AUC per representation: fitted on the ``clean`` faces, scored on the ``occluded`` ones against their
+    ``[B, 14, 14]`` (or ``[B, N]``) ground-truth ``masks``; given each occluded face's occluder family, also per
+    family (keys ``"<representation> | <family>"``)."""
+    vit = vit.eval()
+
+    def pass_over(pixels: torch.Tensor) -> dict[str, torch.Tensor]:
+        parts = [representations(vit, pixels[i : i + batch_size]) for i in range(0, len(pixels), batch_size)]
+        return {name: torch.cat([part[name] for part in parts]).float() for name in parts[0]}
+
+    fitted, scored = pass_over(clean), pass_over(occluded)
+    truth = masks.reshape(len(occluded), -1).bool()
+    scores = {name: gaussian_scores(fitted[name], scored[name]) for name in fitted}
+    result = {name: roc_auc(values, truth) for name, values in scores.items()}
+    if families is not None:  # the same, on the faces of each occluder family alone
+        for family in sorted(set(families)):
+            chosen = torch.tensor([item == family for item in families])
+            result.update({f"{name} | {family}": roc_auc(v[chosen], truth[chosen]) for name, v in scores.items()})
+    return result
+
+
+def _pixels(rows, processor: LatentOferImageProcessor) -> torch.Tensor:
+    return torch.stack([processor.to_pixel_values(Image.fromarray(face_array(row["image"]))) for row in rows])
+
+
+def main(argv: list[str] | None = None) -> dict[str, float | None]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--vit", required=True, help="a saved ViTLatentBackbone folder (e.g. runs/demo/vit)")
+    parser.add_argument("--num_clean", type=int, default=300, help="clean SynthFER training faces to fit on")
+    parser.add_argument("--num_occluded", type=int, default=100, help="occluded SynthFER validation faces to score")
+    parser.add_argument("--occlusion", choices=["seen", "unseen"], default="unseen")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--output", default=None, help="write the AUCs as JSON here")
+    args = parser.parse_args(argv)
+    vit = ViTLatentBackbone.from_pretrained(args.vit)
+    processor = LatentOferImageProcessor()
+    clean = _pixels(synthfer_dataset(args.num_clean, split="train", seed=args.seed), processor)
+    rows = synthfer_dataset(args.num_occluded, split="validation", seed=args.seed, occlusion=args.occlusion)
+    masks = torch.from_numpy(np.stack([np.asarray(row["occlusion_mask"], dtype=bool) for row in rows]))
+    aucs = latent_separability(vit, clean, _pixels(rows, processor), masks, families=list(rows["occluder"]))
+    own = SOURCE_NAMES[vit.config.latent_source]
+    families = sorted(set(rows["occluder"]))
+    print(f"{'ROC AUC':>18}  all    " + " ".join(f"{family:>10}" for family in families))
+    for name in _representation_names(aucs):
+        row = " ".join(f"{aucs[f'{name} | {family}'] or float('nan'):>10.3f}" for family in families)
+        print(f"{name:>18}  {aucs[name]:.3f}  {row}" + ("  ← the system's latents" if name == own else ""))
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as file:
+            json.dump({"spec": vars(args), "roc_auc": aucs}, file, indent=2)
+    return aucs
+
+
+if __name__ == "__main__":
+    main()
+
+
+__all__ = ["SOURCE_NAMES", "gaussian_scores", "latent_separability", "main", "representations"]
