@@ -329,6 +329,23 @@ def test_tensorboard_tracking_writes_events_and_a_missing_tensorboard_fails_loud
         main([*TINY, "--stage", "teacher", "--report_to", "tensorboard", "--output_dir", str(tmp_path / "none")])
 
 
+def test_syncbatchnorm_only_on_multi_gpu_runs():
+    from types import SimpleNamespace
+
+    from latent_ofer_hf import ExpressionRecognizer
+    from latent_ofer_hf.training.runtime import maybe_sync_batchnorm
+    from latent_ofer_hf.training.stage_teacher import cnn_only_config
+
+    def count(model, kind):
+        return sum(isinstance(module, kind) for module in model.modules())
+
+    plain = count(ExpressionRecognizer(cnn_only_config("tiny")), torch.nn.modules.batchnorm._BatchNorm)  # 1d and 2d
+    for processes, device, synced in [(2, "cuda", True), (1, "cuda", False), (2, "cpu", False)]:
+        accelerator = SimpleNamespace(num_processes=processes, device=torch.device(device))
+        model = maybe_sync_batchnorm(accelerator, ExpressionRecognizer(cnn_only_config("tiny")))
+        assert count(model, torch.nn.SyncBatchNorm) == (plain if synced else 0), (processes, device)
+
+
 def test_fsdp_and_deepspeed_are_refused_with_a_message():
     from types import SimpleNamespace
 
