@@ -277,7 +277,7 @@ def evaluate(
     if model is None:
         check_system_folder(spec.model)
     names = None if model is None else [model.config.id2label[i] for i in range(len(model.config.id2label))]
-    peers = load_peers(spec, names) if peers is None else peers
+    peers = [peer.to(accelerator.device) for peer in (load_peers(spec, names) if peers is None else peers)]
     model = (model or load_system(spec.model)).to(accelerator.device)  # not prepared: nothing is trained
     names = [model.config.id2label[i] for i in range(len(model.config.id2label))]
     faces = EvaluationFaces(spec)
@@ -391,11 +391,12 @@ def evaluate_classifier(
     the spec's peers."""
     if spec.reconstruction not in (None, "none"):
         raise ValueError(f"--reconstruction {spec.reconstruction}: {spec.model} is a plain classifier, not a system")
-    if spec.latents != "selected":
-        raise ValueError(f"--latents {spec.latents}: {spec.model} is a plain classifier, it has no latents")
+    if spec.latents != "selected" or spec.mask != "detected":
+        raise ValueError(f"--latents / --mask: {spec.model} is a plain classifier, it has no latents or detector")
     if peers is None:
         names = None if model is None else [model.config.id2label[i] for i in range(len(model.config.id2label))]
         peers = load_peers(spec, names)
+    peers = [peer.to(accelerator.device) for peer in peers]
     if model is None:
         from transformers import AutoModelForImageClassification
 
