@@ -35,3 +35,18 @@ def weight_files(directory) -> list[str]:
 
     suffixes = {".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".pkl", ".h5", ".msgpack"}
     return sorted(str(p.relative_to(directory)) for p in pathlib.Path(directory).rglob("*") if p.suffix in suffixes)
+
+
+def save_fitted_tiny_system(folder):
+    """A tiny random system with a fitted-looking detector (centre from some faces, radius at their 90 % quantile),
+    saved into ``folder``; returns the folder."""
+    from latent_ofer_hf import LatentOferModel, preset_config
+
+    torch.manual_seed(0)
+    model = LatentOferModel(preset_config("tiny")).eval()
+    with torch.no_grad():
+        latents = model.vit(torch.randn(4, 3, 224, 224)).patch_latents
+        model.detector.init_center(latents)
+        model.detector.update_radius(model.detector(latents).distances)
+    model.save_pretrained(folder)
+    return folder

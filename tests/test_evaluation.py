@@ -12,9 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import save_fitted_tiny_system
 from PIL import Image
 
-from latent_ofer_hf import LatentOferModel, preset_config
+from latent_ofer_hf import preset_config
 from latent_ofer_hf.cli import main as cli
 from latent_ofer_hf.data.synthfer import synthfer_sample
 from latent_ofer_hf.evaluation import (
@@ -137,15 +138,7 @@ def test_synthfer_s_clean_face_is_the_occluded_one_without_its_occluder():
 # ------------------------------------------------------------------------------------------------- the command
 @pytest.fixture(scope="module")
 def system_dir(tmp_path_factory) -> Path:
-    torch.manual_seed(0)
-    folder = tmp_path_factory.mktemp("system") / "tiny"
-    model = LatentOferModel(preset_config("tiny")).eval()
-    with torch.no_grad():  # a fitted-looking detector: centre from some faces, radius at their 90 % quantile
-        latents = model.vit(torch.randn(4, 3, 224, 224)).patch_latents
-        model.detector.init_center(latents)
-        model.detector.update_radius(model.detector(latents).distances)
-    model.save_pretrained(folder)
-    return folder
+    return save_fitted_tiny_system(tmp_path_factory.mktemp("system") / "tiny")
 
 
 def _port() -> int:

@@ -11,10 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import save_fitted_tiny_system
 from PIL import Image
 from transformers import ViTConfig, ViTForImageClassification, ViTImageProcessorPil
 
-from latent_ofer_hf import LatentOferModel, preset_config
+from latent_ofer_hf import LatentOferModel
 from latent_ofer_hf.cli import main as cli
 from latent_ofer_hf.evaluation import FerMiniXceptionPeer, TransformersPeer, load_peer
 from latent_ofer_hf.evaluation.evaluate import EvaluationSpec, evaluate, latent_choice
@@ -105,20 +106,9 @@ def test_a_transformers_peer_maps_its_labels_by_name(tmp_path):
         assert torch.equal(ours[:, column], native[:, source])
 
 
-def _tiny_system(folder: Path) -> Path:
-    torch.manual_seed(0)
-    model = LatentOferModel(preset_config("tiny")).eval()
-    with torch.no_grad():
-        latents = model.vit(torch.randn(4, 3, 224, 224)).patch_latents
-        model.detector.init_center(latents)
-        model.detector.update_radius(model.detector(latents).distances)
-    model.save_pretrained(folder)
-    return folder
-
-
 @pytest.fixture(scope="module")
 def system_dir(tmp_path_factory) -> Path:
-    return _tiny_system(tmp_path_factory.mktemp("peers") / "tiny")
+    return save_fitted_tiny_system(tmp_path_factory.mktemp("peers") / "tiny")
 
 
 def test_evaluate_reports_the_peers_on_the_same_faces(system_dir, fer_weights, tmp_path):
