@@ -128,6 +128,21 @@ def test_latent_separability_finds_an_occluder_the_latents_can_see():
     assert aucs["pixels"] == 1.0 and aucs["decoder_embed"] > 0.9  # the block is far from every clean patch
 
 
+def test_the_separability_command_writes_every_representation_and_family(tmp_path):
+    from latent_ofer_hf.evaluation.separability import main as separability
+    from latent_ofer_hf.models.vit_latents import ViTLatentBackbone
+
+    torch.manual_seed(5)  # "trained": any weights other than the seed-0 initialisation
+    ViTLatentBackbone(preset_config("tiny").vit_config).save_pretrained(tmp_path / "vit")
+    args = ["--vit", str(tmp_path / "vit"), "--num_clean", "6", "--num_occluded", "6"]
+    trained = separability([*args, "--output", str(tmp_path / "a.json")])
+    random = separability([*args, "--random_weights"])
+    saved = json.loads((tmp_path / "a.json").read_text())["roc_auc"]
+    assert saved == pytest.approx(trained) and trained["pixels"] == random["pixels"]  # pixels need no weights
+    assert trained["decoder_embed"] != random["decoder_embed"]  # re-initialised (seed 0), not the saved weights
+    assert any(" | " in key for key in saved)  # per occluder family
+
+
 def test_synthfer_s_clean_face_is_the_occluded_one_without_its_occluder():
     occluded = synthfer_sample(4, split="test", occlusion="unseen")
     clean = synthfer_sample(4, split="test")

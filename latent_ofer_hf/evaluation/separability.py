@@ -7,8 +7,9 @@ per-position diagonal Gaussian is fitted on the patches of clean faces, and the 
 z-score is measured on occluded faces against their ground-truth patch masks. A representation with an AUC far from
 1 cannot give a detector both high precision and high recall, whatever its head or threshold.
 
-``python -m latent_ofer_hf.evaluation.separability --vit runs/demo/vit`` (SynthFER: clean training faces, occluded
-validation faces of unseen identities).
+``python -m latent_ofer_hf.evaluation.separability --vit runs/demo/vit [--random_weights]`` (SynthFER: clean
+training faces, occluded validation faces of unseen identities; ``--random_weights``: the same architecture freshly
+initialised, what training has to beat).
 """
 
 from __future__ import annotations
@@ -100,8 +101,14 @@ def main(argv: list[str] | None = None) -> dict[str, float | None]:
     parser.add_argument("--occlusion", choices=["seen", "unseen"], default="unseen")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output", default=None, help="write the AUCs as JSON here")
+    parser.add_argument(
+        "--random_weights", action="store_true", help="the same ViT freshly initialised (seed --seed): the reference"
+    )
     args = parser.parse_args(argv)
     vit = ViTLatentBackbone.from_pretrained(args.vit)
+    if args.random_weights:
+        torch.manual_seed(args.seed)
+        vit = ViTLatentBackbone(vit.config)
     processor = LatentOferImageProcessor()
     clean = _pixels(synthfer_dataset(args.num_clean, split="train", seed=args.seed), processor)
     rows = synthfer_dataset(args.num_occluded, split="validation", seed=args.seed, occlusion=args.occlusion)
