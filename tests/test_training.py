@@ -295,6 +295,23 @@ def test_each_stage_s_training_loss_goes_down(trained, tmp_path, stage, loss, ex
     assert len(values) == 4 and values[-1] < values[0], values
 
 
+def test_the_reconstructor_s_schedule_trains_every_epoch_of_a_short_run(trained, tmp_path):
+    """The official 'lambda' factor gives its last epoch a rate of 0, i.e. a 1-epoch run no update at all (our first
+    demo checkpoint's U-Net stayed at its initialisation); fixed: one step or two of a 1-epoch run differ."""
+    from latent_ofer_hf.training.stage_reconstructor import lambda_policy
+
+    assert lambda_policy(0, 1) == 1.0 and all(lambda_policy(e, n) > 0 for n in (1, 2, 4, 30, 120) for e in range(n))
+    assert [lambda_policy(e, 120) for e in (0, 19)] == [1.0, 1.0] and lambda_policy(20, 120) < 1.0  # 20 + 100
+    weights = []
+    for steps in ("1", "2"):
+        output = tmp_path / steps
+        for stage in ("mae", "teacher", "detector"):
+            shutil.copytree(trained / "stages" / stage, output / "stages" / stage)
+        _run(1, [*TINY, "--stage", "reconstructor", "--max_train_steps", steps, "--output_dir", str(output)])
+        weights.append(_weights(output / "stages" / "reconstructor" / "reconstructor"))
+    assert any(not torch.equal(value, weights[1][key]) for key, value in weights[0].items())
+
+
 # --------------------------------------------------------------------------------------------------- bad data
 def test_corrupt_images_are_skipped_and_counted(tmp_path):
     root = tmp_path / "faces"

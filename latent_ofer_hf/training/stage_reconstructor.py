@@ -34,10 +34,16 @@ DISCRIMINATOR_WIDTHS = {"tiny": {"ndf": 4, "feature_width": 8}}
 
 
 def lambda_policy(epoch: int, epochs: int) -> float:
-    """The official schedule factor: niter = epochs / 6 constant epochs, then a linear decay over the rest
-    (official: niter 20 + niter_decay 100, factor 1 − max(0, e + 2 − niter) / (niter_decay + 1))."""
+    """The official 'lambda' schedule factor of epoch ``epoch`` (0-based) of ``epochs``: niter = epochs / 6 epochs at
+    the full rate, then a linear decay over the rest, toward 0 after the last epoch.
+
+    Official: niter 20 + niter_decay 100, factor 1 − max(0, e + 2 − niter) / (niter_decay + 1), which gives the
+    *last* epoch a factor of exactly 0 — one wasted epoch of 120 there, but every epoch of a 1-epoch run (our first
+    demo checkpoint's reconstructor got no update at all). Fixed here: 1 − max(0, e + 1 − niter) / (decay + 1), so
+    the first niter epochs run at the full rate and the last at 1 / (decay + 1) of it.
+    """
     niter = max(1, round(epochs / 6))
-    return 1.0 - max(0, epoch + 2 - niter) / (max(0, epochs - niter) + 1)
+    return 1.0 - max(0, epoch + 1 - niter) / (max(0, epochs - niter) + 1)
 
 
 def discriminators_for(preset: str, teacher: ExpressionRecognizer | None) -> ReconstructionDiscriminators:
