@@ -73,7 +73,7 @@ def roc_auc(scores: torch.Tensor, positives: torch.Tensor) -> float | None:
     count_neg = positives.numel() - count_pos
     if not count_pos or not count_neg:
         return None
-    values, inverse, counts = torch.unique(scores, return_inverse=True, return_counts=True)
+    _, inverse, counts = torch.unique(scores, return_inverse=True, return_counts=True)
     ends = counts.cumsum(0).double()
     average_rank = ends - (counts.double() - 1) / 2  # 1-based ranks, ties share their mean
     rank_sum = float(average_rank[inverse][positives].sum())

@@ -30,12 +30,17 @@ class Peer(abc.ABC):
 
     name: str
     labels: tuple[str, ...]
+    model: torch.nn.Module
+    device: torch.device = torch.device("cpu")
 
     @abc.abstractmethod
     def native_logits(self, images: Sequence[Image.Image]) -> torch.Tensor:
         """``[N, len(self.labels)]`` logits of RGB face crops, with the peer's own preprocessing."""
 
     def to(self, device: torch.device | str) -> Peer:
+        """Run the peer's model on ``device``."""
+        self.device = torch.device(device)
+        self.model.to(self.device)
         return self
 
     def logits(self, images: Sequence[Image.Image], target: Sequence[str]) -> torch.Tensor:
@@ -61,12 +66,6 @@ class FerMiniXceptionPeer(Peer):
         if target is not None:
             self.check_labels(target)
         self.model = load_mini_xception(path)
-        self.device = torch.device("cpu")
-
-    def to(self, device: torch.device | str) -> FerMiniXceptionPeer:
-        self.device = torch.device(device)
-        self.model.to(self.device)
-        return self
 
     @torch.no_grad()
     def native_logits(self, images: Sequence[Image.Image]) -> torch.Tensor:
@@ -98,12 +97,6 @@ class TransformersPeer(Peer):
             self.processor = AutoImageProcessor.from_pretrained(model, backend="pil")
         except (OSError, ValueError, KeyError) as error:
             raise ValueError(f"peer {model}: not a loadable image-classification model ({error})") from None
-        self.device = torch.device("cpu")
-
-    def to(self, device: torch.device | str) -> TransformersPeer:
-        self.device = torch.device(device)
-        self.model.to(self.device)
-        return self
 
     @torch.no_grad()
     def native_logits(self, images: Sequence[Image.Image]) -> torch.Tensor:
