@@ -376,6 +376,25 @@ def test_fsdp_and_deepspeed_are_refused_with_a_message():
             check_distributed_setup(SimpleNamespace(distributed_type=kind))
 
 
+def test_fp16_is_refused_on_the_cpu_where_accelerate_would_train_in_float32():
+    from types import SimpleNamespace
+
+    from latent_ofer_hf.training.run import check_mixed_precision
+
+    for precision, device in [("fp16", "cuda"), ("bf16", "cpu"), ("no", "cpu")]:
+        check_mixed_precision(SimpleNamespace(mixed_precision=precision, device=torch.device(device)))
+    with pytest.raises(ValueError, match="fp16 needs a GPU"):
+        check_mixed_precision(SimpleNamespace(mixed_precision="fp16", device=torch.device("cpu")))
+
+
+def test_fp16_launch_on_the_cpu_stops_with_the_message(tmp_path):
+    command, env = _command(1, [*TINY, "--stage", "teacher", "--output_dir", str(tmp_path / "fp16")], "fp16")
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert result.returncode != 0
+    assert "--mixed_precision fp16 needs a GPU" in result.stderr, result.stderr[-3000:]
+    assert not (tmp_path / "fp16" / "stages").exists()  # refused before any stage started
+
+
 def test_the_mae_stage_starts_from_a_given_mae_checkpoint(tmp_path):
     """`--init_from` (a Hub id or a folder) wraps that ViTMAEForPreTraining; exercised on a local folder."""
     from transformers import ViTMAEConfig, ViTMAEForPreTraining

@@ -40,11 +40,22 @@ def check_distributed_setup(accelerator: Accelerator) -> None:
         )
 
 
+def check_mixed_precision(accelerator: Accelerator) -> None:
+    """fp16 needs a GPU: on the CPU accelerate keeps no GradScaler and no autocast, so `--mixed_precision fp16` would
+    train in float32 without a word; refuse it there (bf16 autocasts on the CPU)."""
+    if accelerator.mixed_precision == "fp16" and accelerator.device.type == "cpu":
+        raise ValueError(
+            "--mixed_precision fp16 needs a GPU: on the CPU accelerate would silently train in float32; launch with "
+            "--mixed_precision bf16 (CPU autocast) or no"
+        )
+
+
 def train(arguments: TrainingArguments) -> Path:
     """Run the stages ``--stage`` asks for; returns the output folder."""
     common = arguments.common
     accelerator = make_accelerator(common)
     check_distributed_setup(accelerator)
+    check_mixed_precision(accelerator)
     accelerator.print(
         f"latent-ofer train: stage {common.stage}, preset {common.preset}, data {common.data}, "
         f"num_processes {accelerator.num_processes}, mixed_precision {accelerator.mixed_precision}, "
@@ -72,4 +83,4 @@ def main(argv: list[str] | None = None) -> Path:
     return train(parse_args(argv))
 
 
-__all__ = ["STAGE_FUNCTIONS", "main", "train"]
+__all__ = ["STAGE_FUNCTIONS", "check_distributed_setup", "check_mixed_precision", "main", "train"]
