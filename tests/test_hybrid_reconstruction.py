@@ -357,10 +357,14 @@ def test_composite_with_diffusion_backend_saves_and_loads(tmp_path):
     assert reloaded.config.reconstruction == "diffusion"
     assert_state_dicts_equal(diffusion, reloaded)
     x, masks = torch.randn(1, 3, 224, 224), _masks(1)
-    with torch.no_grad():  # the same sampler with the same seed: the reloaded system fills the hole identically
+    with torch.no_grad():  # the same sampler with the same seed: the reloaded system fills the hole the same way
         before = diffusion.eval().reconstruct(x, masks, generator=torch.Generator().manual_seed(3)).reconstruction
         after = reloaded.reconstruct(x, masks, generator=torch.Generator().manual_seed(3)).reconstruction
-    assert torch.equal(before, after) and not torch.equal(before, x)
+    # equal up to float rounding: weights read from disk sit at other memory alignments than freshly allocated ones,
+    # and AVX-512 convolution kernels then sum in another order (measured: 7e-7 per U-Net call, 5e-6 after sampling;
+    # the same weights cloned into fresh memory give bit-identical output)
+    torch.testing.assert_close(after, before, rtol=0, atol=1e-4)
+    assert not torch.equal(before, x)
 
 
 def test_frozen_feature_network_statistics_never_move():
