@@ -178,6 +178,7 @@ def test_config_defaults():
         ({"fusion_dims": []}, "fusion_dims"),
         ({"backbone_config": {"model_type": "vit"}}, "must describe a ResNet"),
         ({"use_cnn_features": False, "use_latents": False}, "needs use_latents=True"),
+        ({"cnn_image_size": 16}, "cnn_image_size must be None or an int >= 32"),
     ],
 )
 def test_config_rejects_bad_values(overrides, message):
@@ -228,6 +229,22 @@ def test_forward_shapes_and_loss(selection, head, batch):
     assert int(patches.min()) >= 0 and int(patches.max()) < 196
     with torch.no_grad():
         assert net(pixels, latents).loss is None
+
+
+def test_the_cnn_branch_reads_the_face_at_cnn_image_size():
+    torch.manual_seed(0)
+    small = ExpressionRecognizer(tiny_config(cnn_image_size=112)).eval()
+    pixels, latents = make_inputs(2)
+    with torch.no_grad():
+        out = small(pixel_values=pixels, patch_latents=latents)
+        resized = torch.nn.functional.interpolate(pixels, size=(112, 112), mode="bilinear", antialias=True)
+        trunk = small.resnet(resized).last_hidden_state
+    assert out.attention_maps.shape == (2, TINY["num_attention_heads"], 4, 4) and trunk.shape[-2:] == (4, 4)
+    assert out.relevant_patches.shape == (2, 98)  # the latents are still picked on the 14x14 patch grid
+    full = ExpressionRecognizer(tiny_config()).eval()
+    full.load_state_dict(small.state_dict())  # same weights, 224 px trunk: other maps
+    with torch.no_grad():
+        assert full(pixel_values=pixels, patch_latents=latents).attention_maps.shape[-2:] == (7, 7)
 
 
 def test_train_step_and_tuple_output(model):

@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+import torch.nn.functional as F
 from conftest import assert_state_dicts_equal, weight_files
 from transformers import AutoModel
 
@@ -191,6 +192,32 @@ def test_bad_inputs_raise_clear_errors():
 
 
 # ---------------------------------------------------------------------------------------------- save and load
+def test_residual_refinement_starts_at_the_mae_fill_and_adds_its_correction_at_full_resolution(tmp_path):
+    network = HybridReconstructionNetwork(HybridReconstructionConfig(**TINY, residual_refinement=True)).eval()
+    torch.manual_seed(0)
+    x, coarse, masks = torch.randn(2, 3, 224, 224), torch.randn(2, 3, 224, 224), _masks(2)
+    with torch.no_grad():
+        out = network(x, coarse_pixel_values=coarse, patch_mask=masks)
+    hole = out.pixel_mask.expand_as(x)
+    assert torch.allclose(out.reconstruction, torch.where(hole, coarse, x), atol=1e-5)  # untrained = the MAE fill
+    assert torch.equal(out.generated, out.coarse)
+    # one training step moves the zero head, and then the correction is added to the full-resolution fill
+    network.train()
+    loss = network(x, coarse_pixel_values=coarse, patch_mask=masks, target_pixel_values=torch.zeros_like(x)).loss
+    loss.backward()
+    assert network.unet.head[1].weight.grad.abs().sum() > 0
+    with torch.no_grad():
+        for parameter in network.parameters():
+            parameter.add_(torch.randn_like(parameter) * 0.01)
+        out = network.eval()(x, coarse_pixel_values=coarse, patch_mask=masks)
+        correction = F.interpolate(out.generated - out.coarse, size=(224, 224), mode="bilinear", align_corners=False)
+        expected = network.to_unit_range(coarse) + correction
+        assert torch.allclose(network.to_unit_range(out.reconstruction)[hole], expected[hole], atol=1e-4)
+        assert not torch.allclose(out.reconstruction[hole], coarse[hole], atol=1e-3)
+    network.save_pretrained(tmp_path / "net")  # the trained head is loaded, not zeroed again
+    assert_state_dicts_equal(network, AutoModel.from_pretrained(tmp_path / "net"))
+
+
 def test_save_load_exact_network_and_discriminators(tmp_path):
     network = _tiny_network()
     with torch.no_grad():  # move every parameter away from its initial value

@@ -124,6 +124,13 @@ def test_the_recognizer_starts_from_the_teacher_s_trunk(tmp_path):
             assert torch.equal(value, taught[key]), key
         if key.startswith("latent_head"):
             assert torch.equal(value, latent_head[key]), key  # the teacher has none: left as initialised
+    # the latent inputs of the first fusion layer start at zero: the recogniser computes the teacher's logits
+    torch.manual_seed(0)
+    faces, latents = torch.randn(2, 3, 224, 224), torch.randn(2, 196, started.config.latent_dim)
+    with torch.no_grad():
+        expected = teacher.eval()(pixel_values=faces).logits
+        assert torch.allclose(started.eval()(pixel_values=faces, patch_latents=latents).logits, expected, atol=1e-5)
+        assert not torch.allclose(fresh.fusion_head.hidden[0].weight, torch.zeros(()))  # not a dead layer
 
 
 # --------------------------------------------------------------------------------------------------- all stages
@@ -317,6 +324,24 @@ def test_the_reconstructor_s_schedule_trains_every_epoch_of_a_short_run(trained,
 
 
 # --------------------------------------------------------------------------------------------------- bad data
+def test_faces_kept_in_memory_give_the_items_of_a_fresh_read_every_epoch(monkeypatch):
+    from latent_ofer_hf.data.synthfer import synthfer_dataset
+    from latent_ofer_hf.training import data
+
+    faces = synthfer_dataset(6, split="train", seed=0, occlusion="none")
+    protocols = {"seen": 1.0, "random_patch": 1.0, "free_form": 1.0}
+    cached = data.FaceTensors(faces, seed=0, train=True, augmentation="fer", protocols=protocols)
+    monkeypatch.setattr(data, "FACE_CACHE_BYTES", 0)
+    uncached = data.FaceTensors(faces, seed=0, train=True, augmentation="fer", protocols=protocols)
+    assert cached._faces == {} and uncached._faces is None
+    for epoch in (0, 1, 0):  # epoch 0 again: from memory, and the augmentations wrote nothing into it
+        cached.set_epoch(epoch), uncached.set_epoch(epoch)
+        for index in range(len(faces)):
+            a, b = cached[index], uncached[index]
+            assert a.keys() == b.keys() and all(torch.equal(a[key], b[key]) for key in a), (epoch, index)
+    assert len(cached._faces) == len(faces) and not cached._faces[0].flags.writeable
+
+
 def test_corrupt_images_are_skipped_and_counted(tmp_path):
     root = tmp_path / "faces"
     for index, label in enumerate(["happy", "sad", "angry", "neutral", "surprise", "fear", "disgust"] * 2):

@@ -31,6 +31,9 @@ from .arguments import CommonArguments
 PROTOCOLS = ("seen", "random_patch", "free_form")
 IMAGE_SIZE = 224
 GRID = IMAGE_SIZE // 16
+# Decoded faces a FaceTensors keeps in memory (each epoch re-reads every face; decoding its PNG is a fifth of a demo
+# teacher step on this 2-core CPU): up to 2 GiB, i.e. data sets of up to ~14 k faces (SynthFER, RAF-DB, KDEF).
+FACE_CACHE_BYTES = 2 * 1024**3
 
 
 @dataclass
@@ -212,6 +215,10 @@ class FaceTensors(torch.utils.data.Dataset):
         self.occlusion_probability = occlusion_probability
         self.processor = LatentOferImageProcessor(size=IMAGE_SIZE)
         self.epoch = 0
+        self._faces: dict[int, np.ndarray] | None = None  # decoded faces (read-only), when they fit the budget
+        self._labels: list[int] | None = None
+        if len(dataset) * IMAGE_SIZE * IMAGE_SIZE * 3 <= FACE_CACHE_BYTES:
+            self._faces, self._labels = {}, [int(label) for label in dataset["label"]]
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -222,13 +229,25 @@ class FaceTensors(torch.utils.data.Dataset):
     def _tensor(self, array: np.ndarray) -> torch.Tensor:
         return self.processor.to_pixel_values(Image.fromarray(np.ascontiguousarray(array)))
 
+    def _face(self, index: int) -> tuple[np.ndarray, int]:
+        """The decoded face (read-only) and its label, from memory after the first read when the set fits."""
+        if self._faces is not None and index in self._faces:
+            return self._faces[index], self._labels[index]
+        row = self.dataset[index]
+        face = face_array(row["image"])
+        if self._faces is not None:
+            face = face.copy()
+            face.flags.writeable = False  # shared by every epoch: the augmentations must copy, never write into it
+            self._faces[index] = face
+        return face, int(row["label"])
+
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        row = self.dataset[int(index)]
-        rng = np.random.default_rng([self.seed, self.epoch if self.train else 0, int(index), self.purpose])
-        clean = face_array(row["image"])
+        index = int(index)
+        rng = np.random.default_rng([self.seed, self.epoch if self.train else 0, index, self.purpose])
+        clean, label = self._face(index)
         if self.train:
             clean = augment(clean, rng) if self.augmentation == "mild" else fer_augment(clean, rng)
-        item: dict[str, torch.Tensor] = {"labels": torch.tensor(int(row["label"]))}
+        item: dict[str, torch.Tensor] = {"labels": torch.tensor(label)}
         image = clean
         if self.protocols is not None:
             pixel_mask = np.zeros(clean.shape[:2], dtype=bool)

@@ -46,15 +46,30 @@ def load_frozen_system(accelerator: Accelerator, common, recognizer: ExpressionR
     return LatentOferModel.from_components(vit, detector, recognizer, reconstructor=reconstructor)
 
 
+FIRST_FUSION_LAYER = "fusion_head.hidden.0."
+
+
 def init_from_teacher(accelerator: Accelerator, common, model: ExpressionRecognizer) -> ExpressionRecognizer:
-    """Start the trunk from the teacher's weights (every tensor whose name and shape match: the ResNet, the attention
-    heads, the classifier) — offline stand-in for the paper's MS-Celeb-pretrained ResNet-18 (docs/method.md#cnn-branch);
-    the latent head and the first fusion layer, which the teacher lacks, keep their initialisation."""
+    """Start from the teacher's weights — offline stand-in for the paper's MS-Celeb-pretrained ResNet-18
+    (docs/method.md#cnn-branch): every tensor whose name and shape match (the ResNet, the attention heads, the fusion
+    head). The first fusion layer, which also reads the latent vector, takes the teacher's weights on the CNN inputs
+    and zeros on the latent inputs (ours), so the recogniser starts out computing exactly the teacher's logits and
+    learns from there how much the latents add; the latent head keeps its initialisation."""
     from safetensors.torch import load_file
 
     weights = load_file(str(previous_output(common, "teacher", "teacher") / "model.safetensors"))
     own = model.state_dict()
-    matching = {key: value for key, value in weights.items() if key in own and own[key].shape == value.shape}
+    matching = {
+        key: value
+        for key, value in weights.items()
+        if key in own and own[key].shape == value.shape and not key.startswith(FIRST_FUSION_LAYER)
+    }
+    weight, bias = FIRST_FUSION_LAYER + "weight", FIRST_FUSION_LAYER + "bias"
+    cnn_width = model.config.cnn_hidden_size
+    if model.config.use_cnn_features and weights[weight].shape == (own[weight].shape[0], cnn_width):
+        first = torch.zeros_like(own[weight])
+        first[:, :cnn_width] = weights[weight]  # cat(CNN vector, latent vector): the CNN part comes first
+        matching.update({weight: first, bias: weights[bias]})
     model.load_state_dict(matching, strict=False)
     accelerator.print(f"[recognizer] {len(matching)} of {len(own)} tensors initialised from the teacher")
     return model

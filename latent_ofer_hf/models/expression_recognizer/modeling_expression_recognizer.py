@@ -41,7 +41,8 @@ class ExpressionRecognizerOutput(ModelOutput):
         logits (`torch.FloatTensor` of shape `[B, num_labels]`):
             Class scores in the order of `config.id2label` (before softmax).
         attention_maps (`torch.FloatTensor` of shape `[B, num_attention_heads, h, w]`):
-            Each head's spatial-attention map A (≥ 0) on the CNN grid, `[B, 4, 7, 7]` for 224 px inputs.
+            Each head's spatial-attention map A (≥ 0) on the CNN grid, `[B, 4, 7, 7]` for 224 px inputs
+            (`[B, 4, 4, 4]` at `cnn_image_size=112`).
         relevant_patches (`torch.LongTensor` of shape `[B, K]`, *optional*):
             Indices (0..N−1, raster order of the patch grid, ascending) of the patch latents fed to the latent
             branch: K = ceil(ratio·N) (98 of 196) for `"cam"`, the official 78 for `"fixed"`. None without latents.
@@ -224,7 +225,11 @@ class ExpressionRecognizer(ExpressionRecognizerPreTrainedModel):
             )
 
         # 1. CNN branch: trunk feature map, attention heads, log-softmax fusion over heads.
-        feature_map = self.resnet(pixel_values, return_dict=True).last_hidden_state
+        cnn_input = pixel_values
+        if config.cnn_image_size is not None and config.cnn_image_size != pixel_values.shape[-1]:
+            size = (config.cnn_image_size, config.cnn_image_size)
+            cnn_input = nn.functional.interpolate(pixel_values, size=size, mode="bilinear", antialias=True)
+        feature_map = self.resnet(cnn_input, return_dict=True).last_hidden_state
         pooled, maps = zip(*(head(feature_map) for head in self.attention_heads), strict=True)
         attention_maps = torch.cat(maps, dim=1)
         cnn_features = fuse_head_features(torch.stack(pooled, dim=1))

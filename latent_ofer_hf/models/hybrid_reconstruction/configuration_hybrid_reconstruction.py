@@ -37,6 +37,13 @@ class HybridReconstructionConfig(PreTrainedConfig):
             Paste the input's visible pixels over the generator output (only the holes are replaced). The official
             code returns the raw generator output; the paper's figures show the de-occluded face with the visible
             part intact [R].
+        residual_refinement (`bool`, *optional*, defaults to `False`):
+            Ours, not in the paper (whose U-Net outputs the image [C]): the U-Net outputs a correction added to its
+            coarse input (the MAE fill inside the hole, the visible image outside), its last conv starts at zero, and
+            at the input resolution the correction, resized, is added to the full-resolution MAE fill. An untrained
+            network then returns the MAE fill exactly, and a U-Net working below the input resolution keeps the MAE's
+            detail. For short trainings: after one epoch the demo's image-output U-Net was 0.5–0.9 dB below its MAE
+            input over the hole (docs/RESULTS.md).
         image_mean (`list[float]`, *optional*, defaults to ImageNet mean), image_std (`list[float]`, *optional*):
             Normalisation of the `pixel_values` the network receives and returns (the system's convention); the
             U-Net itself works in [-1, 1] as the official code [C].
@@ -56,6 +63,7 @@ class HybridReconstructionConfig(PreTrainedConfig):
     max_channel_multiplier: int = 8
     feature_mask_threshold: float | int = 5 / 16
     keep_visible_pixels: bool = True
+    residual_refinement: bool = False
     image_mean: list[float | int] | tuple[float | int, ...] = tuple(IMAGENET_DEFAULT_MEAN)
     image_std: list[float | int] | tuple[float | int, ...] = tuple(IMAGENET_DEFAULT_STD)
     init_std: float | int = 0.02

@@ -26,6 +26,7 @@ from .unet_blocks import DownBlock, InnermostDown, InnermostUp, UpBlock
 # CPU slicing budget of the first level's activations per slice (docs/performance.md: one 256² paper or base face
 # is already above it, a 64² demo batch far below)
 AUTO_SLICE_BYTES = 4 * 1024 * 1024
+ZERO_INIT_FLAG = "_latent_ofer_zero_init"
 
 
 class HybridReconstructionPreTrainedModel(HubCodeMixin, PreTrainedModel):
@@ -38,8 +39,12 @@ class HybridReconstructionPreTrainedModel(HubCodeMixin, PreTrainedModel):
     input_modalities = ("image",)
 
     def _init_weights(self, module: nn.Module) -> None:
-        """Conv weights ~ N(0, init_std), biases 0 [C: `init_weights('normal', 0.02)`]; InstanceNorm γ = 1, β = 0."""
-        if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+        """Conv weights ~ N(0, init_std), biases 0 [C: `init_weights('normal', 0.02)`]; InstanceNorm γ = 1, β = 0;
+        with `residual_refinement` the output conv is all zeros."""
+        if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)) and getattr(module, ZERO_INIT_FLAG, False):
+            init.zeros_(module.weight)  # the residual head: an untrained network returns its coarse input
+            init.zeros_(module.bias)
+        elif isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
             init.normal_(module.weight, mean=0.0, std=self.config.init_std)
             if module.bias is not None:
                 init.zeros_(module.bias)
@@ -82,6 +87,7 @@ class RefinementUNet(nn.Module):
         self.innermost_down = InnermostDown(inner)
         self.innermost_up = InnermostUp(inner)
         self.head = nn.Sequential(nn.ReLU(), nn.ConvTranspose2d(2 * ngf, 3, kernel_size=3, padding=1))
+        setattr(self.head[1], ZERO_INIT_FLAG, config.residual_refinement)
         self.skip_widths = [width(level) if level <= assembly else None for level in range(1, levels)]
 
     def encode_to_assembly(self, inputs: torch.Tensor) -> torch.Tensor:
@@ -276,7 +282,12 @@ class HybridReconstructionNetwork(HybridReconstructionPreTrainedModel):
         feature_mask = feature_mask_from_pixels(work_hole, config.assembly_level, config.feature_mask_threshold)
         generated, assembly_features = self.unet(inputs, feature_mask)
 
-        output = self.from_unit_range(self._resize(generated, pixel_values.shape[-1]))
+        if config.residual_refinement:  # a correction of the coarse input, added at both resolutions
+            full_coarse = torch.where(hole, self.to_unit_range(coarse_pixel_values), image)
+            output = self.from_unit_range(full_coarse + self._resize(generated, pixel_values.shape[-1]))
+            generated = inputs[:, :3] + generated
+        else:
+            output = self.from_unit_range(self._resize(generated, pixel_values.shape[-1]))
         if config.keep_visible_pixels:  # visible pixels bit-exact from the input
             output = torch.where(hole, output, pixel_values)
         loss = None
