@@ -138,8 +138,9 @@ PRESETS: dict[str, dict[str, Any]] = {
 # hundreds), short stages, and AdamW instead of the paper's SGD 0.1 for the teacher and the recogniser (measured on
 # 1,600 SynthFER faces, batch 16, 200 steps: SGD 0.01 reaches 16.5 % validation accuracy, chance level, AdamW 1e-3
 # 30.5 %), its rate ÷10 for the last third; the teacher gets 10 epochs (its CNN reads 112 px faces: 3 epochs at 224 px
-# took 4.8 min and reached 46 %, 12 at 112 px 10 min and 83.7 %); the recogniser (and the baseline) start from the teacher's
-# CNN, as the paper's from an MS-Celeb-pretrained ResNet-18 (from scratch, 2 epochs left it at chance level, 13.5 %).
+# took 4.8 min and reached 46 %, 12 at 112 px 10 min and 83.7 %); the recogniser (and the baseline) start from the
+# teacher's CNN, as the paper's from an MS-Celeb-pretrained ResNet-18 (from scratch, 2 epochs left it at chance level,
+# 13.5 %).
 PRESET_TRAINING_DEFAULTS: dict[str, dict[str, Any]] = {
     "demo": {
         "synthfer_train_size": 6000,
