@@ -352,3 +352,17 @@ def test_grad_occlusion_hides_the_top_cam_patches(tmp_path):
     assert chosen.min() >= others.max() - 1e-6  # exactly the most activated patches
     with pytest.raises(ValueError, match="cam_model"):
         EvaluationFaces(EvaluationSpec(model="x", occlusion="grad_occlusion:0.2", num_images=2))
+
+
+def test_curve_legend_names_are_drawn_whole():
+    from PIL import ImageDraw, ImageFont
+
+    from latent_ofer_hf.evaluation.plots import curve_image
+
+    xs = [0.0, 0.3, 0.6]
+    long_name = "peer: fer mini-Xception (FER2013), a long legend entry"
+    short = curve_image(xs, {"latent-ofer": [0.7, 0.5, 0.3]})
+    wide = curve_image(xs, {"latent-ofer": [0.7, 0.5, 0.3], long_name: [0.3, 0.2, 0.1]})
+    text_width = ImageDraw.Draw(wide).textlength(long_name, font=ImageFont.load_default())
+    assert wide.width > short.width
+    assert wide.width >= 56 + 334 + 12 + text_width  # the legend column starts 12 px right of the plot

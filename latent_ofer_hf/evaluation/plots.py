@@ -30,7 +30,7 @@ def confusion_matrix_image(normalized: list[list[float]], class_names: list[str]
             draw.text((x0 + 14, y0 + cell // 2 - 6), text, fill="white" if value > 0.55 else "black", font=font)
     for column, name in enumerate(class_names):
         draw.text((left + column * cell + 4, top + size * cell + 6), name[:8], fill="black", font=font)
-    draw.text((left, top + size * cell + 30), "predicted →   (rows: true class)", fill="black", font=font)
+    draw.text((left, top + size * cell + 30), "columns: predicted class, rows: true class", fill="black", font=font)
     return image
 
 
@@ -42,10 +42,13 @@ def curve_image(
 ) -> Image.Image:
     """Accuracy curves over x in [0, 0.6] (paper Fig. 1 style): y from 0 to 1, one colored line per curve."""
     font = ImageFont.load_default()
-    width, height, left, top, bottom = 560, 380, 56, 30, 60
+    height, left, top, bottom, plot_w = 380, 56, 30, 60, 334
+    measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    legend_w = max([measure.textlength(name, font=font) for name in curves] + [146])
+    width = int(left + plot_w + 24 + legend_w)  # the legend's longest name fits whole
     image = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(image)
-    plot_w, plot_h = width - left - 170, height - top - bottom
+    plot_h = height - top - bottom
     x_max = max(xs) or 1.0
 
     def point(x: float, y: float) -> tuple[float, float]:
@@ -68,7 +71,7 @@ def curve_image(
             draw.line(points, fill=color, width=2)
         for px, py in points:
             draw.ellipse((px - 3, py - 3, px + 3, py + 3), fill=color)
-        draw.text((left + plot_w + 12, top + 16 * index), name[:26], fill=color, font=font)
+        draw.text((left + plot_w + 12, top + 16 * index), name, fill=color, font=font)
     return image
 
 
