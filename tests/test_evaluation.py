@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import save_fitted_tiny_system
-from PIL import Image
+from PIL import Image, ImageFont
 
 from latent_ofer_hf import preset_config
 from latent_ofer_hf.cli import main as cli
@@ -26,6 +26,7 @@ from latent_ofer_hf.evaluation import (
     recognition_metrics,
     ssim,
 )
+from latent_ofer_hf.evaluation.plots import curve_image
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -355,14 +356,10 @@ def test_grad_occlusion_hides_the_top_cam_patches(tmp_path):
 
 
 def test_curve_legend_names_are_drawn_whole():
-    from PIL import ImageDraw, ImageFont
-
-    from latent_ofer_hf.evaluation.plots import curve_image
-
     xs = [0.0, 0.3, 0.6]
     long_name = "peer: fer mini-Xception (FER2013), a long legend entry"
     short = curve_image(xs, {"latent-ofer": [0.7, 0.5, 0.3]})
     wide = curve_image(xs, {"latent-ofer": [0.7, 0.5, 0.3], long_name: [0.3, 0.2, 0.1]})
-    text_width = ImageDraw.Draw(wide).textlength(long_name, font=ImageFont.load_default())
+    text_width = ImageFont.load_default().getlength(long_name)
     assert wide.width > short.width
     assert wide.width >= 56 + 334 + 12 + text_width  # the legend column starts 12 px right of the plot

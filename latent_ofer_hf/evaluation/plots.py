@@ -43,8 +43,7 @@ def curve_image(
     """Accuracy curves over x in [0, 0.6] (paper Fig. 1 style): y from 0 to 1, one colored line per curve."""
     font = ImageFont.load_default()
     height, left, top, bottom, plot_w = 380, 56, 30, 60, 334
-    measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
-    legend_w = max([measure.textlength(name, font=font) for name in curves] + [146])
+    legend_w = max([font.getlength(name) for name in curves] + [146])
     width = int(left + plot_w + 24 + legend_w)  # the legend's longest name fits whole
     image = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(image)
