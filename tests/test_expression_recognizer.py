@@ -442,6 +442,23 @@ def test_official_head_init_and_untouched_trunk_init():
     assert abs(conv.std().item() - math.sqrt(2 / (512 * 9))) < 0.1 * math.sqrt(2 / (512 * 9))
 
 
+def test_latent_output_batchnorm_puts_the_face_to_face_variation_at_unit_scale():
+    """With the BatchNorm every latent feature varies across the faces of a batch at unit scale around zero
+    (training mode, batch statistics), whatever the scale the head's LayerNorm and projection leave."""
+    torch.manual_seed(0)
+    pixels, latents = make_inputs(8)
+    latents = 0.01 * latents + torch.randn(1, 196, D)  # what every face shares dominates, as in the demo ViT
+    plain = ExpressionRecognizer(tiny_config()).train()
+    normed = ExpressionRecognizer(tiny_config(latent_output_batchnorm=True)).train()
+    missing, unexpected = normed.load_state_dict(plain.state_dict(), strict=False)
+    assert {key.rsplit(".", 1)[0] for key in missing} == {"latent_head.output_batchnorm"} and not unexpected
+    before = plain(pixels, latents).latent_features.std(0)
+    after = normed(pixels, latents).latent_features
+    assert before.max() < 0.5  # the same weights without it
+    assert torch.allclose(after.std(0, unbiased=False), torch.ones(after.shape[1]), atol=0.05)
+    assert after.mean(0).abs().max() < 1e-4
+
+
 # --- save / load ------------------------------------------------------------------------------------------------
 
 

@@ -14,6 +14,8 @@ from latent_ofer_hf.models.occlusion_detector import (
     OcclusionPatchDetectorConfig,
     OcclusionPatchDetectorOutput,
 )
+from latent_ofer_hf.models.occlusion_detector import modeling_occlusion_detector as modeling
+from latent_ofer_hf.models.occlusion_detector.modeling_occlusion_detector import NORMALIZATION_EPS
 
 TINY = {"latent_dim": 32, "hidden_dims": [16], "rep_dim": 8}
 N, G, P = 196, 14, 16
@@ -369,3 +371,84 @@ def test_boundary_config_values_are_accepted():
     assert config.grid_size == 4 and config.hidden_dims == []
     outputs = OcclusionPatchDetector(config)(torch.randn(1, 16, 512))
     assert outputs.pixel_mask.shape == (1, 1, 64, 64)
+
+
+# ---------------------------------------------------------------------------- per-position input normalisation
+def gaussian_detector(**overrides) -> OcclusionPatchDetector:
+    """Φ = identity on per-position standardised latents (the demo preset's detector), D = 4."""
+    config = {"latent_dim": 4, "rep_dim": 4, "input_normalization": "per_position", "projector": "identity"}
+    return OcclusionPatchDetector(OcclusionPatchDetectorConfig(**{**config, **overrides})).eval()
+
+
+def positional_latents(count: int, seed: int = 0) -> torch.Tensor:
+    """Clean latents whose normal value depends on the patch position: position n sits around n/10 in every dim."""
+    generator = torch.Generator().manual_seed(seed)
+    return torch.arange(N).float().div(10).view(1, N, 1) + 0.1 * torch.randn(count, N, 4, generator=generator)
+
+
+def test_input_normalization_is_the_clean_per_position_mean_and_std():
+    model = gaussian_detector()
+    latents = positional_latents(20)
+    occluded = torch.zeros(20, N, dtype=torch.bool)
+    occluded[:5, 7] = True  # excluded from position 7's statistics
+    latents[:5, 7] = 1e3
+    mean, std = model.fit_input_normalization(latents, occluded)
+    clean7 = latents[5:, 7]
+    assert torch.allclose(mean[7], clean7.mean(0), atol=1e-5)
+    assert torch.allclose(std[7], clean7.std(0) + NORMALIZATION_EPS, atol=1e-5)
+    assert torch.allclose(mean[3], latents[:, 3].mean(0), atol=1e-5) and bool(model.normalization_fitted)
+    normalized = model.normalize(latents)[:, [position for position in range(N) if position != 7]]
+    assert normalized.mean(0).abs().max() < 1e-4
+    assert (normalized.std(0) - 1).abs().max() < 0.02
+
+
+def test_identity_projector_scores_the_per_position_z_score_and_is_not_position_blind():
+    clean = positional_latents(50)
+    per_position, blind = gaussian_detector(), gaussian_detector(input_normalization="none")
+    assert list(per_position.parameters()) == [] and per_position.dtype == torch.float32
+    per_position.fit_input_normalization(clean)
+    for model in (per_position, blind):
+        model.init_center(clean)
+        model.update_radius(model(clean, return_loss=False).distances)
+    z = per_position.normalize(clean[:2])
+    out = per_position(clean[:2], return_loss=False)
+    assert torch.allclose(out.distances, torch.linalg.vector_norm(z - per_position.center, dim=-1), atol=1e-5)
+    assert per_position.center.abs().max() < 1e-4  # no ±eps push: there is no Φ to collapse
+    # position 150 covered by what is normal at position 40: only the per-position detector flags it
+    query = positional_latents(1, seed=1)
+    query[0, 150] = query[0, 40]
+    assert bool(per_position(query, return_loss=False).patch_mask.reshape(-1)[150])
+    assert not bool(blind(query, return_loss=False).patch_mask.reshape(-1)[150])
+
+
+def test_the_normalized_detector_round_trips_and_old_configs_load_without_its_buffers(tmp_path):
+    model = gaussian_detector()
+    model.fit_input_normalization(positional_latents(10))
+    model.init_center(positional_latents(10))
+    model.save_pretrained(tmp_path / "gauss")
+    loaded = OcclusionPatchDetector.from_pretrained(tmp_path / "gauss")
+    assert set(loaded.state_dict()) == {
+        "center", "radius", "center_initialized", "position_mean", "position_std", "normalization_fitted"
+    }  # fmt: skip
+    for key, tensor in model.state_dict().items():
+        assert torch.equal(loaded.state_dict()[key], tensor), key
+    assert "position_mean" not in fitted_detector().state_dict()  # the paper's head keeps its tensors
+
+
+def test_an_unfitted_normalization_warns_and_bad_statistics_raise(monkeypatch):
+    warnings: list[str] = []
+    monkeypatch.setattr(modeling.logger, "warning_once", warnings.append)
+    model = gaussian_detector()
+    model.init_center(positional_latents(4))
+    model(positional_latents(1))
+    assert len(warnings) == 1 and "fit_input_normalization" in warnings[0]
+    with pytest.raises(ValueError, match="fewer than two clean patches at positions \\[5\\]"):
+        mask = torch.zeros(3, N, dtype=torch.bool)
+        mask[1:, 5] = True
+        model.fit_input_normalization(positional_latents(3), mask)
+    with pytest.raises(ValueError, match="needs input_normalization='per_position'"):
+        tiny_detector().fit_input_normalization(torch.randn(2, N, TINY["latent_dim"]))
+    with pytest.raises(ValueError, match="rep_dim must equal latent_dim"):
+        OcclusionPatchDetectorConfig(latent_dim=8, rep_dim=4, projector="identity")
+    with pytest.raises(ValueError, match="input_normalization must be one of"):
+        OcclusionPatchDetectorConfig(input_normalization="global")

@@ -323,6 +323,28 @@ def test_the_reconstructor_s_schedule_trains_every_epoch_of_a_short_run(trained,
     assert any(not torch.equal(value, weights[1][key]) for key, value in weights[0].items())
 
 
+@pytest.mark.parametrize("projector", ["identity", "mlp"])
+def test_the_per_position_detector_fits_its_statistics_in_the_stage(trained, tmp_path, monkeypatch, projector):
+    """The demo preset's detector (per-position statistics, Φ = identity: nothing to train) and the learned Φ on
+    standardised latents: the stage fits the statistics from the clean faces, then c and R, and saves them."""
+    from latent_ofer_hf import presets
+    from latent_ofer_hf.models.occlusion_detector import OcclusionPatchDetector
+
+    rep_dim = 32 if projector == "identity" else 8
+    config = {"latent_dim": 32, "hidden_dims": [16], "rep_dim": rep_dim, "input_normalization": "per_position"}
+    monkeypatch.setitem(presets.PRESETS["tiny"], "detector_config", {**config, "projector": projector})
+    output = tmp_path / "run"
+    shutil.copytree(trained / "stages" / "mae", output / "stages" / "mae")
+    main([*TINY, "--stage", "detector", "--detector_warmup_epochs", "0", "--output_dir", str(output)])
+    history = json.loads((output / "stages" / "detector" / "metrics.json").read_text())
+    assert len(history) == 1 and 0 <= history[0]["detector/patch_f1"] <= 1
+    assert ("detector/train_loss" in history[0]) == (projector == "mlp")
+    detector = OcclusionPatchDetector.from_pretrained(output / "stages" / "detector" / "detector")
+    assert bool(detector.normalization_fitted) and bool(detector.center_initialized) and float(detector.radius) > 0
+    assert not torch.equal(detector.position_std, torch.ones_like(detector.position_std))
+    assert (len(list(detector.parameters())) == 0) == (projector == "identity")
+
+
 # --------------------------------------------------------------------------------------------------- bad data
 def test_faces_kept_in_memory_give_the_items_of_a_fresh_read_every_epoch(monkeypatch):
     from latent_ofer_hf.data.synthfer import synthfer_dataset

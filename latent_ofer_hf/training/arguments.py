@@ -130,6 +130,16 @@ class DetectorArguments:
     detector_epochs: int = _help("Epochs.", default=20)
     detector_warmup_epochs: int = _help("Epochs with R = 0 before the radius follows the ν-quantile.", default=2)
     detector_batch_size: int = _help("Faces per batch per process (each gives 196 patches).", default=32)
+    detector_input_normalization: Literal["none", "per_position"] | None = _help(
+        "The detector's input normalisation (default: the preset's): `none` as the paper, `per_position` (ours) "
+        "standardises each latent by the clean statistics of its patch position. Saved in the detector's config.",
+        default=None,
+    )
+    detector_projector: Literal["mlp", "identity"] | None = _help(
+        "The detector's Φ (default: the preset's): `mlp`, Deep SVDD's learned map as the paper, or `identity` "
+        "(ours: nothing trained; rep_dim is set to latent_dim). Saved in the detector's config.",
+        default=None,
+    )
 
 
 @dataclass

@@ -1,6 +1,8 @@
 """Stage `detector`: Deep-SVDD on clean patch latents of the frozen ViT [P §3.1, Eq. 1;
 docs/method.md#occlusion-detector], as Deep-SVDD's reference recipe does it:
 
+0. with ``input_normalization="per_position"`` (ours), first the per-position mean and std of the clean latents, from
+   one gathered pass;
 1. the centre c = the mean of Φ over one pass of the clean training faces, gathered from every process (|c_i| < eps
    pushed to ±eps), never moved afterwards;
 2. Adam (lr 1e-3, weight decay 1e-6 = Eq. 1's λ term) on the soft-boundary objective, in float32;
@@ -8,6 +10,8 @@ docs/method.md#occlusion-detector], as Deep-SVDD's reference recipe does it:
 4. validation on occluded faces (seen occluders) against their ground-truth patch masks: patch precision, recall and
    F1 (the model kept is the best F1); the embedding spread is logged as the collapse monitor (it falls toward 0
    when Φ collapses onto c).
+
+With ``projector="identity"`` there is nothing to train: steps 0, 1 and one pass for R, then validation (epoch 0).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from pathlib import Path
 import torch
 from accelerate import Accelerator
 
-from ..models.occlusion_detector import OcclusionPatchDetector
+from ..models.occlusion_detector import OcclusionPatchDetector, OcclusionPatchDetectorConfig
 from ..models.vit_latents import ViTLatentBackbone
 from ..presets import preset_config
 from .arguments import TrainingArguments
@@ -33,7 +37,7 @@ def clean_pass(accelerator: Accelerator, vit, detector: OcclusionPatchDetector, 
     distances, squares = [], torch.zeros_like(total)
     for batch in loader:
         latents = vit(batch["pixel_values"]).patch_latents.float()
-        embeddings = detector.projector(latents).double().reshape(-1, detector.config.rep_dim)
+        embeddings = detector.embed(latents).double().reshape(-1, detector.config.rep_dim)
         total, count = total + embeddings.sum(0), count + embeddings.shape[0]
         squares = squares + embeddings.pow(2).sum(0)
         distance = torch.linalg.vector_norm(embeddings - detector.center.double(), dim=-1)
@@ -43,6 +47,21 @@ def clean_pass(accelerator: Accelerator, vit, detector: OcclusionPatchDetector, 
     mean = total / count.clamp_min(1)
     spread = float((squares / count.clamp_min(1) - mean.pow(2)).clamp_min(0).sqrt().mean())
     return mean, torch.cat(distances).flatten().cpu(), spread
+
+
+@torch.no_grad()
+def fit_normalization(accelerator: Accelerator, vit, detector: OcclusionPatchDetector, loader) -> None:
+    """Per-position Σz, Σz² and counts over one pass of clean faces, summed over processes, into the detector."""
+    shape = (detector.config.num_patches, detector.config.latent_dim)
+    total = torch.zeros(shape, dtype=torch.float64, device=accelerator.device)
+    squares, count = torch.zeros_like(total), torch.zeros((), dtype=torch.float64, device=accelerator.device)
+    for batch in loader:
+        latents = vit(batch["pixel_values"]).patch_latents.double()
+        total, squares = total + latents.sum(0), squares + latents.pow(2).sum(0)
+        count = count + latents.shape[0]
+    total, squares = accelerator.reduce(total, reduction="sum"), accelerator.reduce(squares, reduction="sum")
+    count = accelerator.reduce(count, reduction="sum")
+    detector.set_input_normalization(total, squares, count.expand(shape[0]))
 
 
 @torch.no_grad()
@@ -77,6 +96,19 @@ def patch_scores(accelerator: Accelerator, vit, detector, loader) -> dict[str, f
     }
 
 
+def detector_config(preset: str, own) -> OcclusionPatchDetectorConfig:
+    """The preset's detector, with ``--detector_input_normalization`` / ``--detector_projector`` when given."""
+    config = preset_config(preset).detector_config
+    overrides: dict = {}
+    if own.detector_input_normalization is not None:
+        overrides["input_normalization"] = own.detector_input_normalization
+    if own.detector_projector is not None:
+        overrides["projector"] = own.detector_projector
+        if own.detector_projector == "identity":
+            overrides["rep_dim"] = config.latent_dim
+    return preset_config(preset, detector_config=overrides).detector_config
+
+
 def run_detector(accelerator: Accelerator, arguments: TrainingArguments) -> Path:
     """Fit the SVDD head; returns its folder (``stages/detector/detector``)."""
     common, own = arguments.common, arguments.detector
@@ -86,7 +118,7 @@ def run_detector(accelerator: Accelerator, arguments: TrainingArguments) -> Path
     settings = StageSettings.resolve(common, own.detector_batch_size, own.detector_learning_rate, own.detector_epochs)
     splits = run.faces()
     vit = frozen(ViTLatentBackbone.from_pretrained(previous_output(common, "mae", "vit")), accelerator.device)
-    detector = OcclusionPatchDetector(preset_config(common.preset).detector_config)
+    detector = OcclusionPatchDetector(detector_config(common.preset, own))
     eval_batch = common.per_device_eval_batch_size
     train_loader = make_loader(common, FaceTensors(splits.train, seed=common.seed, train=True), settings.batch_size,
                                train=True)  # fmt: skip
@@ -94,6 +126,8 @@ def run_detector(accelerator: Accelerator, arguments: TrainingArguments) -> Path
                                train=False)  # fmt: skip
     occluded = FaceTensors(splits.validation, seed=common.seed, train=False, protocols={"seen": 1.0}, purpose=2)
     val_loader = make_loader(common, occluded, eval_batch, train=False)
+    if not any(parameter.requires_grad for parameter in detector.parameters()):
+        return fit_only(accelerator, run, vit, detector, clean_loader, val_loader)
     optimizer = torch.optim.Adam(
         detector.parameters(), lr=settings.learning_rate, weight_decay=own.detector_weight_decay
     )
@@ -101,7 +135,9 @@ def run_detector(accelerator: Accelerator, arguments: TrainingArguments) -> Path
         detector, optimizer, train_loader, clean_loader, val_loader
     )
     model = accelerator.unwrap_model(detector)
-    if not run.resume():  # 1. the centre, from one gathered pass (set identically on every process)
+    if not run.resume():  # 0. the input statistics and 1. the centre, each from one gathered pass
+        if model.config.input_normalization == "per_position":
+            fit_normalization(accelerator, vit, model, clean_loader)
         center, _, _ = clean_pass(accelerator, vit, model, clean_loader)
         model.set_center(center)
         model.radius.zero_()
@@ -140,4 +176,23 @@ def run_detector(accelerator: Accelerator, arguments: TrainingArguments) -> Path
     return run.finish({"detector": detector})
 
 
-__all__ = ["clean_pass", "patch_scores", "run_detector"]
+def fit_only(accelerator: Accelerator, run: StageRun, vit, detector: OcclusionPatchDetector, clean_loader, val_loader):
+    """A detector with nothing to train (``projector="identity"``): its statistics, centre and radius from clean
+    passes, then the validation scores, logged as epoch 0."""
+    detector = detector.to(accelerator.device)
+    clean_loader, val_loader = accelerator.prepare(clean_loader, val_loader)
+    if detector.config.input_normalization == "per_position":
+        fit_normalization(accelerator, vit, detector, clean_loader)
+    center, _, _ = clean_pass(accelerator, vit, detector, clean_loader)
+    detector.set_center(center)
+    _, distances, spread = clean_pass(accelerator, vit, detector, clean_loader)
+    detector.update_radius(distances)
+    scores = patch_scores(accelerator, vit, detector.eval(), val_loader)
+    for _ in run.epochs(1):
+        run.log({"radius": float(detector.radius), "embedding_spread": spread, **scores}, epoch_end=True)
+        run.is_better(scores["patch_f1"], higher_is_better=True)
+    save_component(accelerator, detector, run.dir / "detector")
+    return run.finish({"detector": detector})
+
+
+__all__ = ["clean_pass", "detector_config", "fit_normalization", "fit_only", "patch_scores", "run_detector"]

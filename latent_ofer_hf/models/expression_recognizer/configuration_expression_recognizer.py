@@ -90,6 +90,12 @@ class ExpressionRecognizerConfig(PreTrainedConfig):
         Heads of the `"attention"` latent head's multi-head attention (ours); must divide `latent_dim`.
     latent_attention_dropout (`float`, *optional*, defaults to 0.0):
         Attention dropout of the `"attention"` latent head (ours).
+    latent_output_batchnorm (`bool`, *optional*, defaults to `False`):
+        BatchNorm1d on the `"attention"` latent head's output (ours; the paper's MLP ends with one [C:
+        `batch_norm1`]). Without it that head's output barely varies from face to face (its LayerNorm keeps what all
+        faces share), so a fusion layer started with zero latent weights gets no signal from it
+        (docs/RESULTS.md#why-the-goals-are-not-met). Measured on the demo system it did not help (the CNN vector's
+        scale still dwarfs it), so no preset sets it; False keeps checkpoints saved before it.
     fusion_dims (`list[int]`, *optional*, defaults to `[256, 128]`):
         Hidden widths of the fusion head on cat(CNN vector, latent vector); BatchNorm1d after the last one
         [C: `fc` 768→256, `fc2` 256→128, `batch_norm`].
@@ -133,6 +139,7 @@ class ExpressionRecognizerConfig(PreTrainedConfig):
     paper_latent_dims: list[int] | tuple[int, ...] = (10000, 5000, 1024, 256)
     latent_attention_heads: int = 8
     latent_attention_dropout: float | int = 0.0
+    latent_output_batchnorm: bool = False
     fusion_dims: list[int] | tuple[int, ...] = (256, 128)
     head_activation: str | None = None
     logits_batchnorm: bool = True

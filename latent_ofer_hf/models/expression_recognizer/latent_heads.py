@@ -52,11 +52,20 @@ class AttentionLatentHead(nn.Module):
     """Attention pooling over the selected latents (our design).
 
     tokens = LayerNorm(selected) + position_embeddings[indices]; one learned query attends over the K tokens
-    (``nn.MultiheadAttention``, batch-first) → LayerNorm → Linear(D → out).
+    (``nn.MultiheadAttention``, batch-first) → LayerNorm → Linear(D → out) → BatchNorm1d when ``output_batchnorm``
+    (as the paper MLP's last layer: each output feature's variation across faces at unit scale).
     ``forward(selected [B, K, D], indices [B, K] long)`` → ``[B, out_dim]``.
     """
 
-    def __init__(self, latent_dim: int, num_patches: int, out_dim: int, num_heads: int = 8, dropout: float = 0.0):
+    def __init__(
+        self,
+        latent_dim: int,
+        num_patches: int,
+        out_dim: int,
+        num_heads: int = 8,
+        dropout: float = 0.0,
+        output_batchnorm: bool = False,
+    ):
         super().__init__()
         self.input_norm = nn.LayerNorm(latent_dim)
         self.position_embeddings = nn.Parameter(torch.zeros(num_patches, latent_dim))
@@ -64,9 +73,10 @@ class AttentionLatentHead(nn.Module):
         self.attention = nn.MultiheadAttention(latent_dim, num_heads, dropout=dropout, batch_first=True)
         self.output_norm = nn.LayerNorm(latent_dim)
         self.projection = nn.Linear(latent_dim, out_dim)
+        self.output_batchnorm = nn.BatchNorm1d(out_dim) if output_batchnorm else nn.Identity()
 
     def forward(self, selected: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
         tokens = self.input_norm(selected) + self.position_embeddings[indices].to(selected.dtype)
         query = self.query.expand(selected.shape[0], -1, -1).to(selected.dtype)
         pooled, _ = self.attention(query, tokens, tokens, need_weights=False)
-        return self.projection(self.output_norm(pooled[:, 0]))
+        return self.output_batchnorm(self.projection(self.output_norm(pooled[:, 0])))

@@ -159,6 +159,7 @@ class ExpressionRecognizer(ExpressionRecognizerPreTrainedModel):
                 config.latent_out_dim,
                 num_heads=config.latent_attention_heads,
                 dropout=config.latent_attention_dropout,
+                output_batchnorm=config.latent_output_batchnorm,
             )
         self.fusion_head = FusionHead(
             (channels if config.use_cnn_features else 0) + (config.latent_out_dim if config.use_latents else 0),

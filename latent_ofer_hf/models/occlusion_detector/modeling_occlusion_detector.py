@@ -1,8 +1,10 @@
 """ViT-SVDD occlusion patch detector [P §3.1]: a Deep-SVDD head that flags occluded ViT patches.
 
 A bias-free MLP Φ maps each patch latent z (``[B, N, D]``, cls token dropped) to ``[B, N, rep_dim]``; a patch is
-occluded when its distance to the centre c exceeds the radius R. Only the head lives here: the ViT that produces the
-latents is shared with the reconstruction and recognition stages and runs once per image.
+occluded when its distance to the centre c exceeds the radius R. Optionally (ours) each latent is first standardised
+by the clean statistics of its patch position, and Φ may be the identity (a diagonal-Gaussian one-class detector).
+Only the head lives here: the ViT that produces the latents is shared with the reconstruction and recognition stages
+and runs once per image.
 """
 
 from __future__ import annotations
@@ -25,6 +27,10 @@ from ..common.input_checks import check_patch_latents, check_patch_mask, patch_m
 from .configuration_occlusion_detector import OcclusionPatchDetectorConfig
 
 logger = logging.get_logger(__name__)
+
+#: Added to the per-position standard deviation so that a latent dimension constant over clean faces at one
+#: position does not turn any deviation there into an infinite score.
+NORMALIZATION_EPS = 1e-3
 
 
 @dataclass
@@ -131,24 +137,46 @@ class OcclusionPatchDetectorPreTrainedModel(HubCodeMixin, PreTrainedModel):
             init.zeros_(module.center)
             init.zeros_(module.radius)
             init.zeros_(module.center_initialized)
+            if module.config.input_normalization == "per_position":
+                init.zeros_(module.position_mean)
+                init.ones_(module.position_std)
+                init.zeros_(module.normalization_fitted)
 
 
 class OcclusionPatchDetector(OcclusionPatchDetectorPreTrainedModel):
     """Deep-SVDD occlusion patch detector over ViT patch latents ``[B, N, D]`` → per-patch occlusion mask.
 
     Buffers saved with the weights: ``center`` c ``[rep_dim]``, ``radius`` R ``[]`` and ``center_initialized`` ``[]``
-    (bool). Fit order (Deep-SVDD-PyTorch): ``init_center`` on clean latents, then train Φ with the loss from
-    ``forward`` (the optimiser's weight decay is Eq. 1's λ term) and ``update_radius`` on clean distances.
+    (bool); with ``input_normalization="per_position"`` also ``position_mean``, ``position_std`` ``[N, D]`` and
+    ``normalization_fitted`` ``[]``. Fit order (Deep-SVDD-PyTorch): (``fit_input_normalization``,) ``init_center`` on
+    clean latents, then train Φ with the loss from ``forward`` (the optimiser's weight decay is Eq. 1's λ term; nothing
+    to train with ``projector="identity"``) and ``update_radius`` on clean distances.
     """
 
     def __init__(self, config: OcclusionPatchDetectorConfig):
         super().__init__(config)
-        self.projector = DeepSVDDProjector(config)
+        self.projector = DeepSVDDProjector(config) if config.projector == "mlp" else nn.Identity()
         self.register_buffer("center", torch.zeros(config.rep_dim), persistent=True)
         self.register_buffer("radius", torch.zeros(()), persistent=True)
         self.register_buffer("center_initialized", torch.zeros((), dtype=torch.bool), persistent=True)
+        if config.input_normalization == "per_position":
+            shape = (config.num_patches, config.latent_dim)
+            self.register_buffer("position_mean", torch.zeros(shape), persistent=True)
+            self.register_buffer("position_std", torch.ones(shape), persistent=True)
+            self.register_buffer("normalization_fitted", torch.zeros((), dtype=torch.bool), persistent=True)
         self._center_checked = False
         self.post_init()
+
+    # ------------------------------------------------------------------------------- with no parameter at all
+    @property
+    def dtype(self) -> torch.dtype:
+        """The parameters' dtype, or the centre's when Φ has none (``projector="identity"``)."""
+        return next((p.dtype for p in self.parameters() if p.is_floating_point()), self.center.dtype)
+
+    @property
+    def device(self) -> torch.device:
+        """The parameters' device, or the centre's when Φ has none (``projector="identity"``)."""
+        return next((p.device for p in self.parameters()), self.center.device)
 
     # ----------------------------------------------------------------------------------------------------- checks
     def _check_latents(self, patch_latents: object) -> torch.Tensor:
@@ -163,7 +191,8 @@ class OcclusionPatchDetector(OcclusionPatchDetectorPreTrainedModel):
         ).to(self.center.device)
 
     def _warn_if_center_unset(self) -> None:
-        """Warn once per model if the centre was never set; reads the flag on the host once, not at every call."""
+        """Warn once per model if the centre (or the per-position statistics) was never set; reads the flags on the
+        host once, not at every call (``_center_checked``: nothing left to warn about)."""
         if self._center_checked or self.center_initialized.device.type == "meta" or self.training:
             return  # nothing to read on meta (size counting); training sets the centre itself
         if torch.compiler.is_compiling() or torch.jit.is_tracing():
@@ -174,6 +203,23 @@ class OcclusionPatchDetector(OcclusionPatchDetectorPreTrainedModel):
                 "OcclusionPatchDetector: the SVDD centre is not initialised (c = 0); call "
                 "`init_center(clean_patch_latents)` before training, or load fitted weights."
             )
+        if self.config.input_normalization == "per_position" and not bool(self.normalization_fitted):
+            logger.warning_once(
+                "OcclusionPatchDetector: the per-position input normalisation is not fitted (mean 0, std 1); call "
+                "`fit_input_normalization(clean_patch_latents)` first, or load fitted weights."
+            )
+
+    # ---------------------------------------------------------------------------------------------- embedding
+    def normalize(self, patch_latents: torch.Tensor) -> torch.Tensor:
+        """``[B, N, D]`` latents standardised per patch position (``input_normalization="per_position"``), else
+        unchanged."""
+        if self.config.input_normalization != "per_position":
+            return patch_latents
+        return (patch_latents - self.position_mean) / self.position_std
+
+    def embed(self, patch_latents: torch.Tensor) -> torch.Tensor:
+        """Φ(normalised z): ``[B, N, D]`` checked latents → ``[B, N, rep_dim]``."""
+        return self.projector(self.normalize(patch_latents))
 
     # ------------------------------------------------------------------------------------------------- objective
     def one_class_loss(self, distances_sq: torch.Tensor, clean_mask: torch.Tensor | None = None) -> torch.Tensor:
@@ -231,7 +277,7 @@ class OcclusionPatchDetector(OcclusionPatchDetectorPreTrainedModel):
         self._warn_if_center_unset()
 
         # 2. Embed and measure the distance to the centre
-        embeddings = self.projector(patch_latents)
+        embeddings = self.embed(patch_latents)
         distances_sq = (embeddings - self.center).pow(2).sum(dim=-1)
         distances = torch.linalg.vector_norm(embeddings - self.center, dim=-1)
         anomaly_scores = distances_sq - self.radius**2
@@ -260,7 +306,58 @@ class OcclusionPatchDetector(OcclusionPatchDetectorPreTrainedModel):
         )
         return output if (self.config.return_dict if return_dict is None else return_dict) else output.to_tuple()
 
-    # ---------------------------------------------------------------------------------------------- fitting c, R
+    # ------------------------------------------------------------------------------------- fitting the statistics
+    @torch.no_grad()
+    def fit_input_normalization(
+        self, patch_latents: torch.Tensor | Iterable, occlusion_mask: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Set the per-position mean and standard deviation from clean latents; write the buffers, return them.
+
+        Args:
+            patch_latents: ``[B, N, D]``, or an iterable of batches as for :meth:`init_center`.
+            occlusion_mask: ``[B, N]`` / ``[B, g, g]``, True = occluded (excluded); only with a single tensor.
+        """
+        if self.config.input_normalization != "per_position":
+            raise ValueError("fit_input_normalization needs input_normalization='per_position' in the config")
+        shape = (self.config.num_patches, self.config.latent_dim)
+        total = torch.zeros(shape, dtype=torch.float64, device=self.center.device)
+        squares, counts = torch.zeros_like(total), torch.zeros(shape[0], 1, dtype=torch.float64, device=total.device)
+        for latents, mask in _as_batches(patch_latents, occlusion_mask, "patch_latents", "occlusion_mask"):
+            latents = self._check_latents(latents).to(self.center.device, torch.float64)
+            keep = torch.ones(latents.shape[:2], dtype=torch.bool, device=total.device)
+            if mask is not None:
+                keep = ~self._check_occlusion_mask(mask, latents.shape[0]).reshape(latents.shape[0], -1)
+            weights = keep.unsqueeze(-1).to(torch.float64)
+            total += (latents * weights).sum(0)
+            squares += (latents.pow(2) * weights).sum(0)
+            counts += weights.sum(0)
+        return self.set_input_normalization(total, squares, counts)
+
+    @torch.no_grad()
+    def set_input_normalization(
+        self, total: torch.Tensor, squares: torch.Tensor, counts: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Set the per-position statistics from sums (e.g. gathered over processes): ``total`` and ``squares``
+        ``[N, D]`` (Σz, Σz² over clean patches), ``counts`` ``[N, 1]`` (or ``[N]``); std = √(unbiased variance) +
+        ``NORMALIZATION_EPS``. Every position needs at least two clean patches."""
+        shape = (self.config.num_patches, self.config.latent_dim)
+        counts = counts.reshape(-1, 1).to(torch.float64)
+        if total.shape != shape or squares.shape != shape or counts.shape[0] != shape[0]:
+            raise ValueError(
+                f"total and squares must have shape {list(shape)} and counts {shape[0]} rows, got "
+                f"{list(total.shape)}, {list(squares.shape)}, {list(counts.shape)}"
+            )
+        if bool((counts < 2).any()):
+            positions = torch.nonzero(counts.flatten() < 2).flatten().tolist()
+            raise ValueError(f"fewer than two clean patches at positions {positions[:10]}: cannot fit their statistics")
+        mean = total.to(torch.float64) / counts
+        variance = (squares.to(torch.float64) - counts * mean.pow(2)).clamp_min(0) / (counts - 1)
+        self.position_mean.copy_(mean.to(self.position_mean.dtype))
+        self.position_std.copy_((variance.sqrt() + NORMALIZATION_EPS).to(self.position_std.dtype))
+        self.normalization_fitted.fill_(True)
+        self._center_checked = bool(self.center_initialized)
+        return self.position_mean, self.position_std
+
     @torch.no_grad()
     def init_center(
         self,
@@ -276,11 +373,11 @@ class OcclusionPatchDetector(OcclusionPatchDetectorPreTrainedModel):
             patch_latents: ``[B, N, D]``, or an iterable of batches, each a tensor, a ``(latents, occlusion_mask)``
                 pair or a dict with ``"patch_latents"`` (and optionally ``"occlusion_mask"``).
             occlusion_mask: ``[B, N]`` / ``[B, g, g]``, True = occluded (excluded); only with a single tensor.
-            eps: defaults to ``config.center_eps``. Coordinates in (−eps, 0) go to −eps, those in [0, eps) to +eps
-                (Deep-SVDD-PyTorch leaves exact zeros at 0; we push them to +eps too, which is what the rule is for).
+            eps: defaults to ``config.center_eps`` (0 with ``projector="identity"``). Coordinates in (−eps, 0) go to
+                −eps, those in [0, eps) to +eps (Deep-SVDD-PyTorch leaves exact zeros at 0; we push them to +eps too,
+                which is what the rule is for).
             from_embeddings: the tensors are already Φ outputs ``[B, N, rep_dim]``.
         """
-        eps = self.config.center_eps if eps is None else eps
         width = self.config.rep_dim if from_embeddings else self.config.latent_dim
         name = "embeddings" if from_embeddings else "patch_latents"
         total = torch.zeros(self.config.rep_dim, dtype=torch.float64, device=self.center.device)
@@ -288,7 +385,7 @@ class OcclusionPatchDetector(OcclusionPatchDetectorPreTrainedModel):
         for latents, mask in _as_batches(patch_latents, occlusion_mask, "patch_latents", "occlusion_mask"):
             latents = check_patch_latents(latents, num_patches=self.config.num_patches, latent_dim=width, name=name)
             latents = latents.to(self.center.device, self.center.dtype)
-            embeddings = latents if from_embeddings else self.projector(latents)
+            embeddings = latents if from_embeddings else self.embed(latents)
             if mask is not None:
                 embeddings = embeddings[~self._check_occlusion_mask(mask, latents.shape[0])]
             embeddings = embeddings.reshape(-1, self.config.rep_dim)
@@ -301,8 +398,8 @@ class OcclusionPatchDetector(OcclusionPatchDetectorPreTrainedModel):
     @torch.no_grad()
     def set_center(self, mean_embedding: torch.Tensor, *, eps: float | None = None) -> torch.Tensor:
         """Set c from the mean Φ output ``[rep_dim]`` (e.g. gathered over processes): |c_i| < eps pushed to ±eps as
-        in :meth:`init_center`; write the buffer, return c."""
-        eps = self.config.center_eps if eps is None else eps
+        in :meth:`init_center` (not with ``projector="identity"``); write the buffer, return c."""
+        eps = (0.0 if self.config.projector == "identity" else self.config.center_eps) if eps is None else eps
         if mean_embedding.shape != self.center.shape:
             raise ValueError(
                 f"mean_embedding must have shape {list(self.center.shape)}, got {list(mean_embedding.shape)}"
@@ -312,7 +409,7 @@ class OcclusionPatchDetector(OcclusionPatchDetectorPreTrainedModel):
         center = torch.where(small & (center < 0), -eps, torch.where(small, eps, center))
         self.center.copy_(center.to(self.center.dtype))
         self.center_initialized.fill_(True)
-        self._center_checked = True
+        self._center_checked = self.config.input_normalization == "none" or bool(self.normalization_fitted)
         return self.center
 
     @staticmethod
@@ -368,6 +465,7 @@ class OcclusionPatchDetector(OcclusionPatchDetectorPreTrainedModel):
 
 
 __all__ = [
+    "NORMALIZATION_EPS",
     "DeepSVDDProjector",
     "OcclusionPatchDetectorOutput",
     "OcclusionPatchDetectorPreTrainedModel",
