@@ -343,6 +343,8 @@ def test_the_per_position_detector_fits_its_statistics_in_the_stage(trained, tmp
     assert bool(detector.normalization_fitted) and bool(detector.center_initialized) and float(detector.radius) > 0
     assert not torch.equal(detector.position_std, torch.ones_like(detector.position_std))
     assert (len(list(detector.parameters())) == 0) == (projector == "identity")
+    card = (output / "stages" / "detector" / "detector" / "README.md").read_text()
+    assert ("nothing trained" in card) == (projector == "identity"), card
 
 
 # --------------------------------------------------------------------------------------------------- bad data

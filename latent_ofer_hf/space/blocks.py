@@ -126,7 +126,7 @@ def build_demo(fer: Any = None, model: str | None = None) -> gr.Blocks:
     with gr.Blocks(title="Latent-OFER: occluded facial expression recognition") as demo:
         gr.Markdown(
             "# Latent-OFER — occluded facial expression recognition\n"
-            "Detect the occluded patches of each face (ViT latents + Deep-SVDD), reconstruct them (MAE + U-Net "
+            "Detect the occluded patches of each face (ViT latents + a one-class head), reconstruct them (MAE + U-Net "
             "with self-assembly), recognise the expression (ResNet + expression-relevant latents) — Lee, Lee, Yoo, "
             "ICCV 2023, as implemented by latent-ofer-hf."
         )

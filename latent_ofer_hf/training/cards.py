@@ -13,7 +13,7 @@ STAGE_FLAGS = {"baseline": "recognizer --baseline", "discriminators": "reconstru
 WHAT = {
     "mae": "the shared MAE ViT (patch latents and the MAE fill of the detected patches)",
     "teacher": "the frozen FER teacher of the semantic-consistency loss (a CNN-only recogniser)",
-    "detector": "the ViT-SVDD occlusion patch detector (Deep-SVDD head over the ViT's patch latents)",
+    "detector": "the occlusion patch detector (a one-class head on the ViT's patch latents, fit on clean ones only)",
     "reconstructor": "the hybrid reconstruction U-Net with the self-assembly layer",
     "discriminators": "the two discriminators that trained the reconstruction U-Net (training only)",
     "recognizer": "the Latent-OFER expression recogniser (CNN features fused with the selected ViT latents)",
@@ -41,9 +41,14 @@ def write_component_card(
         if state.best_metric is None
         else f" Best validation metric {state.best_metric:.4f} (epoch {state.best_epoch})."
     )
+    trained = (
+        f"{state.global_step} optimizer steps in {epochs} epoch(s)"
+        if state.global_step
+        else "nothing trained (fitted in passes over the clean training faces)"
+    )
     summary = (
-        f"Preset `{common.preset}`; {state.global_step} optimizer steps in {epochs} epoch(s); model selection "
-        f"on the validation split only.{best} Every resolved flag: `training_args.json` in the stage folder."
+        f"Preset `{common.preset}`; {trained}; model selection on the validation split only.{best} Every resolved "
+        "flag: `training_args.json` in the stage folder."
     )
     data = f"{common.data} ({common.synthfer_train_size} faces)" if common.data == "synthfer" else common.data
     card = component_card(f"latent-ofer-hf {component}", what=WHAT.get(component, component),

@@ -72,7 +72,7 @@ class OcclusionPatchDetectorConfig(PreTrainedConfig):
             trained; with `"per_position"` normalisation the distance to the centre is the norm of the per-position
             z-score (a diagonal-Gaussian one-class detector), R still the ν-quantile of clean distances. Needs
             `rep_dim == latent_dim`. Measured with the demo ViT: better detection and accuracy than the learned Φ on
-            every protocol (docs/RESULTS.md#why-the-goals-are-not-met); no preset sets it yet.
+            every protocol (docs/RESULTS.md#why-the-goals-are-not-met); the `demo` preset uses it.
 
     Example:
 
