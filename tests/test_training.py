@@ -335,12 +335,14 @@ def test_the_per_position_detector_fits_its_statistics_in_the_stage(trained, tmp
     monkeypatch.setitem(presets.PRESETS["tiny"], "detector_config", {**config, "projector": projector})
     output = tmp_path / "run"
     shutil.copytree(trained / "stages" / "mae", output / "stages" / "mae")
-    main([*TINY, "--stage", "detector", "--detector_warmup_epochs", "0", "--output_dir", str(output)])
+    main([*TINY, "--stage", "detector", "--detector_warmup_epochs", "0", "--detector_nu", "0.25", "--output_dir",
+          str(output)])  # fmt: skip
     history = json.loads((output / "stages" / "detector" / "metrics.json").read_text())
     assert len(history) == 1 and 0 <= history[0]["detector/patch_f1"] <= 1
     assert ("detector/train_loss" in history[0]) == (projector == "mlp")
     detector = OcclusionPatchDetector.from_pretrained(output / "stages" / "detector" / "detector")
     assert bool(detector.normalization_fitted) and bool(detector.center_initialized) and float(detector.radius) > 0
+    assert detector.config.nu == 0.25  # --detector_nu: R is then the 0.75-quantile of the clean distances
     assert not torch.equal(detector.position_std, torch.ones_like(detector.position_std))
     assert (len(list(detector.parameters())) == 0) == (projector == "identity")
     card = (output / "stages" / "detector" / "detector" / "README.md").read_text()

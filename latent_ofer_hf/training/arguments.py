@@ -140,6 +140,11 @@ class DetectorArguments:
         "(ours: nothing trained; rep_dim is set to latent_dim). Saved in the detector's config.",
         default=None,
     )
+    detector_nu: float | None = _help(
+        "ν in (0, 1]: the fraction of clean training patches outside the radius, i.e. the false-alarm rate the "
+        "radius is set for (default: the preset's, 0.1 as Deep-SVDD's). Saved in the detector's config.",
+        default=None,
+    )
 
 
 @dataclass

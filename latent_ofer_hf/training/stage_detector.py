@@ -97,9 +97,10 @@ def patch_scores(accelerator: Accelerator, vit, detector, loader) -> dict[str, f
 
 
 def detector_config(preset: str, own) -> OcclusionPatchDetectorConfig:
-    """The preset's detector, with ``--detector_input_normalization`` / ``--detector_projector`` when given."""
+    """The preset's detector, with ``--detector_input_normalization`` / ``--detector_projector`` / ``--detector_nu``
+    when given."""
     config = preset_config(preset).detector_config
-    overrides: dict = {}
+    overrides: dict = {} if own.detector_nu is None else {"nu": own.detector_nu}
     if own.detector_input_normalization is not None:
         overrides["input_normalization"] = own.detector_input_normalization
     if own.detector_projector is not None:
