@@ -72,7 +72,7 @@ PRESETS: dict[str, dict[str, Any]] = {
             "latent_source": "decoder_embed",
         },
         # Deviation (ours, docs/method.md#occlusion-detector): the one-class detector without a learned Φ — each latent
-        # standardised by the clean statistics of its patch position, distance to the centre 0, R the ν-quantile.
+        # standardised by the clean statistics of its patch position, distance to their mean (≈ 0), R the ν-quantile.
         # Measured on this ViT (docs/RESULTS.md): better detection and accuracy than Eq. 1's trained MLP. hidden_dims is
         # unused with the identity projector.
         "detector_config": {
