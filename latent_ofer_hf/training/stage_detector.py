@@ -52,16 +52,8 @@ def clean_pass(accelerator: Accelerator, vit, detector: OcclusionPatchDetector, 
 @torch.no_grad()
 def fit_normalization(accelerator: Accelerator, vit, detector: OcclusionPatchDetector, loader) -> None:
     """Per-position Σz, Σz² and counts over one pass of clean faces, summed over processes, into the detector."""
-    shape = (detector.config.num_patches, detector.config.latent_dim)
-    total = torch.zeros(shape, dtype=torch.float64, device=accelerator.device)
-    squares, count = torch.zeros_like(total), torch.zeros((), dtype=torch.float64, device=accelerator.device)
-    for batch in loader:
-        latents = vit(batch["pixel_values"]).patch_latents.double()
-        total, squares = total + latents.sum(0), squares + latents.pow(2).sum(0)
-        count = count + latents.shape[0]
-    total, squares = accelerator.reduce(total, reduction="sum"), accelerator.reduce(squares, reduction="sum")
-    count = accelerator.reduce(count, reduction="sum")
-    detector.set_input_normalization(total, squares, count.expand(shape[0]))
+    sums = detector.input_statistics(vit(batch["pixel_values"]).patch_latents for batch in loader)
+    detector.set_input_normalization(*(accelerator.reduce(value, reduction="sum") for value in sums))
 
 
 @torch.no_grad()
@@ -99,14 +91,11 @@ def patch_scores(accelerator: Accelerator, vit, detector, loader) -> dict[str, f
 def detector_config(preset: str, own) -> OcclusionPatchDetectorConfig:
     """The preset's detector, with ``--detector_input_normalization`` / ``--detector_projector`` / ``--detector_nu``
     when given."""
-    config = preset_config(preset).detector_config
-    overrides: dict = {} if own.detector_nu is None else {"nu": own.detector_nu}
-    if own.detector_input_normalization is not None:
-        overrides["input_normalization"] = own.detector_input_normalization
-    if own.detector_projector is not None:
-        overrides["projector"] = own.detector_projector
-        if own.detector_projector == "identity":
-            overrides["rep_dim"] = config.latent_dim
+    flags = {"input_normalization": own.detector_input_normalization, "projector": own.detector_projector,
+             "nu": own.detector_nu}  # fmt: skip
+    overrides = {key: value for key, value in flags.items() if value is not None}
+    if overrides.get("projector") == "identity":
+        overrides["rep_dim"] = preset_config(preset).detector_config.latent_dim
     return preset_config(preset, detector_config=overrides).detector_config
 
 

@@ -319,6 +319,15 @@ class OcclusionPatchDetector(OcclusionPatchDetectorPreTrainedModel):
         """
         if self.config.input_normalization != "per_position":
             raise ValueError("fit_input_normalization needs input_normalization='per_position' in the config")
+        return self.set_input_normalization(*self.input_statistics(patch_latents, occlusion_mask))
+
+    @torch.no_grad()
+    def input_statistics(
+        self, patch_latents: torch.Tensor | Iterable, occlusion_mask: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Per-position sums of clean latents, float64: Σz and Σz² ``[N, D]`` and the counts ``[N, 1]`` — what
+        :meth:`set_input_normalization` takes (sum them over processes first when the data is sharded). Arguments
+        as for :meth:`fit_input_normalization`."""
         shape = (self.config.num_patches, self.config.latent_dim)
         total = torch.zeros(shape, dtype=torch.float64, device=self.center.device)
         squares, counts = torch.zeros_like(total), torch.zeros(shape[0], 1, dtype=torch.float64, device=total.device)
@@ -331,7 +340,7 @@ class OcclusionPatchDetector(OcclusionPatchDetectorPreTrainedModel):
             total += (latents * weights).sum(0)
             squares += (latents.pow(2) * weights).sum(0)
             counts += weights.sum(0)
-        return self.set_input_normalization(total, squares, counts)
+        return total, squares, counts
 
     @torch.no_grad()
     def set_input_normalization(
