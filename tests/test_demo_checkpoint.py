@@ -64,10 +64,11 @@ def test_detector_flags_a_pasted_unseen_occluder(fer):
     assert true_total > 0
     recall = found / true_total
     clean_rate = flagged_clean / (len(FACES) * 196)  # how often it flags a patch of an unoccluded face
-    # weak, as docs/RESULTS.md reports (the detection goal is not met), but real: the occluder's patches are flagged
-    # at more than twice the rate of clean patches, and the occluded faces get more flags than the same faces clean
-    # (the shipped weights: recall 0.47, clean rate 0.11)
-    assert recall >= 0.25 and recall > 2 * clean_rate, (found, true_total, clean_rate)
+    # weak, as docs/RESULTS.md reports (the detection goal is not met; R is set for ν = 0.01, few false alarms at
+    # the cost of recall), but real: the occluder's patches are flagged at five times the rate of clean patches or
+    # more, and the occluded faces get more flags than the same faces clean (the shipped weights: recall 0.127,
+    # clean rate 0.009)
+    assert recall >= 0.08 and recall > 5 * clean_rate, (found, true_total, clean_rate)
     assert flagged_occluded > flagged_clean
 
 
