@@ -142,7 +142,8 @@ class DetectorArguments:
     )
     detector_nu: float | None = _help(
         "ν in (0, 1]: the fraction of clean training patches outside the radius, i.e. the false-alarm rate the "
-        "radius is set for (default: the preset's, 0.1 as Deep-SVDD's). Saved in the detector's config.",
+        "radius is set for (default: the preset's: 0.1 as Deep-SVDD's, 0.01 for `demo`). Saved in the detector's "
+        "config.",
         default=None,
     )
 
