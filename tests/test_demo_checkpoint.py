@@ -45,7 +45,7 @@ def test_recognizes_unseen_people_far_above_chance(fer):
         labels.append(sample.label)
         hits += face["label"] == RAFDB_7[sample.label]
     assert sorted(set(labels)) == list(range(7))
-    # chance is 1/7 (8 of 56, s.d. 2.6): 28 is 7.7 s.d. above it (the shipped weights get 52); docs/RESULTS.md has
+    # chance is 1/7 (8 of 56, s.d. 2.6): 28 is 7.7 s.d. above it (the shipped weights get 51); docs/RESULTS.md has
     # the 700-face figure
     assert hits / len(FACES) >= 0.5, f"{hits} of {len(FACES)} correct (chance: 1/7)"
 
