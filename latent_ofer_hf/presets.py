@@ -57,7 +57,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     # under an hour — a 4-layer ViT with a 2-layer MAE decoder (128-d latents), a 64-px U-Net with the self-assembly
     # layer at 8×8 that corrects the MAE fill (residual_refinement), a quarter-width ResNet reading the face at 112 px
     # (cnn_image_size) with the attention latent head, and a per-position Gaussian detector (ν = 0.01). Weights ≈ 18 MB.
-    # One deviation from the paper's training: the semantic-consistency weight λ_sc (below).
+    # Its reconstructor weighs the semantic-consistency loss at λ_sc 0.1, not the paper's 1 (below).
     "demo": {
         "vit_config": {
             "mae_config": {
