@@ -331,10 +331,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     judge.add_argument(
         "--mask",
-        choices=["detected", "ground_truth"],
+        choices=["detected", "ground_truth", "ground_truth_any"],
         default="detected",
         help="the patches reconstructed: the detector's (default) or the ground truth (a perfect detector: "
-        "reconstruction and recognition measured apart from detection)",
+        "reconstruction and recognition measured apart from detection): the patches at least half occluded (the "
+        "detection labels), or with ground_truth_any every patch the occluder touches",
     )
     judge.add_argument("--baseline", default=None, help="with --protocol robustness*: a plain CNN folder to compare")
     judge.add_argument(

@@ -330,6 +330,11 @@ def test_the_ground_truth_as_the_mask_measures_reconstruction_apart_from_detecti
     assert oracle["spec"]["mask"] == "ground_truth" and "detection" not in oracle and "detection" in detected
     assert oracle["reconstruction"]["psnr_hole"] != detected["reconstruction"]["psnr_hole"]
     assert oracle["recognition"]["num_samples"] == 7
+    # every touched patch: a superset of the half-covered ones, so the hole is filled at least as fully
+    assert cli([*base, "--mask", "ground_truth_any", "--output_dir", str(tmp_path / "any")]) == 0
+    touched = json.loads((tmp_path / "any" / "results.json").read_text())
+    assert touched["spec"]["mask"] == "ground_truth_any" and "detection" not in touched
+    assert touched["reconstruction"]["psnr_hole"] != oracle["reconstruction"]["psnr_hole"]
     capsys.readouterr()
     assert cli(["evaluate", "--model", str(system_dir), "--mask", "ground_truth", "--output_dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err
@@ -363,3 +368,15 @@ def test_curve_legend_names_are_drawn_whole():
     text_width = ImageFont.load_default().getlength(long_name)
     assert wide.width > short.width
     assert wide.width >= 56 + 334 + 12 + text_width  # the legend column starts 12 px right of the plot
+
+
+def test_the_any_coverage_oracle_flags_every_touched_patch_and_the_half_covered_one_only_those():
+    from latent_ofer_hf.evaluation.oracle_masks import oracle_patch_mask
+
+    pixel_mask = torch.zeros(1, 1, 8, 8, dtype=torch.bool)
+    pixel_mask[0, 0, 0:2, 0:4] = True  # patch (0, 0) of a 2x2 grid half covered ...
+    pixel_mask[0, 0, 7, 7] = True  # ... patch (1, 1) touched by one pixel
+    batch = {"pixel_mask": pixel_mask, "patch_mask": torch.tensor([[[True, False], [False, False]]])}
+    assert oracle_patch_mask(batch, "detected") is None
+    assert oracle_patch_mask(batch, "ground_truth") is batch["patch_mask"]
+    assert oracle_patch_mask(batch, "ground_truth_any").tolist() == [[[True, False], [False, True]]]

@@ -183,11 +183,38 @@ def test_a_table_10_variant_trains_beside_the_system_and_leaves_it_as_it_was(tra
     assert all(torch.equal(value, after[key]) for key, value in before.items())  # the main system untouched
     assert all(torch.equal(v, _weights(output / "vit")[k]) for k, v in _weights(output / "ablations" /
                "latents_only" / "vit").items())  # the same frozen ViT  # fmt: skip
+    fill_truth = ["--ablation", "x", "--stage", "recognizer", "--recognizer_mask", "ground_truth_any"]
     for bad, message in [(["--recognizer_latents", "none"], "name it with --ablation"),
                          (["--ablation", "x", "--stage", "all"], "use it with --stage recognizer"),
-                         (["--ablation", "../x", "--stage", "recognizer"], "it names folders")]:  # fmt: skip
+                         (["--ablation", "../x", "--stage", "recognizer"], "it names folders"),
+                         (["--recognizer_mask", "ground_truth_any"], "name it with --ablation"),
+                         ([*fill_truth, "--recognizer_reconstruction", "false"], "needs --recognizer_reconstruction")
+                         ]:  # fmt: skip
         with pytest.raises(ValueError, match=message):
             parse_args([*TINY, *bad])
+
+
+def test_a_variant_can_be_trained_on_fills_of_every_patch_the_occluder_touches(trained):
+    from latent_ofer_hf import LatentOferModel
+    from latent_ofer_hf.evaluation.oracle_masks import oracle_patch_mask
+    from latent_ofer_hf.training.stage_recognizer import latent_ofer_forward
+
+    system = LatentOferModel.from_pretrained(trained).eval()
+    pixel_values = torch.randn(2, 3, 224, 224, generator=torch.Generator().manual_seed(0))
+    pixel_mask = torch.zeros(2, 1, 224, 224, dtype=torch.bool)
+    pixel_mask[0, 0, 100:104, 100:124] = True  # a thin occluder over parts of two patches of face 0
+    batch = {"pixel_values": pixel_values, "pixel_mask": pixel_mask, "patch_mask": torch.zeros(2, 14, 14).bool()}
+    seen = {}
+
+    def recognizer(pixel_values, patch_latents, labels):
+        seen["face"] = pixel_values
+
+    latent_ofer_forward(system, mask="ground_truth_any")(recognizer, batch, None)
+    touched = oracle_patch_mask(batch, "ground_truth_any")
+    assert touched.sum() == 2 and touched[1].sum() == 0
+    with torch.no_grad():
+        assert torch.equal(seen["face"], system.reconstruct(pixel_values, touched).reconstruction)
+    assert not torch.equal(seen["face"][0, :, 96:112, 96:112], pixel_values[0, :, 96:112, 96:112])  # filled
 
 
 def test_the_lambda_sc_of_a_reconstructor_run_is_the_flag_s(trained, tmp_path):

@@ -25,6 +25,7 @@ from ..models.latent_ofer import LatentOferModel
 from ..models.latent_ofer.image_processing_latent_ofer import LatentOferImageProcessor
 from ..training.data import face_array, occlude
 from .metrics import confusion_matrix, detection_metrics, finite_mean, psnr, recognition_metrics, ssim, ssim_map
+from .oracle_masks import oracle_patch_mask
 from .peers import Peer, load_peer
 from .plots import confusion_matrix_image, curve_image, image_grid
 
@@ -35,7 +36,7 @@ RATIO_PROTOCOLS = ("random_patch", "grad_occlusion")
 OCCLUDERS = ("none", "random_patch", "grad_occlusion", "free_form",
              *(family.name for family in (*SEEN_OCCLUDERS, *UNSEEN_OCCLUDERS)))  # fmt: skip
 LATENT_CHOICES = ("selected", "all")
-MASK_CHOICES = ("detected", "ground_truth")
+MASK_CHOICES = ("detected", "ground_truth", "ground_truth_any")
 
 
 @dataclass
@@ -55,7 +56,7 @@ class EvaluationSpec:
     cam_model: str | None = None  # grad_occlusion: the classifier whose Grad-CAM picks the patches (a baseline folder)
     peers: tuple[str, ...] = ()  # real FER models on the same faces: "fer" or transformers folders / Hub ids
     latents: str = "selected"  # Table 10: the recogniser's selected latents (its config) or all N of them
-    mask: str = "detected"  # which patches are reconstructed: the detector's, or the ground truth (an oracle)
+    mask: str = "detected"  # which patches are reconstructed: the detector's, or the ground truth (oracles, below)
 
 
 def parse_occlusion(text: str) -> tuple[str, float | None]:
@@ -272,8 +273,8 @@ def evaluate(
         return evaluate_classifier(spec, accelerator, peers=peers)
     if spec.mask not in MASK_CHOICES:
         raise ValueError(f"--mask {spec.mask!r}: choose one of {MASK_CHOICES}")
-    if spec.mask == "ground_truth" and parse_occlusion(spec.occlusion)[0] == "none":
-        raise ValueError("--mask ground_truth needs occluded faces with known masks (--occlusion seen, unseen, ...)")
+    if spec.mask != "detected" and parse_occlusion(spec.occlusion)[0] == "none":
+        raise ValueError(f"--mask {spec.mask} needs occluded faces with known masks (--occlusion seen, unseen, ...)")
     if model is None:
         check_system_folder(spec.model)
     names = None if model is None else [model.config.id2label[i] for i in range(len(model.config.id2label))]
@@ -291,7 +292,7 @@ def evaluate(
     shown = None  # the first batch, for the reconstruction grid
     for batch in loader:
         shown = batch if shown is None else shown
-        oracle = batch["patch_mask"] if spec.mask == "ground_truth" else None
+        oracle = oracle_patch_mask(batch, spec.mask)
         with latent_choice(model, spec.latents):
             output = model(
                 batch["pixel_values"], reconstruction=spec.reconstruction, patch_mask=oracle, return_dict=True
@@ -332,7 +333,7 @@ def evaluate(
     if spec.output_dir is not None and accelerator.is_main_process:
         _write(results, spec, names)
         if shown is not None and "clean_pixel_values" in shown:
-            oracle = shown["patch_mask"] if spec.mask == "ground_truth" else None
+            oracle = oracle_patch_mask(shown, spec.mask)
             grid = _reconstruction_grid(model, shown, faces.processor, patch_mask=oracle)
             grid.save(Path(spec.output_dir) / "reconstructions.png")
     return results

@@ -218,6 +218,12 @@ class RecognizerArguments:
         "as they are, the variant system's reconstruction set to none.",
         default=True,
     )
+    recognizer_mask: Literal["detected", "ground_truth_any"] = _help(
+        "With --ablation: where the training faces are filled — the frozen detector's patches (the paper), or every "
+        "patch the occluder touches (ground_truth_any: a perfect detector during training, not the paper; it "
+        "measures what the recogniser could learn from fills alone).",
+        default="detected",
+    )
 
 
 ARGUMENT_CLASSES = (
@@ -323,7 +329,8 @@ def _check(arguments: TrainingArguments) -> None:
 
 def _check_ablation(common: CommonArguments, own: RecognizerArguments) -> None:
     changed = [flag for flag, default in (("recognizer_latents", "selected"), ("recognizer_cnn_features", True),
-               ("recognizer_reconstruction", True)) if getattr(own, flag) != default]  # fmt: skip
+               ("recognizer_reconstruction", True), ("recognizer_mask", "detected"))
+               if getattr(own, flag) != default]  # fmt: skip
     if own.ablation is None:
         if changed:
             raise ValueError(f"--{changed[0]} makes a Table 10 variant: name it with --ablation NAME")
@@ -332,6 +339,8 @@ def _check_ablation(common: CommonArguments, own: RecognizerArguments) -> None:
         raise ValueError(f"--ablation {own.ablation!r}: use letters, digits, '_', '-' and '.' (it names folders)")
     if own.baseline or common.stage != "recognizer":
         raise ValueError("--ablation trains a recogniser variant: use it with --stage recognizer, without --baseline")
+    if own.recognizer_mask != "detected" and not own.recognizer_reconstruction:
+        raise ValueError("--recognizer_mask chooses what is filled: it needs --recognizer_reconstruction true")
     if own.recognizer_latents == "none" and not own.recognizer_cnn_features:
         raise ValueError("--recognizer_latents none with --recognizer_cnn_features false leaves no features")
 

@@ -21,6 +21,7 @@ import torch
 from accelerate import Accelerator
 
 from ..evaluation.cards import write_system_card
+from ..evaluation.oracle_masks import oracle_patch_mask
 from ..models.expression_recognizer import ExpressionRecognizer
 from ..models.hybrid_reconstruction import HybridReconstructionNetwork
 from ..models.latent_ofer import LatentOferModel
@@ -75,9 +76,10 @@ def init_from_teacher(accelerator: Accelerator, common, model: ExpressionRecogni
     return model
 
 
-def latent_ofer_forward(system: LatentOferModel, reconstruct: bool = True):
+def latent_ofer_forward(system: LatentOferModel, reconstruct: bool = True, mask: str = "detected"):
     """Detect → reconstruct with the frozen parts (no gradient), then the trainable recogniser (``reconstruct``
-    False: the recogniser sees the face as it is, Table 10's "w/o image recon")."""
+    False: the recogniser sees the face as it is, Table 10's "w/o image recon"; ``mask="ground_truth_any"``: filled
+    where the occluder is, a perfect detector, see `oracle_patch_mask`)."""
 
     def forward(model: torch.nn.Module, batch: dict, labels: torch.Tensor | None) -> Any:
         pixel_values = batch["pixel_values"]
@@ -85,8 +87,10 @@ def latent_ofer_forward(system: LatentOferModel, reconstruct: bool = True):
             latents = system.vit(pixel_values).patch_latents
             face = pixel_values
             if reconstruct:
-                mask = system.detector(patch_latents=latents, return_loss=False).patch_mask
-                face = system.reconstruct(pixel_values, mask).reconstruction
+                patch_mask = oracle_patch_mask(batch, mask)
+                if patch_mask is None:
+                    patch_mask = system.detector(patch_latents=latents, return_loss=False).patch_mask
+                face = system.reconstruct(pixel_values, patch_mask).reconstruction
         return model(pixel_values=face, patch_latents=latents, labels=labels)
 
     return forward
@@ -151,7 +155,7 @@ def run_recognizer(accelerator: Accelerator, arguments: TrainingArguments) -> Pa
             name=name,
             train_set=train_set,
             val_set=val_set,
-            forward=latent_ofer_forward(system, reconstruct=own.recognizer_reconstruction),
+            forward=latent_ofer_forward(system, reconstruct=own.recognizer_reconstruction, mask=own.recognizer_mask),
             **schedule,
         )
     return run.finish({name: model})
@@ -190,7 +194,12 @@ def assemble_system(accelerator: Accelerator, common, own=None) -> Path:
                 + f" --ablation {own.ablation}"
                 + "".join(
                     f" --{flag} {getattr(own, flag)}"
-                    for flag in ("recognizer_latents", "recognizer_cnn_features", "recognizer_reconstruction")
+                    for flag in (
+                        "recognizer_latents",
+                        "recognizer_cnn_features",
+                        "recognizer_reconstruction",
+                        "recognizer_mask",
+                    )
                 )
             )
         write_system_card(output, [], trained_on=common.data, labels=labels, training_command=command)
