@@ -380,3 +380,19 @@ def test_the_any_coverage_oracle_flags_every_touched_patch_and_the_half_covered_
     assert oracle_patch_mask(batch, "detected") is None
     assert oracle_patch_mask(batch, "ground_truth") is batch["patch_mask"]
     assert oracle_patch_mask(batch, "ground_truth_any").tolist() == [[[True, False], [False, True]]]
+
+
+def test_a_full_covariance_sees_a_broken_correlation_the_diagonal_misses():
+    from latent_ofer_hf.evaluation.separability import gaussian_scores
+
+    torch.manual_seed(0)
+    shared = torch.randn(500, 3, 1)
+    reference = torch.cat([shared, shared + 0.05 * torch.randn(500, 3, 1)], -1)  # two dimensions moving together
+    together, apart = torch.tensor([[1.0, 1.0]]), torch.tensor([[1.0, -1.0]])
+    queries = torch.stack([together.expand(3, 2), apart.expand(3, 2)])  # [2, N=3, W=2]
+    diagonal = gaussian_scores(reference, queries)
+    full = gaussian_scores(reference, queries, "full", shrinkage=0.01)
+    assert diagonal[1].mean() / diagonal[0].mean() < 1.1  # the same z-scores either way
+    assert full[1].mean() / full[0].mean() > 20  # off the line the clean patches lie on
+    with pytest.raises(ValueError, match="covariance must be one of"):
+        gaussian_scores(reference, queries, "spherical")

@@ -5,11 +5,13 @@ For each representation (the patch pixels, the token embeddings, every encoder l
 output, its ``decoder_embed`` projection — the system's default latents — and the MAE decoder's output), a
 per-position diagonal Gaussian is fitted on the patches of clean faces, and the ROC AUC of its mean squared
 z-score is measured on occluded faces against their ground-truth patch masks. A representation with an AUC far from
-1 cannot give a detector both high precision and high recall, whatever its head or threshold.
+1 cannot give a detector both high precision and high recall, whatever its head or threshold. ``--covariance full``
+fits a full covariance per position instead (shrunk towards a multiple of the identity, as few clean faces fit
+many dimensions) and scores the Mahalanobis distance: what correlations between a latent's dimensions add.
 
-``python -m latent_ofer_hf.evaluation.separability --vit runs/demo/vit [--random_weights]`` (SynthFER: clean
-training faces, occluded validation faces of unseen identities; ``--random_weights``: the same architecture freshly
-initialised, what training has to beat).
+``python -m latent_ofer_hf.evaluation.separability --vit runs/demo/vit [--random_weights] [--covariance full]``
+(SynthFER: clean training faces, occluded validation faces of unseen identities; ``--random_weights``: the same
+architecture freshly initialised, what training has to beat).
 """
 
 from __future__ import annotations
@@ -54,11 +56,29 @@ def representations(vit: ViTLatentBackbone, pixel_values: torch.Tensor) -> dict[
     return result
 
 
-def gaussian_scores(reference: torch.Tensor, queries: torch.Tensor) -> torch.Tensor:
-    """Mean squared z-score of each query patch under the per-position diagonal Gaussian of the reference patches
-    (``[R, N, W]``, ``[Q, N, W]`` → ``[Q, N]``)."""
-    mean, std = reference.mean(0), reference.std(0) + 1e-3
-    return ((queries - mean) / std).pow(2).mean(-1)
+COVARIANCES = ("diagonal", "full")
+
+
+def gaussian_scores(
+    reference: torch.Tensor, queries: torch.Tensor, covariance: str = "diagonal", shrinkage: float = 0.1
+) -> torch.Tensor:
+    """Distance of each query patch from the per-position Gaussian of the reference patches (``[R, N, W]``,
+    ``[Q, N, W]`` → ``[Q, N]``): the mean squared z-score (``"diagonal"``), or the squared Mahalanobis distance under
+    a full covariance per position, ``(1 − shrinkage)·Σ + shrinkage·mean(diag Σ)·I`` (``"full"``)."""
+    if covariance not in COVARIANCES:
+        raise ValueError(f"covariance must be one of {COVARIANCES}, got {covariance!r}")
+    mean = reference.mean(0)
+    if covariance == "diagonal":
+        return ((queries - mean) / (reference.std(0) + 1e-3)).pow(2).mean(-1)
+    if not 0.0 < shrinkage <= 1.0:
+        raise ValueError(f"shrinkage must be in (0, 1], got {shrinkage}")
+    centred = reference - mean
+    sigma = torch.einsum("rnw,rnv->nwv", centred, centred) / reference.shape[0]
+    scale = sigma.diagonal(dim1=1, dim2=2).mean(-1).clamp_min(1e-6)[:, None, None]
+    identity = torch.eye(sigma.shape[-1], dtype=sigma.dtype, device=sigma.device)
+    precision = torch.linalg.inv((1.0 - shrinkage) * sigma + shrinkage * scale * identity)
+    offset = queries - mean
+    return torch.einsum("qnw,nwv,qnv->qn", offset, precision, offset)
 
 
 def latent_separability(
@@ -68,10 +88,11 @@ def latent_separability(
     masks: torch.Tensor,
     families: list[str] | None = None,
     batch_size: int = 32,
+    covariance: str = "diagonal",
 ) -> dict[str, float | None]:
     """ROC AUC per representation: fitted on the ``clean`` faces, scored on the ``occluded`` ones against their
     ``[B, 14, 14]`` (or ``[B, N]``) ground-truth ``masks``; given each occluded face's occluder family, also per
-    family (keys ``"<representation> | <family>"``)."""
+    family (keys ``"<representation> | <family>"``); ``covariance``: see :func:`gaussian_scores`."""
     vit = vit.eval()
 
     def pass_over(pixels: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -80,7 +101,7 @@ def latent_separability(
 
     fitted, scored = pass_over(clean), pass_over(occluded)
     truth = masks.reshape(len(occluded), -1).bool()
-    scores = {name: gaussian_scores(fitted[name], scored[name]) for name in fitted}
+    scores = {name: gaussian_scores(fitted[name], scored[name], covariance) for name in fitted}
     result = {name: roc_auc(values, truth) for name, values in scores.items()}
     if families is not None:  # the same, on the faces of each occluder family alone
         for family in sorted(set(families)):
@@ -102,6 +123,12 @@ def main(argv: list[str] | None = None) -> dict[str, float | None]:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output", default=None, help="write the AUCs as JSON here")
     parser.add_argument(
+        "--covariance",
+        choices=COVARIANCES,
+        default="diagonal",
+        help="per-position Gaussian: diagonal (z-scores, the demo detector's) or full (Mahalanobis, shrinkage 0.1)",
+    )
+    parser.add_argument(
         "--random_weights", action="store_true", help="the same ViT freshly initialised (seed --seed): the reference"
     )
     args = parser.parse_args(argv)
@@ -113,7 +140,9 @@ def main(argv: list[str] | None = None) -> dict[str, float | None]:
     clean = _pixels(synthfer_dataset(args.num_clean, split="train", seed=args.seed), processor)
     rows = synthfer_dataset(args.num_occluded, split="validation", seed=args.seed, occlusion=args.occlusion)
     masks = torch.from_numpy(np.stack([np.asarray(row["occlusion_mask"], dtype=bool) for row in rows]))
-    aucs = latent_separability(vit, clean, _pixels(rows, processor), masks, families=list(rows["occluder"]))
+    aucs = latent_separability(
+        vit, clean, _pixels(rows, processor), masks, families=list(rows["occluder"]), covariance=args.covariance
+    )
     own = SOURCE_NAMES[vit.config.latent_source]
     families = sorted(set(rows["occluder"]))
     print(f"{'ROC AUC':>18}  all    " + " ".join(f"{family:>10}" for family in families))
@@ -130,4 +159,4 @@ if __name__ == "__main__":
     main()
 
 
-__all__ = ["SOURCE_NAMES", "gaussian_scores", "latent_separability", "main", "representations"]
+__all__ = ["COVARIANCES", "SOURCE_NAMES", "gaussian_scores", "latent_separability", "main", "representations"]
