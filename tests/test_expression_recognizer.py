@@ -206,7 +206,7 @@ def test_a_latents_only_recognizer_classifies_from_the_latents_alone():
 
 
 @pytest.mark.parametrize("selection", ["cam", "fixed"])
-@pytest.mark.parametrize("head", ["paper", "attention"])
+@pytest.mark.parametrize("head", ["paper", "attention", "grid"])
 @pytest.mark.parametrize("batch", [1, 3])
 def test_forward_shapes_and_loss(selection, head, batch):
     torch.manual_seed(0)
@@ -462,7 +462,7 @@ def test_latent_output_batchnorm_puts_the_face_to_face_variation_at_unit_scale()
 # --- save / load ------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("head", ["paper", "attention"])
+@pytest.mark.parametrize("head", ["paper", "attention", "grid"])
 def test_save_and_load_round_trip(tmp_path, head):
     torch.manual_seed(0)
     net = ExpressionRecognizer(tiny_config(latent_head=head, id2label=id2label_for("fer2013"))).eval()
@@ -544,3 +544,36 @@ def test_saved_directory_loads_as_remote_code_without_the_package(tmp_path):
         timeout=120,
     )
     assert result.returncode == 0 and result.stdout.strip().endswith("ok"), result.stderr[-2000:]
+
+
+def test_the_grid_latent_head_reads_each_feature_where_it_sits():
+    from latent_ofer_hf.models.expression_recognizer.latent_heads import GridLatentHead
+
+    torch.manual_seed(0)
+    head = GridLatentHead(latent_dim=16, num_patches=9, out_dim=4, grid_dim=2).eval()
+    tokens = torch.randn(1, 3, 16)
+    here, there = torch.tensor([[0, 4, 8]]), torch.tensor([[1, 4, 8]])
+    with torch.no_grad():
+        assert not torch.allclose(head(tokens, here), head(tokens, there))  # the same token elsewhere reads differently
+        # an unselected position holds zeros: only the selected positions' weights matter
+        before = head(tokens, here)
+        head.projection.weight[:, 2:4] += 1.0  # the columns of position 1, not selected in `here`
+        assert torch.equal(head(tokens, here), before)
+    with pytest.raises(ValueError, match="latent_grid_dim"):
+        tiny_config(latent_head="grid", latent_grid_dim=0)
+
+
+def test_branch_norm_puts_both_vectors_on_one_scale_before_the_fusion_head():
+    torch.manual_seed(0)
+    net = ExpressionRecognizer(tiny_config(branch_norm=True, latent_head="grid")).eval()
+    pixels, latents = make_inputs(2)
+    seen = {}
+    net.fusion_head.register_forward_hook(lambda module, args, output: seen.update(fused=args[0]))
+    with torch.no_grad():
+        out = net(pixel_values=pixels, patch_latents=(latents * 100))
+    width = out.cnn_features.shape[1]
+    cnn_part, latent_part = seen["fused"][:, :width], seen["fused"][:, width:]
+    layer_norm = torch.nn.functional.layer_norm
+    assert torch.allclose(cnn_part, layer_norm(out.cnn_features, (width,)), atol=1e-5)
+    assert torch.allclose(latent_part, layer_norm(out.latent_features, (out.latent_features.shape[1],)), atol=1e-5)
+    assert ExpressionRecognizer(tiny_config()).cnn_norm is None  # off by default: saved checkpoints load unchanged

@@ -103,7 +103,8 @@ def test_a_preset_s_training_defaults_sit_under_the_yaml_file_and_the_command_li
     assert mixed.recognizer.recognizer_optimizer == "adamw"  # the YAML's preset brings its defaults too
 
 
-def test_the_recognizer_starts_from_the_teacher_s_trunk(tmp_path):
+@pytest.mark.parametrize("variant", [{}, {"branch_norm": True, "latent_head": "grid"}])
+def test_the_recognizer_starts_from_the_teacher_s_trunk(tmp_path, variant):
     from latent_ofer_hf import ExpressionRecognizer, preset_config
     from latent_ofer_hf.training.stage_recognizer import init_from_teacher
     from latent_ofer_hf.training.stage_teacher import cnn_only_config
@@ -112,10 +113,16 @@ def test_the_recognizer_starts_from_the_teacher_s_trunk(tmp_path):
         def print(self, *args):
             pass
 
-    teacher = ExpressionRecognizer(cnn_only_config("tiny"))
+    config = cnn_only_config("tiny")
+    for key, value in variant.items():
+        setattr(config, key, value)
+    teacher = ExpressionRecognizer(config)
+    if variant:  # a trained LayerNorm on the CNN vector, which the recogniser must take over
+        with torch.no_grad():
+            teacher.cnn_norm.weight.uniform_(0.5, 1.5), teacher.cnn_norm.bias.normal_()
     teacher.save_pretrained(tmp_path / "stages" / "teacher" / "teacher")
     common = parse_args(["--preset", "tiny", "--output_dir", str(tmp_path)]).common
-    fresh = ExpressionRecognizer(preset_config("tiny").recognizer_config)
+    fresh = ExpressionRecognizer(preset_config("tiny", recognizer_config=variant).recognizer_config)
     latent_head = {k: v.clone() for k, v in fresh.state_dict().items() if k.startswith("latent_head")}
     started = init_from_teacher(_Printer(), common, fresh)
     taught = teacher.state_dict()
@@ -188,6 +195,7 @@ def test_a_table_10_variant_trains_beside_the_system_and_leaves_it_as_it_was(tra
                          (["--ablation", "x", "--stage", "all"], "use it with --stage recognizer"),
                          (["--ablation", "../x", "--stage", "recognizer"], "it names folders"),
                          (["--recognizer_mask", "ground_truth_any"], "name it with --ablation"),
+                         (["--recognizer_latent_head", "grid"], "name it with --ablation"),
                          ([*fill_truth, "--recognizer_reconstruction", "false"], "needs --recognizer_reconstruction")
                          ]:  # fmt: skip
         with pytest.raises(ValueError, match=message):

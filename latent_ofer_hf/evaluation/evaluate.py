@@ -214,7 +214,8 @@ def _unit(pixel_values: torch.Tensor, processor: LatentOferImageProcessor) -> to
 @contextlib.contextmanager
 def latent_choice(model: LatentOferModel, latents: str):
     """Table 10's "all vs selected latents" at evaluation time: ``"all"`` hands the recogniser every patch latent
-    (ratio 1) for the duration; its attention latent head takes any number of latents, the paper's MLP does not."""
+    (ratio 1) for the duration; the attention and grid latent heads take any number of latents, the paper's MLP
+    does not."""
     if latents not in LATENT_CHOICES:
         raise ValueError(f"--latents {latents!r}: choose one of {LATENT_CHOICES}")
     config = model.recognizer.config
@@ -223,9 +224,9 @@ def latent_choice(model: LatentOferModel, latents: str):
         return
     if not config.use_latents:
         raise ValueError("--latents all: this system's recogniser was trained without latents (use_latents=False)")
-    if config.latent_selection != "cam" or config.latent_head != "attention":
+    if config.latent_selection != "cam" or config.latent_head == "paper":
         raise ValueError(
-            "--latents all needs the attention latent head with CAM selection; this recogniser has "
+            "--latents all needs the attention or grid latent head with CAM selection; this recogniser has "
             f"latent_head={config.latent_head!r}, latent_selection={config.latent_selection!r} (fixed K latents)"
         )
     ratio = config.latent_selection_ratio

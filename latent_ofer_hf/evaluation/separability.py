@@ -72,8 +72,8 @@ def gaussian_scores(
         return ((queries - mean) / (reference.std(0) + 1e-3)).pow(2).mean(-1)
     if not 0.0 < shrinkage <= 1.0:
         raise ValueError(f"shrinkage must be in (0, 1], got {shrinkage}")
-    centred = reference - mean
-    sigma = torch.einsum("rnw,rnv->nwv", centred, centred) / reference.shape[0]
+    centered = reference - mean
+    sigma = torch.einsum("rnw,rnv->nwv", centered, centered) / reference.shape[0]
     scale = sigma.diagonal(dim1=1, dim2=2).mean(-1).clamp_min(1e-6)[:, None, None]
     identity = torch.eye(sigma.shape[-1], dtype=sigma.dtype, device=sigma.device)
     precision = torch.linalg.inv((1.0 - shrinkage) * sigma + shrinkage * scale * identity)

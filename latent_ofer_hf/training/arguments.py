@@ -218,6 +218,10 @@ class RecognizerArguments:
         "as they are, the variant system's reconstruction set to none.",
         default=True,
     )
+    recognizer_latent_head: Literal["preset", "paper", "attention", "grid"] = _help(
+        "With --ablation: the latent head (`ExpressionRecognizerConfig.latent_head`) instead of the preset's.",
+        default="preset",
+    )
     recognizer_mask: Literal["detected", "ground_truth_any"] = _help(
         "With --ablation: where the training faces are filled — the frozen detector's patches (the paper), or every "
         "patch the occluder touches (ground_truth_any: a perfect detector during training, not the paper; it "
@@ -329,7 +333,8 @@ def _check(arguments: TrainingArguments) -> None:
 
 def _check_ablation(common: CommonArguments, own: RecognizerArguments) -> None:
     changed = [flag for flag, default in (("recognizer_latents", "selected"), ("recognizer_cnn_features", True),
-               ("recognizer_reconstruction", True), ("recognizer_mask", "detected"))
+               ("recognizer_reconstruction", True), ("recognizer_mask", "detected"),
+               ("recognizer_latent_head", "preset"))
                if getattr(own, flag) != default]  # fmt: skip
     if own.ablation is None:
         if changed:

@@ -103,6 +103,8 @@ def recognizer_config(common, own):
         overrides["latent_selection_ratio"] = 1.0
     elif own.recognizer_latents == "none":
         overrides["use_latents"] = False
+    if own.recognizer_latent_head != "preset":
+        overrides["latent_head"] = own.recognizer_latent_head
     return preset_config(common.preset, recognizer_config=overrides).recognizer_config
 
 
@@ -199,6 +201,7 @@ def assemble_system(accelerator: Accelerator, common, own=None) -> Path:
                         "recognizer_cnn_features",
                         "recognizer_reconstruction",
                         "recognizer_mask",
+                        "recognizer_latent_head",
                     )
                 )
             )

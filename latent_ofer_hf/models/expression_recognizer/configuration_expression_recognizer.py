@@ -27,7 +27,7 @@ RESNET18_CONFIG_KWARGS: dict = {
 }
 
 LATENT_SELECTIONS = ("cam", "fixed")
-LATENT_HEADS = ("paper", "attention")
+LATENT_HEADS = ("paper", "attention", "grid")
 
 
 @strict
@@ -80,7 +80,10 @@ class ExpressionRecognizerConfig(PreTrainedConfig):
     latent_head (`str`, *optional*, defaults to `"attention"`):
         `"paper"`: the official linear MLP on the flattened K·D selected latents [C, docs/method.md#latent-head], ≈455 M
         parameters at the official sizes. `"attention"` (ours): a learned query attending over the selected
-        latents with patch-position embeddings, ≈1.3 M parameters at D=512.
+        latents with patch-position embeddings, ≈1.3 M parameters at D=512. `"grid"` (ours): each selected latent
+        reduced to `latent_grid_dim` features at its patch position, the grid read by one Linear and BatchNorm1d —
+        a feature per position, where the attention head's weighted mean loses which feature sat where
+        (docs/RESULTS.md#why-the-goals-are-not-met); ≈0.4 M parameters at D=512.
     latent_out_dim (`int`, *optional*, defaults to 256):
         Width of the latent branch output fused with the CNN vector [C: `hh_layer4` → 256].
     paper_latent_dims (`list[int]`, *optional*, defaults to `[10000, 5000, 1024, 256]`):
@@ -90,12 +93,20 @@ class ExpressionRecognizerConfig(PreTrainedConfig):
         Heads of the `"attention"` latent head's multi-head attention (ours); must divide `latent_dim`.
     latent_attention_dropout (`float`, *optional*, defaults to 0.0):
         Attention dropout of the `"attention"` latent head (ours).
+    latent_grid_dim (`int`, *optional*, defaults to 8):
+        Features per patch position of the `"grid"` latent head (ours).
     latent_output_batchnorm (`bool`, *optional*, defaults to `False`):
         BatchNorm1d on the `"attention"` latent head's output (ours; the paper's MLP ends with one [C:
         `batch_norm1`]). Without it that head's output barely varies from face to face (its LayerNorm keeps what all
         faces share), so a fusion layer started with zero latent weights gets no signal from it
         (docs/RESULTS.md#why-the-goals-are-not-met). Measured on the demo system it did not help (the CNN vector's
         scale still dwarfs it), so no preset sets it; False keeps checkpoints saved before it.
+    branch_norm (`bool`, *optional*, defaults to `False`):
+        LayerNorm on the CNN vector and on the latent vector before their concatenation (ours; the official fusion
+        head reads them as they are [C]). The CNN vector, a sum of the heads' log-softmax outputs, is about a hundred
+        times larger than a latent vector, so a fusion layer that starts from a CNN-only teacher with zero latent
+        weights barely lets the latents in (docs/RESULTS.md#why-the-goals-are-not-met). A recogniser that starts from
+        a teacher needs a teacher trained with it too.
     fusion_dims (`list[int]`, *optional*, defaults to `[256, 128]`):
         Hidden widths of the fusion head on cat(CNN vector, latent vector); BatchNorm1d after the last one
         [C: `fc` 768→256, `fc2` 256→128, `batch_norm`].
@@ -140,6 +151,8 @@ class ExpressionRecognizerConfig(PreTrainedConfig):
     latent_attention_heads: int = 8
     latent_attention_dropout: float | int = 0.0
     latent_output_batchnorm: bool = False
+    latent_grid_dim: int = 8
+    branch_norm: bool = False
     fusion_dims: list[int] | tuple[int, ...] = (256, 128)
     head_activation: str | None = None
     logits_batchnorm: bool = True
@@ -177,6 +190,7 @@ class ExpressionRecognizerConfig(PreTrainedConfig):
             "latent_dim",
             "latent_out_dim",
             "latent_attention_heads",
+            "latent_grid_dim",
         )
         if self.cnn_image_size is not None and (
             isinstance(self.cnn_image_size, bool)

@@ -7,7 +7,13 @@
   different patch for different images.
 - :class:`AttentionLatentHead` — our efficient head (not in the paper): LayerNorm, plus a learned embedding of each
   token's patch position, then one learned query attending over the K tokens, LayerNorm, Linear → out. It knows
-  where each token comes from, works for any K, and has ≈1.3 M parameters at D=512 (N=196, out 256, 8 heads).
+  where each token comes from, works for any K, and has ≈1.3 M parameters at D=512 (N=196, out 256, 8 heads). Its
+  output is a weighted mean of the tokens, which loses which feature sat where
+  (docs/RESULTS.md#why-the-goals-are-not-met).
+- :class:`GridLatentHead` — ours too: each token LayerNorm'd and reduced to a few features, placed back at its patch
+  position in an otherwise zero N-position grid, and the whole grid read by one Linear → BatchNorm1d. It reads a
+  feature per position, as the paper's MLP reads one per slot, works for any K, and has ≈0.4 M parameters at D=512
+  (N=196, 8 features per patch, out 256).
 """
 
 from __future__ import annotations
@@ -80,3 +86,26 @@ class AttentionLatentHead(nn.Module):
         query = self.query.expand(selected.shape[0], -1, -1).to(selected.dtype)
         pooled, _ = self.attention(query, tokens, tokens, need_weights=False)
         return self.output_batchnorm(self.projection(self.output_norm(pooled[:, 0])))
+
+
+class GridLatentHead(nn.Module):
+    """The selected latents read position by position (our design).
+
+    LayerNorm(selected) → Linear(D → ``grid_dim``) per token → scattered to its patch index in a zero ``[N,
+    grid_dim]`` grid (unselected positions stay 0) → flattened → Linear(N·grid_dim → out) → BatchNorm1d.
+    ``forward(selected [B, K, D], indices [B, K] long)`` → ``[B, out_dim]``.
+    """
+
+    def __init__(self, latent_dim: int, num_patches: int, out_dim: int, grid_dim: int = 8):
+        super().__init__()
+        self.num_patches, self.grid_dim = num_patches, grid_dim
+        self.input_norm = nn.LayerNorm(latent_dim)
+        self.reduce = nn.Linear(latent_dim, grid_dim)
+        self.projection = nn.Linear(num_patches * grid_dim, out_dim)
+        self.output_norm = nn.BatchNorm1d(out_dim)
+
+    def forward(self, selected: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
+        features = self.reduce(self.input_norm(selected))
+        grid = features.new_zeros(selected.shape[0], self.num_patches, self.grid_dim)
+        grid = grid.scatter(1, indices.unsqueeze(-1).expand(-1, -1, self.grid_dim), features)
+        return self.output_norm(self.projection(grid.flatten(1)))

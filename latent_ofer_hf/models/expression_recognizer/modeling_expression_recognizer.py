@@ -24,7 +24,7 @@ from ..common.hub_code import HubCodeMixin
 from ..common.input_checks import check_patch_latents, check_pixel_values, value_checks_enabled
 from .attention_heads import OFFICIAL_HEAD_INIT_FLAG, CrossAttentionHead, fuse_head_features
 from .configuration_expression_recognizer import ExpressionRecognizerConfig
-from .latent_heads import AttentionLatentHead, PaperLatentMLP
+from .latent_heads import AttentionLatentHead, GridLatentHead, PaperLatentMLP
 from .latent_selection import select_latents_by_cam, select_latents_fixed
 
 # Official head init [C: networks/OURS.py CrossAttentionHead.init_weights].
@@ -152,6 +152,10 @@ class ExpressionRecognizer(ExpressionRecognizerPreTrainedModel):
             self.latent_head = PaperLatentMLP(
                 config.num_selected_patches * config.latent_dim, config.paper_latent_dims, config.head_activation
             )
+        elif config.latent_head == "grid":
+            self.latent_head = GridLatentHead(
+                config.latent_dim, config.num_patches, config.latent_out_dim, grid_dim=config.latent_grid_dim
+            )
         else:
             self.latent_head = AttentionLatentHead(
                 config.latent_dim,
@@ -161,6 +165,8 @@ class ExpressionRecognizer(ExpressionRecognizerPreTrainedModel):
                 dropout=config.latent_attention_dropout,
                 output_batchnorm=config.latent_output_batchnorm,
             )
+        self.cnn_norm = nn.LayerNorm(channels) if config.branch_norm and config.use_cnn_features else None
+        self.latent_norm = nn.LayerNorm(config.latent_out_dim) if config.branch_norm and config.use_latents else None
         self.fusion_head = FusionHead(
             (channels if config.use_cnn_features else 0) + (config.latent_out_dim if config.use_latents else 0),
             config.fusion_dims,
@@ -237,14 +243,16 @@ class ExpressionRecognizer(ExpressionRecognizerPreTrainedModel):
 
         # 2. Latent branch: expression-relevant latents → latent vector (zero without latents).
         latent_features = relevant_patches = None
-        fused = cnn_features
+        cnn_part = cnn_features if self.cnn_norm is None else self.cnn_norm(cnn_features)
+        fused = cnn_part
         if patch_latents is not None:
             selected, relevant_patches = self.select_latents(patch_latents.to(cnn_features.dtype), attention_maps)
             latent_features = self.latent_head(selected, relevant_patches)
             relevant_patches = relevant_patches.contiguous()
-            fused = torch.cat([cnn_features, latent_features], 1) if config.use_cnn_features else latent_features
+            latent_part = latent_features if self.latent_norm is None else self.latent_norm(latent_features)
+            fused = torch.cat([cnn_part, latent_part], 1) if config.use_cnn_features else latent_part
         elif config.use_latents:
-            fused = torch.cat([cnn_features, cnn_features.new_zeros(cnn_features.shape[0], config.latent_out_dim)], 1)
+            fused = torch.cat([cnn_part, cnn_part.new_zeros(cnn_part.shape[0], config.latent_out_dim)], 1)
 
         # 3. Fusion head.
         logits = self.fusion_head(fused)
