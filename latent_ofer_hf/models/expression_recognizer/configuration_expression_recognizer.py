@@ -103,7 +103,7 @@ class ExpressionRecognizerConfig(PreTrainedConfig):
         scale still dwarfs it), so no preset sets it; False keeps checkpoints saved before it.
     branch_norm (`bool`, *optional*, defaults to `False`):
         LayerNorm on the CNN vector and on the latent vector before their concatenation (ours; the official fusion
-        head reads them as they are [C]). The CNN vector, a sum of the heads' log-softmax outputs, is about a hundred
+        head reads them as they are [C]). The CNN vector, a sum of the heads' log-softmax outputs, is over a hundred
         times larger than a latent vector, so a fusion layer that starts from a CNN-only teacher with zero latent
         weights barely lets the latents in (docs/RESULTS.md#why-the-goals-are-not-met). A recogniser that starts from
         a teacher needs a teacher trained with it too.

@@ -4,7 +4,8 @@ networks/OURS.py]).
 CNN branch: ResNet-18 trunk → feature map F ``[B, C, 7, 7]`` → H DAN-style heads (channel then spatial attention)
 → log-softmax fusion over heads → h ``[B, C]``. Latent branch: the heads' spatial maps pick the expression-relevant
 ViT patch latents (``"cam"``, paper) or the official fixed box (``"fixed"``) → latent head → ``[B, latent_out]``.
-Fusion head: cat(h, latent) → Linear layers (BatchNorm1d after the last hidden) → Linear → BatchNorm1d → logits.
+Fusion head: cat(h, latent) (each LayerNorm'd first with ``branch_norm``) → Linear layers (BatchNorm1d after the last
+hidden) → Linear → BatchNorm1d → logits.
 The ViT patch latents come from a separate, shared backbone; this model only consumes them.
 """
 
