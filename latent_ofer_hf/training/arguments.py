@@ -230,6 +230,15 @@ class RecognizerArguments:
     )
 
 
+# The flags that make a recogniser variant (only with --ablation), with the values that leave the preset's recogniser.
+ABLATION_FLAGS: dict[str, Any] = {
+    "recognizer_latents": "selected",
+    "recognizer_cnn_features": True,
+    "recognizer_reconstruction": True,
+    "recognizer_mask": "detected",
+    "recognizer_latent_head": "preset",
+}
+
 ARGUMENT_CLASSES = (
     CommonArguments,
     MAEArguments,
@@ -332,10 +341,7 @@ def _check(arguments: TrainingArguments) -> None:
 
 
 def _check_ablation(common: CommonArguments, own: RecognizerArguments) -> None:
-    changed = [flag for flag, default in (("recognizer_latents", "selected"), ("recognizer_cnn_features", True),
-               ("recognizer_reconstruction", True), ("recognizer_mask", "detected"),
-               ("recognizer_latent_head", "preset"))
-               if getattr(own, flag) != default]  # fmt: skip
+    changed = [flag for flag, default in ABLATION_FLAGS.items() if getattr(own, flag) != default]
     if own.ablation is None:
         if changed:
             raise ValueError(f"--{changed[0]} makes a Table 10 variant: name it with --ablation NAME")
@@ -351,6 +357,7 @@ def _check_ablation(common: CommonArguments, own: RecognizerArguments) -> None:
 
 
 __all__ = [
+    "ABLATION_FLAGS",
     "ARGUMENT_CLASSES",
     "CommonArguments",
     "DATA_SOURCES",

@@ -28,7 +28,7 @@ from ..models.latent_ofer import LatentOferModel
 from ..models.occlusion_detector import OcclusionPatchDetector
 from ..models.vit_latents import ViTLatentBackbone
 from ..presets import preset_config
-from .arguments import TrainingArguments
+from .arguments import ABLATION_FLAGS, TrainingArguments
 from .cards import training_command
 from .data import FaceTensors
 from .runtime import StageRun, StageSettings, frozen, previous_output
@@ -194,16 +194,7 @@ def assemble_system(accelerator: Accelerator, common, own=None) -> Path:
             command = (
                 training_command("recognizer", common)
                 + f" --ablation {own.ablation}"
-                + "".join(
-                    f" --{flag} {getattr(own, flag)}"
-                    for flag in (
-                        "recognizer_latents",
-                        "recognizer_cnn_features",
-                        "recognizer_reconstruction",
-                        "recognizer_mask",
-                        "recognizer_latent_head",
-                    )
-                )
+                + "".join(f" --{flag} {getattr(own, flag)}" for flag in ABLATION_FLAGS)
             )
         write_system_card(output, [], trained_on=common.data, labels=labels, training_command=command)
     accelerator.wait_for_everyone()
