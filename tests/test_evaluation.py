@@ -113,7 +113,8 @@ def test_roc_auc_on_hand_computed_cases():
 
 
 def test_latent_separability_finds_an_occluder_the_latents_can_see():
-    from latent_ofer_hf.evaluation.separability import latent_separability
+    from latent_ofer_hf import ExpressionRecognizer
+    from latent_ofer_hf.evaluation.separability import MASKED_ERROR, latent_separability
     from latent_ofer_hf.models.vit_latents import ViTLatentBackbone
 
     torch.manual_seed(0)
@@ -123,24 +124,47 @@ def test_latent_separability_finds_an_occluder_the_latents_can_see():
     masks = torch.zeros(6, 14, 14, dtype=torch.bool)
     masks[:, 3:7, 4:10] = True
     occluded[:, :, 48:112, 64:160] = 3.0  # a bright block exactly over the masked patches
-    aucs = latent_separability(vit, clean, occluded, masks, families=["a"] * 3 + ["b"] * 3)
-    names = {"pixels", "embeddings", "encoder output", "decoder_embed", "decoder output"}
+    recognizer = ExpressionRecognizer(preset_config("tiny").recognizer_config)
+    aucs = latent_separability(vit, clean, occluded, masks, families=["a"] * 3 + ["b"] * 3, recognizer=recognizer)
+    names = {"pixels", "embeddings", "encoder output", "decoder_embed", "decoder output", MASKED_ERROR}
     assert names <= set(aucs) and "encoder layer 1" in aucs and "pixels | b" in aucs
     assert aucs["pixels"] == 1.0 and aucs["decoder_embed"] > 0.9  # the block is far from every clean patch
+    # hidden, the block's patches are predicted from clean neighbours: far off (an error misplaced onto the visible
+    # patches would rank them at chance)
+    assert aucs[MASKED_ERROR] > 0.9 and aucs[f"{MASKED_ERROR} | a"] > 0.9
+    assert aucs["recognizer stem"] > 0.9 and "recognizer stage 1" in aucs  # CNN features see the block too
+
+
+def test_the_masked_prediction_masks_hide_every_patch_once_with_its_neighbors_visible():
+    from latent_ofer_hf.evaluation.separability import block_masks
+
+    masks = block_masks(14, block=2).reshape(4, 14, 14)
+    assert masks.sum(0).eq(1).all()  # every patch predicted exactly once
+    for mask in masks:
+        hidden_rows, hidden_columns = mask.nonzero(as_tuple=True)
+        for row, column in zip(hidden_rows.tolist(), hidden_columns.tolist(), strict=True):
+            block_row, block_column = row - row % 2, column - column % 2  # its own 2x2 block
+            neighbors = mask[max(block_row - 1, 0) : block_row + 3, max(block_column - 1, 0) : block_column + 3]
+            assert neighbors.sum() == mask[block_row : block_row + 2, block_column : block_column + 2].sum()
 
 
 def test_the_separability_command_writes_every_representation_and_family(tmp_path):
+    from latent_ofer_hf import ExpressionRecognizer
     from latent_ofer_hf.evaluation.separability import main as separability
     from latent_ofer_hf.models.vit_latents import ViTLatentBackbone
 
     torch.manual_seed(5)  # "trained": any weights other than the seed-0 initialisation
     ViTLatentBackbone(preset_config("tiny").vit_config).save_pretrained(tmp_path / "vit")
+    ExpressionRecognizer(preset_config("tiny").recognizer_config).save_pretrained(tmp_path / "recognizer")
     args = ["--vit", str(tmp_path / "vit"), "--num_clean", "6", "--num_occluded", "6"]
+    args += ["--recognizer", str(tmp_path / "recognizer")]
     trained = separability([*args, "--output", str(tmp_path / "a.json")])
     random = separability([*args, "--random_weights"])
     saved = json.loads((tmp_path / "a.json").read_text())["roc_auc"]
     assert saved == pytest.approx(trained) and trained["pixels"] == random["pixels"]  # pixels need no weights
     assert trained["decoder_embed"] != random["decoder_embed"]  # re-initialised (seed 0), not the saved weights
+    assert trained["recognizer stage 1"] != random["recognizer stage 1"]  # the recogniser re-initialised too
+    assert "recognizer stem" in saved and "MAE masked-prediction error" in saved
     assert any(" | " in key for key in saved)  # per occluder family
 
 

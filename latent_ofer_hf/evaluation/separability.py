@@ -9,9 +9,16 @@ z-score is measured on occluded faces against their ground-truth patch masks. A 
 fits a full covariance per position instead (shrunk towards a multiple of the identity, as few clean faces fit
 many dimensions) and scores the Mahalanobis distance: what correlations between a latent's dimensions add.
 
-``python -m latent_ofer_hf.evaluation.separability --vit runs/demo/vit [--random_weights] [--covariance full]``
-(SynthFER: clean training faces, occluded validation faces of unseen identities; ``--random_weights``: the same
-architecture freshly initialised, what training has to beat).
+Two signals that are not latents are measured beside them, each fitted on the same clean faces: the MAE's own
+*masked-prediction error* (every patch hidden once, in four passes of 2×2-patch blocks, predicted from the rest;
+divided by the mean clean error at its position), and, given ``--recognizer``, a CNN's features (its stem and each
+ResNet stage, average-pooled to the patch grid; the same Gaussian) — what a one-class head would get from the
+pixels' local statistics rather than from the ViT.
+
+``python -m latent_ofer_hf.evaluation.separability --vit runs/demo/vit [--random_weights] [--covariance full]
+[--recognizer runs/demo/stages/teacher/teacher]`` (SynthFER: clean training faces, occluded validation faces of
+unseen identities; ``--random_weights``: the ViT (and the recogniser) freshly initialised, what training has to
+beat).
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ import torch
 from PIL import Image
 
 from ..data.synthfer import synthfer_dataset
+from ..models.expression_recognizer import ExpressionRecognizer
 from ..models.latent_ofer.image_processing_latent_ofer import LatentOferImageProcessor
 from ..models.vit_latents import ViTLatentBackbone
 from ..training.data import face_array
@@ -54,6 +62,45 @@ def representations(vit: ViTLatentBackbone, pixel_values: torch.Tensor) -> dict[
     result["decoder_embed"] = mae.decoder.decoder_embed(hidden)[:, 1:]
     result["decoder output"] = vit.decode(hidden)[:, 1:]
     return result
+
+
+MASKED_ERROR = "MAE masked-prediction error"
+
+
+def block_masks(grid_size: int, block: int = 2) -> torch.Tensor:
+    """``[4, g·g]`` bool: four masks of ``block``×``block`` patch squares on a ``2·block`` lattice, each patch hidden
+    in exactly one of them (every hidden block has its neighbours visible)."""
+    rows = torch.arange(grid_size)
+    masks = []
+    for row_offset in (0, block):
+        for column_offset in (0, block):
+            inside_rows = (rows - row_offset) % (2 * block) < block
+            inside_columns = (rows - column_offset) % (2 * block) < block
+            masks.append((inside_rows[:, None] & inside_columns[None, :]).flatten())
+    return torch.stack(masks)
+
+
+@torch.no_grad()
+def masked_prediction_errors(vit: ViTLatentBackbone, pixel_values: torch.Tensor, block: int = 2) -> torch.Tensor:
+    """``[B, N]``: the MAE's squared error on each patch (normalised pixels, mean over the patch) when that patch is
+    hidden and predicted from the visible ones (:func:`block_masks`, one pass per mask)."""
+    target = vit.mae.patchify(pixel_values)
+    errors = torch.zeros(target.shape[:2], dtype=target.dtype, device=target.device)
+    for mask in block_masks(vit.config.grid_size, block).to(pixel_values.device):
+        masks = mask.expand(len(pixel_values), -1)
+        predicted = vit.mae.patchify(vit.fill(pixel_values, masks, visible_count=int((~mask).sum())))
+        errors = torch.where(masks, (predicted - target).pow(2).mean(-1), errors)
+    return errors
+
+
+@torch.no_grad()
+def recognizer_features(recognizer: ExpressionRecognizer, pixel_values: torch.Tensor, grid_size: int) -> dict:
+    """``{name: [B, N, channels]}``: the recogniser's stem and ResNet stage outputs, average-pooled to the patch
+    grid (pixel statistics with a CNN's receptive fields, for comparison with the ViT's latents)."""
+    states = recognizer.resnet(pixel_values, output_hidden_states=True).hidden_states
+    names = ["recognizer stem", *(f"recognizer stage {number}" for number in range(1, len(states)))]
+    pooled = (torch.nn.functional.adaptive_avg_pool2d(state, grid_size) for state in states)
+    return {name: state.flatten(2).transpose(1, 2) for name, state in zip(names, pooled, strict=True)}
 
 
 COVARIANCES = ("diagonal", "full")
@@ -89,19 +136,31 @@ def latent_separability(
     families: list[str] | None = None,
     batch_size: int = 32,
     covariance: str = "diagonal",
+    recognizer: ExpressionRecognizer | None = None,
 ) -> dict[str, float | None]:
     """ROC AUC per representation: fitted on the ``clean`` faces, scored on the ``occluded`` ones against their
     ``[B, 14, 14]`` (or ``[B, N]``) ground-truth ``masks``; given each occluded face's occluder family, also per
-    family (keys ``"<representation> | <family>"``); ``covariance``: see :func:`gaussian_scores`."""
+    family (keys ``"<representation> | <family>"``); ``covariance``: see :func:`gaussian_scores`. Also the MAE's
+    masked-prediction error (key :data:`MASKED_ERROR`) and, given a ``recognizer``, its CNN features."""
     vit = vit.eval()
+    recognizer = None if recognizer is None else recognizer.eval()
+
+    def of_batch(pixels: torch.Tensor) -> dict[str, torch.Tensor]:
+        result = representations(vit, pixels)
+        if recognizer is not None:
+            result.update(recognizer_features(recognizer, pixels, vit.config.grid_size))
+        result[MASKED_ERROR] = masked_prediction_errors(vit, pixels)
+        return result
 
     def pass_over(pixels: torch.Tensor) -> dict[str, torch.Tensor]:
-        parts = [representations(vit, pixels[i : i + batch_size]) for i in range(0, len(pixels), batch_size)]
+        parts = [of_batch(pixels[i : i + batch_size]) for i in range(0, len(pixels), batch_size)]
         return {name: torch.cat([part[name] for part in parts]).float() for name in parts[0]}
 
     fitted, scored = pass_over(clean), pass_over(occluded)
     truth = masks.reshape(len(occluded), -1).bool()
+    clean_error = fitted.pop(MASKED_ERROR).mean(0).clamp_min(1e-8)  # per position
     scores = {name: gaussian_scores(fitted[name], scored[name], covariance) for name in fitted}
+    scores[MASKED_ERROR] = scored.pop(MASKED_ERROR) / clean_error
     result = {name: roc_auc(values, truth) for name, values in scores.items()}
     if families is not None:  # the same, on the faces of each occluder family alone
         for family in sorted(set(families)):
@@ -129,26 +188,39 @@ def main(argv: list[str] | None = None) -> dict[str, float | None]:
         help="per-position Gaussian: diagonal (z-scores, the demo detector's) or full (Mahalanobis, shrinkage 0.1)",
     )
     parser.add_argument(
-        "--random_weights", action="store_true", help="the same ViT freshly initialised (seed --seed): the reference"
+        "--random_weights",
+        action="store_true",
+        help="the same ViT (and recogniser) freshly initialised (seed --seed): the reference",
+    )
+    parser.add_argument(
+        "--recognizer", default=None, help="also an ExpressionRecognizer's CNN features (a saved folder)"
     )
     args = parser.parse_args(argv)
     vit = ViTLatentBackbone.from_pretrained(args.vit)
+    recognizer = None if args.recognizer is None else ExpressionRecognizer.from_pretrained(args.recognizer)
     if args.random_weights:
         torch.manual_seed(args.seed)
         vit = ViTLatentBackbone(vit.config)
+        recognizer = None if recognizer is None else ExpressionRecognizer(recognizer.config)
     processor = LatentOferImageProcessor()
     clean = _pixels(synthfer_dataset(args.num_clean, split="train", seed=args.seed), processor)
     rows = synthfer_dataset(args.num_occluded, split="validation", seed=args.seed, occlusion=args.occlusion)
     masks = torch.from_numpy(np.stack([np.asarray(row["occlusion_mask"], dtype=bool) for row in rows]))
     aucs = latent_separability(
-        vit, clean, _pixels(rows, processor), masks, families=list(rows["occluder"]), covariance=args.covariance
+        vit,
+        clean,
+        _pixels(rows, processor),
+        masks,
+        families=list(rows["occluder"]),
+        covariance=args.covariance,
+        recognizer=recognizer,
     )
     own = SOURCE_NAMES[vit.config.latent_source]
     families = sorted(set(rows["occluder"]))
-    print(f"{'ROC AUC':>18}  all    " + " ".join(f"{family:>10}" for family in families))
+    print(f"{'ROC AUC':>27}  all    " + " ".join(f"{family:>10}" for family in families))
     for name in _representation_names(aucs):
         row = " ".join(f"{aucs[f'{name} | {family}'] or float('nan'):>10.3f}" for family in families)
-        print(f"{name:>18}  {aucs[name]:.3f}  {row}" + ("  ← the system's latents" if name == own else ""))
+        print(f"{name:>27}  {aucs[name]:.3f}  {row}" + ("  ← the system's latents" if name == own else ""))
     if args.output:
         with open(args.output, "w", encoding="utf-8") as file:
             json.dump({"spec": vars(args), "roc_auc": aucs}, file, indent=2)
@@ -159,4 +231,15 @@ if __name__ == "__main__":
     main()
 
 
-__all__ = ["COVARIANCES", "SOURCE_NAMES", "gaussian_scores", "latent_separability", "main", "representations"]
+__all__ = [
+    "COVARIANCES",
+    "MASKED_ERROR",
+    "SOURCE_NAMES",
+    "block_masks",
+    "gaussian_scores",
+    "latent_separability",
+    "main",
+    "masked_prediction_errors",
+    "recognizer_features",
+    "representations",
+]
