@@ -10,7 +10,7 @@ import transformers
 from transformers import AutoConfig
 from transformers.pipelines import PIPELINE_REGISTRY
 
-from .checkpoints import DEMO_CHECKPOINT
+from .checkpoints import DEMO_CHECKPOINT, demo_checkpoint_available
 from .models.common.deprecation import deprecated_aliases
 from .models.common.input_checks import input_value_checks
 from .models.common.labels import label_order, remap_labels, remap_logits
@@ -44,9 +44,15 @@ def _register() -> None:
         # saved directories carry flat module files + auto_map, so they load with trust_remote_code=True alone
         model_class.register_for_auto_class(auto_class_names[-1])
         model_class.hub_auto_classes = tuple(auto_class_names)
-    # pipeline("occluded-fer", model=...) builds the whole system (LatentOferModel through AutoModel)
+    # pipeline("occluded-fer", model=...) builds the whole system (LatentOferModel through AutoModel); without a
+    # model, the shipped demo checkpoint (as the CLI does)
+    default = {"model": (DEMO_CHECKPOINT, "main")} if demo_checkpoint_available() else None
     PIPELINE_REGISTRY.register_pipeline(
-        "occluded-fer", pipeline_class=OccludedFERPipeline, pt_model=transformers.AutoModel, type="image"
+        "occluded-fer",
+        pipeline_class=OccludedFERPipeline,
+        pt_model=transformers.AutoModel,
+        default=default,
+        type="image",
     )
 
 

@@ -65,6 +65,17 @@ def _table(rows: list[tuple[str, list[dict] | None, str | None]]) -> str:
     return "\n".join(lines)
 
 
+def _positive_int(text: str) -> int:
+    """An argparse type: a whole number ≥ 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def _fail(message: str) -> int:
     print(f"latent-ofer: error: {message}", file=sys.stderr)
     return 2
@@ -134,6 +145,11 @@ def predict(args: argparse.Namespace) -> int:
 
     if args.save_vis and Path(args.save_vis).exists() and not Path(args.save_vis).is_dir():
         return _fail(f"--save-vis {args.save_vis} is a file, not a directory")
+    if args.save_vis:
+        try:
+            Path(args.save_vis).mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            return _fail(f"--save-vis {args.save_vis}: cannot create it ({error.strerror or error})")
     device_problem = _device_problem(args.device)
     if device_problem:
         return _fail(device_problem)
@@ -149,8 +165,6 @@ def predict(args: argparse.Namespace) -> int:
     if args.no_reconstruct:
         call["reconstruct"] = False
     rows, failed = [], 0
-    if args.save_vis:
-        Path(args.save_vis).mkdir(parents=True, exist_ok=True)
     for index, name in enumerate(args.images):
         try:
             faces = fer(name, **call)
@@ -182,7 +196,9 @@ def evaluate_command(args: argparse.Namespace) -> int:
     from .evaluation.evaluate import robustness
 
     try:
-        parse_occlusion(args.occlusion)
+        name, ratio = parse_occlusion(args.occlusion)
+        if ratio is not None:  # recorded in results.json as run: `random_patch` is `random_patch:0.3`
+            args.occlusion = f"{name}:{ratio:g}"
         if args.data != "synthfer" and (args.data_dir is None or not Path(args.data_dir).is_dir()):
             return _fail(f"--data {args.data}: --data_dir {args.data_dir!r} is not a folder")
         if args.model and _looks_like_path(args.model) and not Path(args.model).expanduser().is_dir():
@@ -227,12 +243,28 @@ def write_card(model: Path, results: dict[str, Any]) -> Path:
         raise ValueError(f"--write_card needs --model to be a local folder, got {model}")
     trained = model / "stages" / "recognizer" / "training_args.json"
     flags = json.loads(trained.read_text()) if trained.is_file() else {}
-    command = "not recorded (the system was not trained by train.py into this folder)"
     if flags:
         data = f"--data {flags['data']}" + (f" --data_dir {flags['data_dir']}" if flags.get("data_dir") else "")
         command = f"accelerate launch train.py --stage all --preset {flags['preset']} {data} --seed {flags['seed']}"
+        trained_on = flags.get("data")
+    else:  # an exported system (e.g. the demo checkpoint): what its config and its current card recorded
+        config = json.loads((model / "config.json").read_text(encoding="utf-8"))
+        trained_on = config.get("training_data")
+        command = _card_training_command(model / "README.md") or (
+            "not recorded (the system was not trained by train.py into this folder)"
+        )
     labels = list(results["recognition"]["per_class_accuracy"])
-    return write_system_card(model, [results], trained_on=flags.get("data"), training_command=command, labels=labels)
+    return write_system_card(model, [results], trained_on=trained_on, training_command=command, labels=labels)
+
+
+def _card_training_command(card: Path) -> str | None:
+    """The command in the ``## Training`` section of an existing card, or None."""
+    if not card.is_file():
+        return None
+    _, found, rest = card.read_text(encoding="utf-8").partition("## Training\n")
+    _, fence, block = rest.partition("```bash\n")
+    command = block.partition("```")[0].strip()
+    return command if found and fence and command else None
 
 
 def demo_command(args: argparse.Namespace) -> int:
@@ -273,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument(
         "--save-vis", metavar="DIR", help="write a picture per image: boxes, occluded patches, reconstruction, scores"
     )
-    run.add_argument("--top-k", type=int, default=3, help="classes listed per face (default 3)")
+    run.add_argument("--top-k", type=_positive_int, default=3, help="classes listed per face (default 3)")
     run.add_argument("--no-detector", action="store_true", help="the images are already face crops")
     run.add_argument("--no-reconstruct", action="store_true", help="recognise the raw face (skip reconstruction)")
     run.add_argument("--device", default=None, help="e.g. cpu, cuda:0 (default: cpu)")
@@ -295,7 +327,8 @@ def main(argv: list[str] | None = None) -> int:
     judge.add_argument(
         "--occlusion",
         default="none",
-        help="none | seen | unseen | random_patch:<ratio> | grad_occlusion:<ratio> (with --cam_model) | free_form",
+        help="none | seen | unseen | random_patch:<ratio> | grad_occlusion:<ratio> (with --cam_model; the ratio "
+        "defaults to 0.3) | free_form",
     )
     judge.add_argument("--num_images", type=int, default=700, help="SynthFER faces to generate (default 700)")
     judge.add_argument("--batch_size", type=int, default=16)
@@ -349,7 +382,11 @@ def main(argv: list[str] | None = None) -> int:
     show.add_argument("--model", default=None, help="a saved system folder or Hub repo id (default: demo checkpoint)")
     show.add_argument("--port", type=int, default=None, help="port (default: the first free one from 7860)")
     show.add_argument("--console", action="store_true", help="print results for generated faces instead")
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command == "predict" and not any(item.startswith("-") for item in extra):
+        args.images += extra  # images after an option: `predict a.jpg --top-k 2 b.jpg`
+    elif extra:
+        (run if args.command == "predict" else parser).error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command == "demo":
         return demo_command(args)
     if args.command == "evaluate":

@@ -79,6 +79,15 @@ def test_its_predictions_carry_the_synthetic_data_notice(fer):
     assert "synthetic" in card.lower() and "not meaningful" in card
 
 
+def test_the_task_without_a_model_is_the_demo_checkpoint_and_its_components_are_refused():
+    default = pipeline("occluded-fer")  # as `latent-ofer predict` without --model
+    assert default.model.config.training_data == "synthfer" and default.model_notice == SYNTHETIC_DATA_NOTICE
+    assert default.model.config.name_or_path == DEMO_CHECKPOINT
+    for component in ("vit", "detector", "reconstructor", "recognizer"):
+        with pytest.raises(ValueError, match="needs a whole Latent-OFER system"):
+            pipeline("occluded-fer", model=str(Path(DEMO_CHECKPOINT) / component))
+
+
 _CHILD = textwrap.dedent(
     """
     import sys

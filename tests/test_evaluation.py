@@ -135,6 +135,28 @@ def test_latent_separability_finds_an_occluder_the_latents_can_see():
     assert aucs["recognizer stem"] > 0.9 and "recognizer stage 1" in aucs  # CNN features see the block too
 
 
+def test_the_separability_command_refuses_wrong_folders_and_sizes_before_any_work(tmp_path, capsys):
+    from latent_ofer_hf import ExpressionRecognizer
+    from latent_ofer_hf.evaluation.separability import main as separability
+    from latent_ofer_hf.models.vit_latents import ViTLatentBackbone
+
+    ViTLatentBackbone(preset_config("tiny").vit_config).save_pretrained(tmp_path / "vit")
+    ExpressionRecognizer(preset_config("tiny").recognizer_config).save_pretrained(tmp_path / "recognizer")
+    vit, recognizer = str(tmp_path / "vit"), str(tmp_path / "recognizer")
+    cases = {
+        "recogniser as the ViT": (["--vit", recognizer], "where a 'latent-ofer-vit-latents' one"),
+        "ViT as the recogniser": (["--vit", vit, "--recognizer", vit], "(ExpressionRecognizer) is needed"),
+        "missing folder": (["--vit", str(tmp_path / "nope")], "no such folder"),
+        "one clean face": (["--vit", vit, "--num_clean", "1"], "at least 2"),
+        "output folder missing": (["--vit", vit, "--output", str(tmp_path / "no" / "a.json")], "does not exist"),
+    }
+    for name, (args, message) in cases.items():
+        with pytest.raises(SystemExit) as exit_info:
+            separability(args)
+        err = capsys.readouterr().err
+        assert exit_info.value.code == 2 and message in err and "Traceback" not in err, (name, err)
+
+
 def test_the_masked_prediction_masks_hide_every_patch_once_with_its_neighbors_visible():
     from latent_ofer_hf.evaluation.separability import block_masks
 
@@ -239,6 +261,12 @@ def test_predict_over_a_data_set_in_one_process_and_in_two_gives_the_same_rows(s
     assert cli(["predict", "--data", "synthfer", "--model", str(system_dir), "--output", str(tmp_path / "x.csv")]) == 2
 
 
+def test_a_ratio_protocol_without_a_ratio_records_the_default_it_ran(system_dir, tmp_path):
+    args = ["evaluate", "--model", str(system_dir), "--occlusion", "random_patch", "--num_images", "2"]
+    assert cli([*args, "--output_dir", str(tmp_path)]) == 0
+    assert json.loads((tmp_path / "results.json").read_text())["spec"]["occlusion"] == "random_patch:0.3"
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
@@ -293,6 +321,25 @@ def test_evaluate_writes_a_card_whose_eval_results_equal_results_json(system_dir
         assert found[key] == pytest.approx(value, abs=1e-6), key
     text = (folder / "README.md").read_text()
     assert 'pipeline("occluded-fer"' in text and "CC BY-NC 4.0" in text and card.data.license == "mit"
+
+
+def test_a_card_rewritten_for_the_exported_demo_checkpoint_keeps_its_synthfer_warning_and_command(tmp_path):
+    import shutil
+
+    from latent_ofer_hf import DEMO_CHECKPOINT
+    from latent_ofer_hf.evaluation.cards import SYNTHFER_WARNING
+
+    folder = tmp_path / "demo"
+    shutil.copytree(DEMO_CHECKPOINT, folder)  # exported: no stages/, the data only in config.json
+    before = (folder / "README.md").read_text()
+    command = "accelerate launch train.py --stage all --preset demo --data synthfer --seed 0"
+    assert command in before and not (folder / "stages").exists()
+    args = ["evaluate", "--model", str(folder), "--occlusion", "unseen", "--num_images", "2", "--batch_size", "2",
+            "--output_dir", str(tmp_path / "out"), "--write_card"]  # fmt: skip
+    assert cli(args) == 0
+    after = (folder / "README.md").read_text()
+    assert SYNTHFER_WARNING in after and "`None`" not in after
+    assert f"```bash\n{command}" in after and after != before
 
 
 def test_a_component_card_says_synthfer_is_not_for_real_photos():

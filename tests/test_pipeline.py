@@ -123,6 +123,18 @@ def test_flags_must_be_booleans_and_top_k_an_integer(fer):
     assert len(face["scores"]) == 2 and "reconstruction" not in face
 
 
+def test_the_decompression_bomb_limit_is_a_call_option(fer, tmp_path):
+    path = tmp_path / "face.png"
+    _face(2).resize((300, 300)).save(path)  # 90,000 pixels
+    with pytest.raises(InvalidImageError, match="more than max_pixels=50000.*pass a larger max_pixels"):
+        fer(str(path), detector=None, max_pixels=50_000)
+    assert len(fer(str(path), detector=None, max_pixels=100_000)) == 1
+    assert len(fer(str(path), detector=None, max_pixels=None)) == 1
+    for bad in (0, 2.5, True):
+        with pytest.raises(ValueError, match="max_pixels must be a positive int or None"):
+            fer(str(path), detector=None, max_pixels=bad)
+
+
 # ------------------------------------------------------------------------------------------------- input kinds
 def test_every_input_kind_gives_the_same_result(fer, tmp_path):
     image = _face(1)
@@ -389,20 +401,20 @@ def test_cli_predict_table_json_and_pictures(model_dir, tmp_path, capsys):
     report = json.loads(capsys.readouterr().out)
     assert report[0]["image"] == str(image) and report[0]["error"] is None
     assert len(report[0]["faces"]) == 1 and len(report[0]["faces"][0]["occlusion_mask"]) == 14
-    code = cli_main(
+    code = cli_main(  # images before and after the options
         [
             "predict",
             str(image),
-            str(tmp_path / "broken.jpg"),
             "--model",
             str(model_dir),
             "--no-detector",
             "--save-vis",
             str(tmp_path / "vis"),
+            str(tmp_path / "broken.jpg"),
         ]
     )
     table = capsys.readouterr().out
-    assert code == 1 and "error:" in table and "face.png" in table
+    assert code == 1 and "error:" in table and "face.png" in table and "broken.jpg" in table
     pictures = sorted((tmp_path / "vis").glob("*.png"))
     assert len(pictures) == 1 and Image.open(pictures[0]).width >= 3 * 224
 
@@ -417,6 +429,11 @@ def test_cli_setup_errors_are_one_line_messages(model_dir, tmp_path, capsys):
         "empty model folder": (["--model", str(tmp_path / "empty")], "cannot load the model"),
         "--save-vis is a file": (["--model", str(model_dir), "--save-vis", str(tmp_path / "a_file")], "is a file"),
         "bad device": (["--model", str(model_dir), "--device", "gpu9"], "not a device"),
+        "a component's folder": (["--model", str(model_dir / "recognizer")], "Pass the system's folder"),
+        "--save-vis cannot be made": (
+            ["--model", str(model_dir), "--save-vis", str(tmp_path / "a_file" / "v")],
+            "cannot",
+        ),
     }
     if not torch.cuda.is_available():
         cases["no CUDA"] = (["--model", str(model_dir), "--device", "cuda"], "no CUDA")
@@ -424,6 +441,13 @@ def test_cli_setup_errors_are_one_line_messages(model_dir, tmp_path, capsys):
         assert cli_main(["predict", str(image), *options]) == 2, name
         err = capsys.readouterr().err
         assert message in err and "Traceback" not in err, (name, err)
+    for options, message in (
+        (["--top-k", "0"], "argument --top-k: must be at least 1"),
+        (["--unknown-flag"], "unrecognized arguments: --unknown-flag"),
+    ):  # argparse's own errors, before any model loads
+        with pytest.raises(SystemExit) as exit_info:
+            cli_main(["predict", str(image), "--model", str(model_dir), *options])
+        assert exit_info.value.code == 2 and message in capsys.readouterr().err
 
 
 # ------------------------------------------------------------------------------------ bounded detection, face scores

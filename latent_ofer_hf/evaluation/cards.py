@@ -98,7 +98,7 @@ def system_card(
         template_path=str(TEMPLATES / "system.md"),
         model_name=model_name,
         labels=", ".join(labels),
-        trained_on=SYNTHFER_WARNING if trained_on == "synthfer" else f"Trained on `{trained_on}`.",
+        trained_on=_trained_on(trained_on),
         repo_id=repo_id,
         results_table=results_table(results),
         evaluation_command=commands or "not run yet",
@@ -117,12 +117,18 @@ def component_card(
         template_path=str(TEMPLATES / "component.md"),
         model_name=model_name,
         what=what[:1].upper() + what[1:],
-        trained_on=SYNTHFER_WARNING if trained_on == "synthfer" else f"Trained on `{trained_on}`.",
+        trained_on=_trained_on(trained_on),
         training_command=training_command,
         training_summary=training_summary,
         limitations=_limitations(trained_on),
         licence_notes=licence_notes(trained_on),
     )
+
+
+def _trained_on(trained_on: str | None) -> str:
+    if trained_on == "synthfer":
+        return SYNTHFER_WARNING
+    return "Training data: not recorded." if trained_on is None else f"Trained on `{trained_on}`."
 
 
 def _limitations(trained_on: str | None) -> str:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -173,8 +174,23 @@ def _pixels(rows, processor: LatentOferImageProcessor) -> torch.Tensor:
     return torch.stack([processor.to_pixel_values(Image.fromarray(face_array(row["image"]))) for row in rows])
 
 
+def _not_a_saved(folder: str, model_class: type) -> str | None:
+    """Why ``folder`` is not a saved ``model_class`` (None when it is one)."""
+    config = Path(folder) / "config.json"
+    if not config.is_file():
+        return "no such folder" if not Path(folder).is_dir() else "no config.json in it (not a saved model)"
+    found = json.loads(config.read_text(encoding="utf-8")).get("model_type")
+    wanted = model_class.config_class.model_type
+    if found == wanted:
+        return None
+    hint = " (a whole system: pass its vit/ or recognizer/ folder)" if found == "latent-ofer" else ""
+    return f"holds a {found!r} model where a {wanted!r} one ({model_class.__name__}) is needed{hint}"
+
+
 def main(argv: list[str] | None = None) -> dict[str, float | None]:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m latent_ofer_hf.evaluation.separability", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--vit", required=True, help="a saved ViTLatentBackbone folder (e.g. runs/demo/vit)")
     parser.add_argument("--num_clean", type=int, default=300, help="clean SynthFER training faces to fit on")
     parser.add_argument("--num_occluded", type=int, default=100, help="occluded SynthFER validation faces to score")
@@ -196,6 +212,16 @@ def main(argv: list[str] | None = None) -> dict[str, float | None]:
         "--recognizer", default=None, help="also an ExpressionRecognizer's CNN features (a saved folder)"
     )
     args = parser.parse_args(argv)
+    if args.num_clean < 2 or args.num_occluded < 1:
+        parser.error(f"--num_clean needs at least 2 faces, --num_occluded 1; got {args.num_clean}, {args.num_occluded}")
+    if args.output and not Path(args.output).resolve().parent.is_dir():
+        parser.error(f"--output {args.output}: its folder does not exist")
+    for flag, folder, wanted in (
+        ("--vit", args.vit, ViTLatentBackbone),
+        ("--recognizer", args.recognizer, ExpressionRecognizer),
+    ):
+        if folder is not None and (problem := _not_a_saved(folder, wanted)):
+            parser.error(f"{flag} {folder}: {problem}")
     vit = ViTLatentBackbone.from_pretrained(args.vit)
     recognizer = None if args.recognizer is None else ExpressionRecognizer.from_pretrained(args.recognizer)
     if args.random_weights:

@@ -215,7 +215,8 @@ def _check_size(width: int, height: int, description: str, min_size: tuple[int, 
     if max_pixels is not None and width * height > max_pixels:
         raise InvalidImageError(
             f"{description} claims {width}x{height} = {width * height} pixels, more than max_pixels={max_pixels}; "
-            f"refusing to decode it (possible decompression bomb)"
+            f"refusing to decode it (possible decompression bomb; if you trust the file, pass a larger max_pixels, "
+            f"e.g. to the occluded-fer pipeline's call)"
         )
 
 

@@ -29,7 +29,9 @@ from ..faces.bounded_detection import DETECTION_MAX_SIDE, detect_bounded
 from ..faces.detector import DetectedFace, default_face_detector
 from ..models.common.hub_code import write_flat_modules
 from ..models.latent_ofer.image_processing_latent_ofer import LatentOferImageProcessor
-from .image_inputs import InvalidImageError, describe_input, load_image_input
+from .image_inputs import DEFAULT_MAX_PIXELS, InvalidImageError, describe_input, load_image_input
+
+SYSTEM_MODEL_TYPE = "latent-ofer"  # LatentOferConfig.model_type (also of the Hub's remote-code copy)
 
 logger = logging.get_logger(__name__)
 
@@ -151,6 +153,13 @@ class OccludedFERPipeline(ChunkPipeline):
 
     def __init__(self, *args, face_detector: Any = _AUTO, **kwargs):
         super().__init__(*args, **kwargs)
+        model_type = getattr(self.model.config, "model_type", None)
+        if model_type != SYSTEM_MODEL_TYPE:  # e.g. one component's folder: it would fail deep inside the first call
+            raise ValueError(
+                f"the occluded-fer pipeline needs a whole Latent-OFER system (model_type {SYSTEM_MODEL_TYPE!r}), got "
+                f"a {type(self.model).__name__} ({model_type!r}); a component's folder (vit/, detector/, "
+                "reconstructor/, recognizer/)? Pass the system's folder, the one above it"
+            )
         if self.image_processor is None:
             size = getattr(getattr(self.model.config, "vit_config", None), "image_size", 224)
             self.image_processor = LatentOferImageProcessor(size=size)
@@ -197,8 +206,15 @@ class OccludedFERPipeline(ChunkPipeline):
         timeout: float | None = None,
         face_score_threshold: float | None = None,
         detection_max_side: int | None | object = _UNSET,
+        max_pixels: int | None | object = _UNSET,
     ):
         preprocess: dict[str, Any] = {}
+        if max_pixels is not _UNSET:
+            if max_pixels is not None and (
+                isinstance(max_pixels, bool) or not isinstance(max_pixels, numbers.Integral) or max_pixels < 1
+            ):
+                raise ValueError(f"max_pixels must be a positive int or None, got {max_pixels!r}")
+            preprocess["max_pixels"] = None if max_pixels is None else int(max_pixels)
         if face_score_threshold is not None:
             if isinstance(face_score_threshold, bool) or not isinstance(face_score_threshold, numbers.Real):
                 raise ValueError(f"face_score_threshold must be a number in [0, 1], got {face_score_threshold!r}")
@@ -264,13 +280,14 @@ class OccludedFERPipeline(ChunkPipeline):
         timeout: float | None = None,
         face_score_threshold: float = FACE_SCORE_THRESHOLD,
         detection_max_side: int | None = DETECTION_MAX_SIDE,
+        max_pixels: int | None = DEFAULT_MAX_PIXELS,
     ):
         if isinstance(image, Mapping):  # {"image": ..., "boxes": [...]} carries per-image boxes
             if "image" not in image:
                 raise InvalidImageError(f"a dict input needs an 'image' key, got keys {sorted(image)}")
             boxes = image.get("boxes") if image.get("boxes") is not None else boxes
             image = image["image"]
-        picture = load_image_input(image, bgr=bgr, timeout=timeout or 10.0)
+        picture = load_image_input(image, bgr=bgr, timeout=timeout or 10.0, max_pixels=max_pixels)
         width, height = picture.size
         as_is = False
         if boxes is not None:
