@@ -261,6 +261,36 @@ def test_predict_over_a_data_set_in_one_process_and_in_two_gives_the_same_rows(s
     assert cli(["predict", "--data", "synthfer", "--model", str(system_dir), "--output", str(tmp_path / "x.csv")]) == 2
 
 
+def test_a_gaussian_head_s_masks_are_what_the_system_fills_and_is_scored_on(system_dir, tmp_path):
+    from latent_ofer_hf.evaluation.evaluate import load_system
+    from latent_ofer_hf.evaluation.gaussian_masks import gaussian_mask_report
+    from latent_ofer_hf.evaluation.gaussian_masks import main as gaussian_masks
+
+    torch.manual_seed(0)
+    model = load_system(str(system_dir))
+    clean = torch.randn(30, 3, 224, 224) * 0.1
+    occluded = clean[24:28].clone()  # held-out clean faces: outside the block no patch scores above all of them
+    truth = torch.zeros(4, 14, 14, dtype=torch.bool)
+    truth[:, 3:7, 4:10] = True
+    occluded[:, :, 48:112, 64:160] = 3.0  # a bright block exactly over the true patches
+    faces = {"pixel_values": occluded, "labels": torch.tensor([0, 1, 2, 3]), "patch_mask": truth}
+    report = gaussian_mask_report(
+        model, clean[:24], clean[24:], faces, representation="pixels", covariance="diagonal", nus=(1e-6,)
+    )
+    found = report["gaussian"]["1e-06"]
+    assert found["recall"] == 1.0 and found["precision"] >= 24 / 25  # the block (and at most the top clean patch)
+    assert 24 / 196 <= found["flagged"] <= 25 / 196 and found["flagged_by_row"][5] >= 6 / 14
+    assert 0.0 <= found["accuracy"] <= 1.0 and set(report["detector"]) >= {"accuracy", "precision", "recall"}
+    args = ["--model", str(system_dir), "--occlusion", "unseen", "--num_images", "3", "--num_clean", "4"]
+    written = gaussian_masks([*args, "--num_held_out", "2", "--nu", "0.1", "--output", str(tmp_path / "r.json")])
+    assert json.loads((tmp_path / "r.json").read_text())["gaussian"]["0.1"] == written["gaussian"]["0.1"]
+    for bad in (["--nu", "0"], ["--occlusion", "sunglasses"], ["--num_clean", "1"]):
+        with pytest.raises(SystemExit):
+            gaussian_masks([*args, *bad])
+    with pytest.raises(ValueError, match="is not one of"):
+        gaussian_masks([*args, "--representation", "no such layer"])
+
+
 def test_a_ratio_protocol_without_a_ratio_records_the_default_it_ran(system_dir, tmp_path):
     args = ["evaluate", "--model", str(system_dir), "--occlusion", "random_patch", "--num_images", "2"]
     assert cli([*args, "--output_dir", str(tmp_path)]) == 0
