@@ -384,6 +384,53 @@ def test_the_per_position_detector_fits_its_statistics_in_the_stage(trained, tmp
     assert ("nothing trained" in card) == (projector == "identity"), card
 
 
+# ------------------------------------------------------------------------------------------- reruns, bad flags
+def test_a_finished_stage_is_kept_and_says_so_with_the_flags_it_did_not_apply(trained, tmp_path, capsys):
+    output = tmp_path / "run"
+    shutil.copytree(trained / "stages" / "mae", output / "stages" / "mae")
+    before = _weights(output / "stages" / "mae" / "vit")
+    main([*TINY, "--stage", "mae", "--mae_mask_ratio", "0.5", "--output_dir", str(output)])
+    said = capsys.readouterr().out
+    assert "[mae] already trained" in said and "delete" in said
+    assert "--mae_mask_ratio 0.5 (the run's: 0.75)" in said and "--stage" not in said.split("not applied")[-1]
+    after = _weights(output / "stages" / "mae" / "vit")
+    assert all(torch.equal(value, after[key]) for key, value in before.items())
+
+
+def test_a_stage_with_no_whole_batch_refuses_instead_of_training_nothing(tmp_path):
+    for stage in ("mae", "teacher"):
+        with pytest.raises(ValueError, match=rf"\[{stage}\] 48 training faces give no whole batch of 64"):
+            main(
+                [*TINY, "--stage", stage, "--per_device_train_batch_size", "64", "--output_dir", str(tmp_path / stage)]
+            )
+
+
+def test_bad_training_flags_are_one_line_errors_before_any_work(tmp_path, capsys):
+    (tmp_path / "a_file").write_text("x")
+    cases = {
+        "--mae_epochs": (["--mae_epochs", "0"], "--mae_epochs must be >= 1"),
+        "--teacher_learning_rate": (["--teacher_learning_rate", "-0.1"], "--teacher_learning_rate must be > 0"),
+        "--recognizer_step_size": (["--recognizer_step_size", "0"], "--recognizer_step_size must be >= 1"),
+        "--reconstructor_beta1": (["--reconstructor_beta1", "1.5"], "--reconstructor_beta1 must be in [0, 1)"),
+        "--mae_mask_ratio": (["--mae_mask_ratio", "1"], "--mae_mask_ratio must be in (0, 1)"),
+        "--recognizer_occlusion_probability": (
+            ["--recognizer_occlusion_probability", "2"],
+            "must be in [0, 1]",
+        ),
+        "--seed": (["--seed", "-1"], "--seed must be in [0, 2**32)"),
+        "--baseline with all": (["--stage", "all", "--baseline"], "use it with --stage recognizer"),
+        "--output_dir a file": (["--output_dir", str(tmp_path / "a_file")], "is a file, not a folder"),
+        "unknown flag": (["--max_train_samples", "8"], "--max_train_samples"),
+        "--init_from missing": (["--init_from", str(tmp_path / "nope")], "no such folder"),
+    }
+    for name, (flags, message) in cases.items():
+        with pytest.raises(SystemExit) as exit_info:
+            main([*TINY, *flags])
+        err = capsys.readouterr().err
+        assert exit_info.value.code == 2 and message in err and len(err.strip().splitlines()) == 1, (name, err)
+    assert parse_args([*TINY, "--detector_nu", "1", "--recognizer_occlusion_probability", "1"])  # bounds allowed
+
+
 # --------------------------------------------------------------------------------------------------- bad data
 def test_faces_kept_in_memory_give_the_items_of_a_fresh_read_every_epoch(monkeypatch):
     from latent_ofer_hf.data.synthfer import synthfer_dataset

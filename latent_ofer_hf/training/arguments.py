@@ -9,6 +9,7 @@ run every stage with the paper's per-stage settings.
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import sys
 from dataclasses import dataclass, field
@@ -67,7 +68,9 @@ class CommonArguments:
     learning_rate: float | None = _help("Override the stage's learning rate.", default=None)
     num_train_epochs: int | None = _help("Override the stage's number of epochs.", default=None)
     max_train_steps: int | None = _help(
-        "Stop each stage after this many optimizer steps (overrides the epoch count).", default=None
+        "Stop each stage after at most this many optimizer steps (a cap: the stage's epochs still end it first when "
+        "they are fewer steps).",
+        default=None,
     )
     checkpointing_steps: int | None = _help(
         "Save the full training state every N optimizer steps into checkpoints/<stage>/step_<N>.", default=None
@@ -128,7 +131,11 @@ class DetectorArguments:
     detector_learning_rate: float = _help("Adam learning rate (Deep-SVDD: 1e-3).", default=1e-3)
     detector_weight_decay: float = _help("Adam weight decay, Eq. 1's λ term (Deep-SVDD: 1e-6).", default=1e-6)
     detector_epochs: int = _help("Epochs.", default=20)
-    detector_warmup_epochs: int = _help("Epochs with R = 0 before the radius follows the ν-quantile.", default=2)
+    detector_warmup_epochs: int = _help(
+        "Epochs with R = 0 before the radius follows the ν-quantile (the last epoch sets it in any case: a detector "
+        "with R = 0 flags every patch).",
+        default=2,
+    )
     detector_batch_size: int = _help("Faces per batch per process (each gives 196 patches).", default=32)
     detector_input_normalization: Literal["none", "per_position"] | None = _help(
         "The detector's input normalisation (default: the preset's): `none` as the paper, `per_position` (ours) "
@@ -310,8 +317,76 @@ def parse_args(argv: list[str] | None = None) -> TrainingArguments:
     return arguments
 
 
+# Per-stage flags and the range each must lie in: (lowest, highest, whether the lowest itself is allowed).
+STAGE_FLAG_RANGES: dict[str, tuple[float, float, bool]] = {
+    **{f"{stage}_epochs": (1, math.inf, True) for stage in STAGES},
+    **{f"{stage}_batch_size": (1, math.inf, True) for stage in STAGES},
+    **{
+        name: (0.0, math.inf, False)
+        for name in (
+            "mae_base_learning_rate",
+            "teacher_learning_rate",
+            "detector_learning_rate",
+            "reconstructor_learning_rate",
+            "recognizer_learning_rate",
+            "recognizer_gamma",
+        )
+    },  # fmt: skip
+    **{
+        name: (0.0, math.inf, True)
+        for name in (
+            "mae_weight_decay",
+            "detector_weight_decay",
+            "recognizer_weight_decay",
+            "mae_warmup_epochs",
+            "detector_warmup_epochs",
+        )
+    },  # fmt: skip
+    "mae_mask_ratio": (0.0, 1.0, False),
+    "reconstructor_beta1": (0.0, 1.0, True),
+    "recognizer_momentum": (0.0, 1.0, True),
+    "recognizer_step_size": (1, math.inf, True),
+    "recognizer_occlusion_probability": (0.0, 1.0, True),
+    "detector_nu": (0.0, 1.0, False),
+}
+# Upper bounds that are themselves allowed (the others, e.g. a mask ratio of 1, leave nothing to train on).
+INCLUSIVE_UPPER = {"recognizer_occlusion_probability", "detector_nu"}
+
+
+def _check_range(flags: dict[str, Any], name: str) -> None:
+    value = flags[name]
+    if value is None:
+        return
+    low, high, low_allowed = STAGE_FLAG_RANGES[name]
+    above = value >= low if low_allowed else value > low
+    below = value <= high if name in INCLUSIVE_UPPER else value < high
+    if not (above and below):
+        if high == math.inf:
+            raise ValueError(f"--{name} must be {'>=' if low_allowed else '>'} {low:g}, got {value}")
+        opening, closing = "[" if low_allowed else "(", "]" if name in INCLUSIVE_UPPER else ")"
+        raise ValueError(f"--{name} must be in {opening}{low:g}, {high:g}{closing}, got {value}")
+
+
 def _check(arguments: TrainingArguments) -> None:
     common = arguments.common
+    flags = arguments.to_dict()
+    for name in STAGE_FLAG_RANGES:
+        _check_range(flags, name)
+    if common.per_device_eval_batch_size < 1:
+        raise ValueError(
+            f"--per_device_eval_batch_size must be a positive integer, got {common.per_device_eval_batch_size}"
+        )
+    if common.dataloader_num_workers < 0:
+        raise ValueError(f"--dataloader_num_workers must be >= 0, got {common.dataloader_num_workers}")
+    if not 0 <= common.seed < 2**32:
+        raise ValueError(f"--seed must be in [0, 2**32), got {common.seed}")
+    if Path(common.output_dir).exists() and not Path(common.output_dir).is_dir():
+        raise ValueError(f"--output_dir {common.output_dir} is a file, not a folder")
+    init_from = arguments.mae.init_from
+    if init_from and init_from.startswith(("/", ".", "~")) and not Path(init_from).expanduser().is_dir():
+        raise ValueError(f"--init_from {init_from}: no such folder (give an MAE checkpoint folder or a Hub id)")
+    if arguments.recognizer.baseline and common.stage != "recognizer":
+        raise ValueError("--baseline trains the plain CNN baseline: use it with --stage recognizer")
     for name in (
         "per_device_train_batch_size",
         "num_train_epochs",

@@ -7,6 +7,7 @@ again (resume a killed run with the same command plus ``--resume_from_checkpoint
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -80,7 +81,12 @@ def train(arguments: TrainingArguments) -> Path:
 
 
 def main(argv: list[str] | None = None) -> Path:
-    return train(parse_args(argv))
+    try:
+        arguments = parse_args(argv)
+    except ValueError as error:  # a bad flag or config file: one line, as argparse says it, not a traceback
+        print(f"train.py: error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    return train(arguments)
 
 
 __all__ = ["STAGE_FUNCTIONS", "check_distributed_setup", "check_mixed_precision", "main", "train"]

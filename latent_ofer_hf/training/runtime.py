@@ -13,7 +13,7 @@ import math
 import shutil
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,15 @@ from accelerate import Accelerator
 from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_seed
 from tqdm.auto import tqdm
 
-from .arguments import STAGES, CommonArguments
+from .arguments import (
+    STAGES,
+    CommonArguments,
+    DetectorArguments,
+    MAEArguments,
+    RecognizerArguments,
+    ReconstructorArguments,
+    TeacherArguments,
+)
 from .cards import write_component_card
 from .data import FaceSplits, load_face_splits
 
@@ -93,6 +101,20 @@ class TrainState:
     best_epoch: int | None = None
 
 
+# the common flags that change what a stage trains (the others choose where, how often and how it is logged)
+TRAINING_FLAGS = ("preset", "data", "data_dir", "synthfer_train_size", "synthfer_validation_size",
+                  "validation_fraction", "seed", "per_device_train_batch_size", "gradient_accumulation_steps",
+                  "learning_rate", "num_train_epochs", "max_train_steps")  # fmt: skip
+
+
+def stage_flags(stage: str) -> tuple[str, ...]:
+    """The flags a stage's result depends on: the common training flags and its own group's."""
+    groups = {"mae": MAEArguments, "teacher": TeacherArguments, "detector": DetectorArguments,
+              "reconstructor": ReconstructorArguments}  # fmt: skip
+    own = groups.get(stage, RecognizerArguments)  # recognizer, baseline, ablation-NAME
+    return (*TRAINING_FLAGS, *(field.name for field in fields(own)))
+
+
 class StageRun:
     """One stage's folders, checkpoints, resume, logging and progress bar.
 
@@ -105,6 +127,7 @@ class StageRun:
         if stage not in (*STAGES, "baseline") and not stage.startswith("ablation-"):
             raise ValueError(f"unknown stage {stage!r}")
         self.accelerator, self.common, self.stage = accelerator, common, stage
+        self.arguments = arguments
         root = Path(common.output_dir)
         self.dir = root / "stages" / stage
         self.checkpoint_root = root / "checkpoints" / stage
@@ -120,6 +143,34 @@ class StageRun:
     # ------------------------------------------------------------------------------------------------- status
     def is_done(self) -> bool:
         return (self.dir / DONE_FILE).is_file()
+
+    def skip_if_done(self) -> bool:
+        """True when the stage already finished in this folder: said so, with the flags of this command that differ
+        from the run's (they are not applied)."""
+        if not self.is_done():
+            return False
+        self.accelerator.print(
+            f"[{self.stage}] already trained ({self.dir / DONE_FILE}): kept as it is; delete {self.dir} to train it "
+            f"again"
+        )
+        saved_file = self.dir / "training_args.json"
+        saved = json.loads(saved_file.read_text()) if saved_file.is_file() else {}
+        differ = [
+            f"--{key} {self.arguments[key]} (the run's: {saved[key]})"
+            for key in stage_flags(self.stage)
+            if key in saved and key in self.arguments and json.dumps(saved[key]) != json.dumps(self.arguments[key])
+        ]
+        if differ:
+            self.accelerator.print(f"[{self.stage}] not applied to it: {', '.join(differ)}")
+        return True
+
+    def require_batches(self, loader: Any, faces: int, batch_size: int) -> None:
+        """A clear error when the training faces fill no whole batch (the stage would train nothing)."""
+        if len(loader) == 0:
+            raise ValueError(
+                f"[{self.stage}] {faces} training faces give no whole batch of {batch_size} per process "
+                f"({self.accelerator.num_processes} processes): lower the batch size or use more faces"
+            )
 
     def mark_done(self, summary: dict[str, Any]) -> None:
         self.accelerator.wait_for_everyone()
@@ -173,6 +224,7 @@ class StageRun:
         if request == "latest":
             found = self._checkpoints()
             if not found:
+                self.accelerator.print(f"[{self.stage}] no checkpoint in {self.checkpoint_root}: starting fresh")
                 return False
             path = found[-1]
         else:
@@ -181,8 +233,9 @@ class StageRun:
                 raise ValueError(
                     f"--resume_from_checkpoint {request}: not a checkpoint of this script (no {STATE_FILE})"
                 )
-            if path.parent.name != self.stage:
-                return False  # a checkpoint of another stage: this stage starts fresh
+            if path.parent.name != self.stage:  # a checkpoint of another stage: this stage starts fresh
+                self.accelerator.print(f"[{self.stage}] {path} is a checkpoint of {path.parent.name!r}: starting fresh")
+                return False
         self.accelerator.load_state(str(path))
         saved = json.loads((path / STATE_FILE).read_text())
         self.state = TrainState(**saved["state"])

@@ -103,7 +103,7 @@ def run_detector(accelerator: Accelerator, arguments: TrainingArguments) -> Path
     """Fit the SVDD head; returns its folder (``stages/detector/detector``)."""
     common, own = arguments.common, arguments.detector
     run = StageRun(accelerator, common, "detector", arguments.to_dict())
-    if run.is_done():
+    if run.skip_if_done():
         return run.dir / "detector"
     settings = StageSettings.resolve(common, own.detector_batch_size, own.detector_learning_rate, own.detector_epochs)
     splits = run.faces()
@@ -124,6 +124,7 @@ def run_detector(accelerator: Accelerator, arguments: TrainingArguments) -> Path
     detector, optimizer, train_loader, clean_loader, val_loader = accelerator.prepare(
         detector, optimizer, train_loader, clean_loader, val_loader
     )
+    run.require_batches(train_loader, len(splits.train), settings.batch_size)
     model = accelerator.unwrap_model(detector)
     if not run.resume():  # 0. the input statistics and 1. the centre, each from one gathered pass
         if model.config.input_normalization == "per_position":
@@ -149,9 +150,10 @@ def run_detector(accelerator: Accelerator, arguments: TrainingArguments) -> Path
             if accelerator.sync_gradients and run.after_optimizer_step():
                 stop = True
                 break
-        # 3. the radius: 0 while warming up, then the (1 − ν)-quantile of the clean distances
+        # 3. the radius: 0 while warming up, then the (1 − ν)-quantile of the clean distances (set by the last epoch
+        # in any case: a radius left at 0 would flag every patch)
         _, distances, spread = clean_pass(accelerator, vit, model, clean_loader)
-        if epoch >= own.detector_warmup_epochs:
+        if epoch >= own.detector_warmup_epochs or epoch == epochs - 1 or stop:
             model.update_radius(distances)
         scores = patch_scores(accelerator, vit, detector, val_loader)
         train_loss = float(accelerator.reduce(total, reduction="mean")) / max(count, 1)

@@ -63,7 +63,7 @@ def run_mae(accelerator: Accelerator, arguments: TrainingArguments) -> Path:
     """Train the ViT as an MAE on the training faces; returns its folder (``stages/mae/vit``)."""
     common, own = arguments.common, arguments.mae
     run = StageRun(accelerator, common, "mae", arguments.to_dict())
-    if run.is_done():
+    if run.skip_if_done():
         return run.dir / "vit"
     total_batch = (common.per_device_train_batch_size or own.mae_batch_size) * accelerator.num_processes
     total_batch *= common.gradient_accumulation_steps
@@ -86,6 +86,7 @@ def run_mae(accelerator: Accelerator, arguments: TrainingArguments) -> Path:
     )
     # the trained module is the wrapped ViTMAEForPreTraining (its forward is the MAE objective)
     mae, optimizer, train_loader, val_loader = accelerator.prepare(backbone.mae, optimizer, train_loader, val_loader)
+    run.require_batches(train_loader, len(train_set), settings.batch_size)
     run.resume()
     per_epoch = max(1, len(train_loader) // common.gradient_accumulation_steps)
     total_steps = settings.total_steps(len(train_loader), common.gradient_accumulation_steps)

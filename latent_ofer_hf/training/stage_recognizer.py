@@ -120,7 +120,7 @@ def run_recognizer(accelerator: Accelerator, arguments: TrainingArguments) -> Pa
     stage = _stage_name(own)
     run = StageRun(accelerator, common, stage, arguments.to_dict())
     name = "baseline" if own.baseline else "recognizer"
-    if run.is_done():
+    if run.skip_if_done():
         return run.dir / name
     settings = StageSettings.resolve(
         common, own.recognizer_batch_size, own.recognizer_learning_rate, own.recognizer_epochs

@@ -83,7 +83,7 @@ def run_reconstructor(accelerator: Accelerator, arguments: TrainingArguments) ->
     """Train G with D (and the frozen teacher); returns G's folder (``stages/reconstructor/reconstructor``)."""
     common, own = arguments.common, arguments.reconstructor
     run = StageRun(accelerator, common, "reconstructor", arguments.to_dict())
-    if run.is_done():
+    if run.skip_if_done():
         return run.dir / "reconstructor"
     settings = StageSettings.resolve(
         common, own.reconstructor_batch_size, own.reconstructor_learning_rate, own.reconstructor_epochs
@@ -112,6 +112,7 @@ def run_reconstructor(accelerator: Accelerator, arguments: TrainingArguments) ->
     )
     g_model, d_model = accelerator.unwrap_model(network), accelerator.unwrap_model(discriminators)
     teach = None if teacher is None else (lambda pixel_values: teacher(pixel_values=pixel_values).logits)
+    run.require_batches(train_loader, len(train_set), settings.batch_size)
     run.resume()
     epochs = settings.epochs_needed(len(train_loader), common.gradient_accumulation_steps)
     for epoch in run.epochs(epochs):

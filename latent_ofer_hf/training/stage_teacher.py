@@ -69,8 +69,6 @@ def train_classifier(
     val_set = val_set or FaceTensors(splits.validation, seed=common.seed, train=False)
     train_loader = make_loader(common, train_set, settings.batch_size, train=True)
     val_loader = make_loader(common, val_set, common.per_device_eval_batch_size, train=False)
-    if len(train_loader) == 0:
-        raise ValueError(f"[{run.stage}] {len(train_set)} training faces < one batch of {settings.batch_size}")
     model = maybe_sync_batchnorm(accelerator, model)
     if optimizer_name == "sgd":
         optimizer = torch.optim.SGD(
@@ -81,6 +79,7 @@ def train_classifier(
     else:
         raise ValueError(f"optimizer must be 'sgd' or 'adamw', got {optimizer_name!r}")
     model, optimizer, train_loader, val_loader = accelerator.prepare(model, optimizer, train_loader, val_loader)
+    run.require_batches(train_loader, len(train_set), settings.batch_size)
     run.resume()
     epochs = settings.epochs_needed(len(train_loader), common.gradient_accumulation_steps)
     for epoch in run.epochs(epochs):
@@ -111,7 +110,7 @@ def run_teacher(accelerator: Accelerator, arguments: TrainingArguments) -> Path:
     """Train the teacher; returns its folder (``stages/teacher/teacher``)."""
     common, own = arguments.common, arguments.teacher
     run = StageRun(accelerator, common, "teacher", arguments.to_dict())
-    if run.is_done():
+    if run.skip_if_done():
         return run.dir / "teacher"
     settings = StageSettings.resolve(common, own.teacher_batch_size, own.teacher_learning_rate, own.teacher_epochs)
     splits = run.faces()
