@@ -397,6 +397,16 @@ def test_a_finished_stage_is_kept_and_says_so_with_the_flags_it_did_not_apply(tr
     assert all(torch.equal(value, after[key]) for key, value in before.items())
 
 
+def test_the_cards_command_carries_every_flag_that_changed_the_run(trained):
+    system = (trained / "README.md").read_text()
+    assert "--stage all --preset tiny --data synthfer --seed 0" in system
+    for flag in ("--synthfer_train_size 48", "--per_device_train_batch_size 4", "--max_train_steps 2"):
+        assert flag in system, flag
+    assert "--output_dir" not in system and "--per_device_eval_batch_size" not in system  # where, not what
+    mae = (trained / "stages" / "mae" / "vit" / "README.md").read_text()
+    assert "--stage mae" in mae and "--max_train_steps 2" in mae
+
+
 def test_a_stage_with_no_whole_batch_refuses_instead_of_training_nothing(tmp_path):
     for stage in ("mae", "teacher"):
         with pytest.raises(ValueError, match=rf"\[{stage}\] 48 training faces give no whole batch of 64"):

@@ -256,6 +256,20 @@ ARGUMENT_CLASSES = (
 )
 
 
+# the common flags that change what a stage trains (the others choose where, how often and how it is logged)
+TRAINING_FLAGS = ("preset", "data", "data_dir", "synthfer_train_size", "synthfer_validation_size",
+                  "validation_fraction", "seed", "per_device_train_batch_size", "gradient_accumulation_steps",
+                  "learning_rate", "num_train_epochs", "max_train_steps")  # fmt: skip
+
+
+def stage_flags(stage: str) -> tuple[str, ...]:
+    """The flags a stage's result depends on: the common training flags and its own group's."""
+    groups = {"mae": MAEArguments, "teacher": TeacherArguments, "detector": DetectorArguments,
+              "reconstructor": ReconstructorArguments}  # fmt: skip
+    own = groups.get(stage, RecognizerArguments)  # recognizer, baseline, ablation-NAME
+    return (*TRAINING_FLAGS, *(item.name for item in dataclasses.fields(own)))
+
+
 @dataclass
 class TrainingArguments:
     """Everything parsed, one attribute per group."""
@@ -444,4 +458,5 @@ __all__ = [
     "TeacherArguments",
     "TrainingArguments",
     "parse_args",
+    "stage_flags",
 ]

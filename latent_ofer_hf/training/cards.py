@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from accelerate import Accelerator
 
-from .arguments import CommonArguments
+from .arguments import TRAINING_FLAGS, CommonArguments, stage_flags
+
+# every common flag (those of TRAINING_FLAGS change the result; the others only where and how it runs)
+COMMON_FLAGS = {item.name for item in dataclasses.fields(CommonArguments)}
 
 STAGE_FLAGS = {"baseline": "recognizer --baseline", "discriminators": "reconstructor"}
 WHAT = {
@@ -21,14 +26,51 @@ WHAT = {
 }
 
 
-def training_command(component: str, common: CommonArguments) -> str:
-    stage = STAGE_FLAGS.get(component, component)
+# flags written first (or not at all: where and how a run is stored and logged do not change its result)
+WRITTEN_FIRST = ("preset", "data", "data_dir", "seed")
+
+
+def changed_flags(flags: dict[str, Any], names: Iterable[str]) -> list[str]:
+    """``--flag value`` for each of ``names`` whose value in ``flags`` (a run's ``training_args.json``) is not what
+    the run's preset and data would give by default — what the command needs to reproduce the run."""
+    from .arguments import parse_args
+
+    base = ["--preset", str(flags["preset"]), "--data", str(flags["data"])]
+    if flags.get("data_dir"):
+        base += ["--data_dir", str(flags["data_dir"])]
+    defaults = parse_args(base).to_dict()
+    shown = []
+    for name in names:
+        value = flags.get(name)
+        if name in WRITTEN_FIRST or name not in defaults or value is None or value == defaults[name]:
+            continue
+        shown.append(f"--{name} {str(value).lower() if isinstance(value, bool) else value}")
+    return shown
+
+
+def training_command(
+    component: str, common: CommonArguments, flags: dict[str, Any] | None = None, stage: str | None = None
+) -> str:
+    """The ``train.py`` command of a component; given the run's ``flags``, with every flag of ``stage`` (all flags
+    when None) that differs from the preset's defaults."""
+    command = STAGE_FLAGS.get(component, component)
     data = f"--data {common.data}" + (f" --data_dir {common.data_dir}" if common.data_dir else "")
-    return f"accelerate launch train.py --stage {stage} --preset {common.preset} {data} --seed {common.seed}"
+    text = f"accelerate launch train.py --stage {command} --preset {common.preset} {data} --seed {common.seed}"
+    if flags:
+        names = stage_flags(stage) if stage else [name for name in flags if name in TRAINING_FLAGS or name not in
+                                                  COMMON_FLAGS]  # fmt: skip
+        text = " ".join([text, *changed_flags(flags, names)])
+    return text
 
 
 def write_component_card(
-    accelerator: Accelerator, directory: Path, component: str, common: CommonArguments, state: Any
+    accelerator: Accelerator,
+    directory: Path,
+    component: str,
+    common: CommonArguments,
+    state: Any,
+    flags: dict[str, Any] | None = None,
+    stage: str | None = None,
 ) -> None:
     """``README.md`` in a component folder (main process only), from ``hub_cards/component.md``."""
     from ..evaluation.cards import component_card
@@ -52,7 +94,7 @@ def write_component_card(
     )
     data = f"{common.data} ({common.synthfer_train_size} faces)" if common.data == "synthfer" else common.data
     card = component_card(f"latent-ofer-hf {component}", what=WHAT.get(component, component),
-                          trained_on=common.data, training_command=training_command(component, common),
+                          trained_on=common.data, training_command=training_command(component, common, flags, stage),
                           training_summary=summary.replace("Preset", f"Data: {data}. Preset", 1))  # fmt: skip
     card.save(directory / "README.md")
 

@@ -13,7 +13,7 @@ import math
 import shutil
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,15 +23,7 @@ from accelerate import Accelerator
 from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_seed
 from tqdm.auto import tqdm
 
-from .arguments import (
-    STAGES,
-    CommonArguments,
-    DetectorArguments,
-    MAEArguments,
-    RecognizerArguments,
-    ReconstructorArguments,
-    TeacherArguments,
-)
+from .arguments import STAGES, CommonArguments, stage_flags
 from .cards import write_component_card
 from .data import FaceSplits, load_face_splits
 
@@ -99,20 +91,6 @@ class TrainState:
     global_step: int = 0  # optimizer steps
     best_metric: float | None = None
     best_epoch: int | None = None
-
-
-# the common flags that change what a stage trains (the others choose where, how often and how it is logged)
-TRAINING_FLAGS = ("preset", "data", "data_dir", "synthfer_train_size", "synthfer_validation_size",
-                  "validation_fraction", "seed", "per_device_train_batch_size", "gradient_accumulation_steps",
-                  "learning_rate", "num_train_epochs", "max_train_steps")  # fmt: skip
-
-
-def stage_flags(stage: str) -> tuple[str, ...]:
-    """The flags a stage's result depends on: the common training flags and its own group's."""
-    groups = {"mae": MAEArguments, "teacher": TeacherArguments, "detector": DetectorArguments,
-              "reconstructor": ReconstructorArguments}  # fmt: skip
-    own = groups.get(stage, RecognizerArguments)  # recognizer, baseline, ablation-NAME
-    return (*TRAINING_FLAGS, *(field.name for field in fields(own)))
 
 
 class StageRun:
@@ -186,7 +164,9 @@ class StageRun:
             if not (self.dir / name / "config.json").is_file():
                 save_component(self.accelerator, model, self.dir / name)
             card = {"vit": "mae"}.get(name, name)
-            write_component_card(self.accelerator, self.dir / name, card, self.common, self.state)
+            write_component_card(
+                self.accelerator, self.dir / name, card, self.common, self.state, self.arguments, self.stage
+            )
         self.mark_done({"components": list(components)})
         return self.dir / next(iter(components))
 

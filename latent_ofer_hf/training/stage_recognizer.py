@@ -13,6 +13,7 @@ reconstruction) into `stages/ablation-NAME` and assembles it, with the same froz
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -189,12 +190,13 @@ def assemble_system(accelerator: Accelerator, common, own=None) -> Path:
             if card.is_file():
                 shutil.copyfile(card, output / slot / "README.md")
         labels = [system.config.id2label[i] for i in range(len(system.config.id2label))]
-        command = training_command("recognizer", common).replace("--stage recognizer", "--stage all", 1)
+        saved = Path(common.output_dir) / "stages" / stage / "training_args.json"
+        flags = json.loads(saved.read_text()) if saved.is_file() else None
+        command = training_command("recognizer", common, flags).replace("--stage recognizer", "--stage all", 1)
         if stage != "recognizer":  # an ablation variant: its own command, after the system's
-            command = (
-                training_command("recognizer", common)
-                + f" --ablation {own.ablation}"
-                + "".join(f" --{flag} {getattr(own, flag)}" for flag in ABLATION_FLAGS)
+            command = training_command("recognizer", common, flags, stage)
+            command += "".join(
+                f" --{flag} {getattr(own, flag)}" for flag in ABLATION_FLAGS if f"--{flag} " not in command
             )
         write_system_card(output, [], trained_on=common.data, labels=labels, training_command=command)
     accelerator.wait_for_everyone()
