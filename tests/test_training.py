@@ -407,6 +407,19 @@ def test_the_cards_command_carries_every_flag_that_changed_the_run(trained):
     assert "--stage mae" in mae and "--max_train_steps 2" in mae
 
 
+def test_a_resume_at_an_epoch_s_end_records_no_false_training_loss(tmp_path, capsys):
+    output = tmp_path / "run"
+    args = [*TINY, "--stage", "mae", "--checkpointing_steps", "12", "--output_dir", str(output)]  # 48 / 4 = 12 batches
+    main(args)
+    first = json.loads((output / "stages" / "mae" / "metrics.json").read_text())
+    assert first[0]["mae/train_loss"] > 0
+    (output / "stages" / "mae" / "stage_done.json").unlink()  # as if killed after the epoch's last step
+    main([*args, "--resume_from_checkpoint", "latest"])
+    assert "resumed from" in capsys.readouterr().out
+    again = json.loads((output / "stages" / "mae" / "metrics.json").read_text())
+    assert "mae/train_loss" not in again[0] and again[0]["mae/val_loss"] == pytest.approx(first[0]["mae/val_loss"])
+
+
 def test_a_stage_with_no_whole_batch_refuses_instead_of_training_nothing(tmp_path):
     for stage in ("mae", "teacher"):
         with pytest.raises(ValueError, match=rf"\[{stage}\] 48 training faces give no whole batch of 64"):

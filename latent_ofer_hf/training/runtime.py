@@ -297,8 +297,10 @@ class StageRun:
         """Training faces per second over every process (data loading and steps; validation excluded)."""
         return self._timed_samples / self._timed_seconds if self._timed_seconds > 0 else None
 
-    def log(self, values: dict[str, float], *, epoch_end: bool = False) -> None:
-        values = {f"{self.stage}/{key}": float(value) for key, value in values.items()}
+    def log(self, values: dict[str, float | None], *, epoch_end: bool = False) -> None:
+        """Log (and at an epoch's end record and print) the values; None ones are left out (e.g. a training loss of
+        an epoch a resume found already trained)."""
+        values = {f"{self.stage}/{key}": float(value) for key, value in values.items() if value is not None}
         self.accelerator.log(values, step=self.state.global_step)
         if epoch_end:
             self.history.append({"epoch": self.state.epoch, "step": self.state.global_step, **values})
@@ -312,6 +314,13 @@ class StageRun:
         if better:
             self.state.best_metric, self.state.best_epoch = float(metric), self.state.epoch
         return better
+
+
+def epoch_means(accelerator: Accelerator, sums: torch.Tensor, count: int) -> list[float] | None:
+    """The epoch's mean training losses over every process (``sums`` of ``count`` batches per process), or None when
+    this run trained no batch of the epoch (resumed at its end: nothing to average, rather than a false 0)."""
+    means = (accelerator.reduce(sums.reshape(-1), reduction="mean") / max(count, 1)).tolist()  # collective: always
+    return means if count else None
 
 
 def make_loader(

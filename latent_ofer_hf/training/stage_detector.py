@@ -26,7 +26,16 @@ from ..models.vit_latents import ViTLatentBackbone
 from ..presets import preset_config
 from .arguments import TrainingArguments
 from .data import FaceTensors
-from .runtime import StageRun, StageSettings, frozen, make_loader, previous_output, save_component, set_learning_rate
+from .runtime import (
+    StageRun,
+    StageSettings,
+    epoch_means,
+    frozen,
+    make_loader,
+    previous_output,
+    save_component,
+    set_learning_rate,
+)
 
 
 @torch.no_grad()
@@ -156,7 +165,7 @@ def run_detector(accelerator: Accelerator, arguments: TrainingArguments) -> Path
         if epoch >= own.detector_warmup_epochs or epoch == epochs - 1 or stop:
             model.update_radius(distances)
         scores = patch_scores(accelerator, vit, detector, val_loader)
-        train_loss = float(accelerator.reduce(total, reduction="mean")) / max(count, 1)
+        train_loss = (epoch_means(accelerator, total, count) or [None])[0]
         run.log(
             {"train_loss": train_loss, "radius": float(model.radius), "embedding_spread": spread, **scores},
             epoch_end=True,

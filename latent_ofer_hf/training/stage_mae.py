@@ -17,7 +17,15 @@ from ..models.vit_latents import ViTLatentBackbone
 from ..presets import preset_config
 from .arguments import TrainingArguments
 from .data import FaceTensors
-from .runtime import StageRun, StageSettings, cosine_with_warmup, make_loader, save_component, set_learning_rate
+from .runtime import (
+    StageRun,
+    StageSettings,
+    cosine_with_warmup,
+    epoch_means,
+    make_loader,
+    save_component,
+    set_learning_rate,
+)
 
 
 def parameter_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
@@ -110,7 +118,7 @@ def run_mae(accelerator: Accelerator, arguments: TrainingArguments) -> Path:
                 stop = True
                 break
         score = validation_loss(accelerator, mae, val_loader, common.seed)
-        train_loss = float(accelerator.reduce(total, reduction="mean")) / max(count, 1)
+        train_loss = (epoch_means(accelerator, total, count) or [None])[0]
         run.log({"train_loss": train_loss, "val_loss": score}, epoch_end=True)
         if run.is_better(score, higher_is_better=False):
             save_component(accelerator, backbone, run.dir / "vit")

@@ -27,7 +27,16 @@ from ..models.vit_latents import ViTLatentBackbone
 from ..presets import preset_config
 from .arguments import TrainingArguments
 from .data import FaceTensors, parse_protocols
-from .runtime import StageRun, StageSettings, frozen, make_loader, previous_output, save_component, set_learning_rate
+from .runtime import (
+    StageRun,
+    StageSettings,
+    epoch_means,
+    frozen,
+    make_loader,
+    previous_output,
+    save_component,
+    set_learning_rate,
+)
 
 # the discriminators' own widths per preset (the paper's: ndf 64, feature width 512)
 DISCRIMINATOR_WIDTHS = {"tiny": {"ndf": 4, "feature_width": 8}}
@@ -149,7 +158,7 @@ def run_reconstructor(accelerator: Accelerator, arguments: TrainingArguments) ->
                 stop = True
                 break
         score = hole_l1(accelerator, vit, network, val_loader)
-        d_mean, g_mean, re_mean = (accelerator.reduce(sums, reduction="mean") / max(count, 1)).tolist()
+        d_mean, g_mean, re_mean = epoch_means(accelerator, sums, count) or [None] * 3
         run.log(
             {"d_loss": d_mean, "g_loss": g_mean, "reconstruction_loss": re_mean, "val_hole_l1": score}, epoch_end=True
         )

@@ -16,7 +16,15 @@ from ..models.expression_recognizer import ExpressionRecognizer, ExpressionRecog
 from ..presets import preset_config
 from .arguments import TrainingArguments
 from .data import FaceTensors
-from .runtime import StageRun, StageSettings, make_loader, maybe_sync_batchnorm, save_component, set_learning_rate
+from .runtime import (
+    StageRun,
+    StageSettings,
+    epoch_means,
+    make_loader,
+    maybe_sync_batchnorm,
+    save_component,
+    set_learning_rate,
+)
 
 
 def cnn_only_config(preset: str) -> ExpressionRecognizerConfig:
@@ -97,7 +105,7 @@ def train_classifier(
                 stop = True
                 break
         score = accuracy(accelerator, model, val_loader, forward)
-        train_loss = float(accelerator.reduce(total, reduction="mean")) / max(count, 1)
+        train_loss = (epoch_means(accelerator, total, count) or [None])[0]
         run.log({"train_loss": train_loss, "val_accuracy": score}, epoch_end=True)
         if run.is_better(score, higher_is_better=True):
             save_component(accelerator, model, run.dir / name)
