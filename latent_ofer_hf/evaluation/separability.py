@@ -96,9 +96,9 @@ def masked_prediction_errors(vit: ViTLatentBackbone, pixel_values: torch.Tensor,
 
 @torch.no_grad()
 def recognizer_features(recognizer: ExpressionRecognizer, pixel_values: torch.Tensor, grid_size: int) -> dict:
-    """``{name: [B, N, channels]}``: the recogniser's stem and ResNet stage outputs, average-pooled to the patch
-    grid (pixel statistics with a CNN's receptive fields, for comparison with the ViT's latents)."""
-    states = recognizer.resnet(pixel_values, output_hidden_states=True).hidden_states
+    """``{name: [B, N, channels]}``: the recogniser's stem and ResNet stage outputs on the images as its CNN reads
+    them (``cnn_image_size``), average-pooled (or upsampled) to the patch grid."""
+    states = recognizer.resnet(recognizer.cnn_input(pixel_values), output_hidden_states=True).hidden_states
     names = ["recognizer stem", *(f"recognizer stage {number}" for number in range(1, len(states)))]
     pooled = (torch.nn.functional.adaptive_avg_pool2d(state, grid_size) for state in states)
     return {name: state.flatten(2).transpose(1, 2) for name, state in zip(names, pooled, strict=True)}

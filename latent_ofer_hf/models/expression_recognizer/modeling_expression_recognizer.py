@@ -177,6 +177,13 @@ class ExpressionRecognizer(ExpressionRecognizerPreTrainedModel):
         )
         self.post_init()
 
+    def cnn_input(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        """The images as the CNN branch reads them: resized to ``config.cnn_image_size`` when that is set."""
+        size = self.config.cnn_image_size
+        if size is None or size == pixel_values.shape[-1]:
+            return pixel_values
+        return nn.functional.interpolate(pixel_values, size=(size, size), mode="bilinear", antialias=True)
+
     def select_latents(
         self, patch_latents: torch.Tensor, attention_maps: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -233,11 +240,7 @@ class ExpressionRecognizer(ExpressionRecognizerPreTrainedModel):
             )
 
         # 1. CNN branch: trunk feature map, attention heads, log-softmax fusion over heads.
-        cnn_input = pixel_values
-        if config.cnn_image_size is not None and config.cnn_image_size != pixel_values.shape[-1]:
-            size = (config.cnn_image_size, config.cnn_image_size)
-            cnn_input = nn.functional.interpolate(pixel_values, size=size, mode="bilinear", antialias=True)
-        feature_map = self.resnet(cnn_input, return_dict=True).last_hidden_state
+        feature_map = self.resnet(self.cnn_input(pixel_values), return_dict=True).last_hidden_state
         pooled, maps = zip(*(head(feature_map) for head in self.attention_heads), strict=True)
         attention_maps = torch.cat(maps, dim=1)
         cnn_features = fuse_head_features(torch.stack(pooled, dim=1))
