@@ -25,6 +25,10 @@ STAGES = ("mae", "teacher", "detector", "reconstructor", "recognizer")
 DATA_SOURCES = ("synthfer", "rafdb", "affectnet", "kdef", "fedro", "imagefolder")
 
 
+class SetupError(ValueError):
+    """A problem with the command, its data or its output folder (not a bug): train.py reports it in one line."""
+
+
 def _help(text: str, **kwargs: Any) -> Any:
     return field(metadata={"help": text}, **kwargs)
 
@@ -306,7 +310,17 @@ def _config_file(argv: list[str]) -> str | None:
 
 
 def parse_args(argv: list[str] | None = None) -> TrainingArguments:
-    """Parse the command line (``sys.argv[1:]`` by default) over the YAML defaults of ``--config``."""
+    """Parse the command line (``sys.argv[1:]`` by default) over the YAML defaults of ``--config``; a
+    :class:`SetupError` names what is wrong with it."""
+    try:
+        return _parse_args(argv)
+    except SetupError:
+        raise
+    except ValueError as error:  # the checks below, HfArgumentParser's unknown flags, an unknown preset
+        raise SetupError(str(error)) from None
+
+
+def _parse_args(argv: list[str] | None) -> TrainingArguments:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = HfArgumentParser(ARGUMENT_CLASSES)
     path = _config_file(argv)
@@ -447,6 +461,7 @@ def _check_ablation(common: CommonArguments, own: RecognizerArguments) -> None:
 
 __all__ = [
     "ABLATION_FLAGS",
+    "SetupError",
     "ARGUMENT_CLASSES",
     "CommonArguments",
     "DATA_SOURCES",

@@ -26,7 +26,7 @@ from ..data.occlusion import (
 )
 from ..data.synthfer import SEEN_OCCLUDERS, UNSEEN_OCCLUDERS, synthfer_dataset
 from ..models.latent_ofer.image_processing_latent_ofer import LatentOferImageProcessor
-from .arguments import CommonArguments
+from .arguments import CommonArguments, SetupError
 
 PROTOCOLS = ("seen", "random_patch", "free_form")
 IMAGE_SIZE = 224
@@ -86,7 +86,7 @@ def read_face_splits(common: CommonArguments) -> FaceSplits:
     else:
         dataset, report = load_image_folder(root, label_order="rafdb", return_report=True)
     if len(dataset) < 2:
-        raise ValueError(f"--data {common.data} --data_dir {root}: {len(dataset)} readable images; need at least 2")
+        raise SetupError(f"--data {common.data} --data_dir {root}: {len(dataset)} readable images; need at least 2")
     train, validation = _holdout(dataset, common.validation_fraction, common.seed)
     summary = {
         "source": common.data,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from accelerate import Accelerator
 
-from .arguments import STAGES, TrainingArguments, parse_args
+from .arguments import STAGES, SetupError, TrainingArguments, parse_args
 from .runtime import make_accelerator
 from .stage_detector import run_detector
 from .stage_mae import run_mae
@@ -34,7 +34,7 @@ def check_distributed_setup(accelerator: Accelerator) -> None:
     """DDP covers every stage (each model is at most ~90 M parameters); FSDP / DeepSpeed are refused clearly."""
     kind = accelerator.distributed_type.value if hasattr(accelerator.distributed_type, "value") else ""
     if kind in ("FSDP", "DEEPSPEED", "MEGATRON_LM", "XLA"):
-        raise ValueError(
+        raise SetupError(
             f"train.py supports DDP (multi-GPU, multi-node, multi-CPU) and single-device runs, not {kind}: the "
             f"reconstructor stage trains two models at once, and every model here fits on one device; run "
             f"`accelerate config` and choose multi-GPU"
@@ -45,7 +45,7 @@ def check_mixed_precision(accelerator: Accelerator) -> None:
     """fp16 needs a GPU: on the CPU accelerate keeps no GradScaler and no autocast, so `--mixed_precision fp16` would
     train in float32 without a word; refuse it there (bf16 autocasts on the CPU)."""
     if accelerator.mixed_precision == "fp16" and accelerator.device.type == "cpu":
-        raise ValueError(
+        raise SetupError(
             "--mixed_precision fp16 needs a GPU: on the CPU accelerate would silently train in float32; launch with "
             "--mixed_precision bf16 (CPU autocast) or no"
         )
@@ -81,12 +81,11 @@ def train(arguments: TrainingArguments) -> Path:
 
 
 def main(argv: list[str] | None = None) -> Path:
-    try:
-        arguments = parse_args(argv)
-    except ValueError as error:  # a bad flag or config file: one line, as argparse says it, not a traceback
+    try:  # a bad flag, config file, data folder or output folder: one line, as argparse says it, not a traceback
+        return train(parse_args(argv))
+    except SetupError as error:
         print(f"train.py: error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
-    return train(arguments)
 
 
 __all__ = ["STAGE_FUNCTIONS", "check_distributed_setup", "check_mixed_precision", "main", "train"]

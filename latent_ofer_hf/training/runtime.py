@@ -23,7 +23,7 @@ from accelerate import Accelerator
 from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_seed
 from tqdm.auto import tqdm
 
-from .arguments import STAGES, CommonArguments, stage_flags
+from .arguments import STAGES, CommonArguments, SetupError, stage_flags
 from .cards import write_component_card
 from .data import FaceSplits, load_face_splits
 
@@ -39,7 +39,7 @@ def make_accelerator(common: CommonArguments) -> Accelerator:
         try:
             import tensorboard  # noqa: F401
         except ImportError:
-            raise ValueError("--report_to tensorboard needs tensorboard: pip install 'latent-ofer-hf[train]'") from None
+            raise SetupError("--report_to tensorboard needs tensorboard: pip install 'latent-ofer-hf[train]'") from None
         log_with = "tensorboard"
     output = Path(common.output_dir)
     accelerator = Accelerator(
@@ -145,7 +145,7 @@ class StageRun:
     def require_batches(self, loader: Any, faces: int, batch_size: int) -> None:
         """A clear error when the training faces fill no whole batch (the stage would train nothing)."""
         if len(loader) == 0:
-            raise ValueError(
+            raise SetupError(
                 f"[{self.stage}] {faces} training faces give no whole batch of {batch_size} per process "
                 f"({self.accelerator.num_processes} processes): lower the batch size or use more faces"
             )
@@ -210,7 +210,7 @@ class StageRun:
         else:
             path = Path(request)
             if not (path / STATE_FILE).is_file():
-                raise ValueError(
+                raise SetupError(
                     f"--resume_from_checkpoint {request}: not a checkpoint of this script (no {STATE_FILE})"
                 )
             if path.parent.name != self.stage:  # a checkpoint of another stage: this stage starts fresh
@@ -350,7 +350,7 @@ def previous_output(common: CommonArguments, stage: str, name: str) -> Path:
     """The component an earlier stage saved (``stages/<stage>/<name>``); a clear error when it is missing."""
     path = Path(common.output_dir) / "stages" / stage / name
     if not (path / "config.json").is_file():
-        raise ValueError(
+        raise SetupError(
             f"stage {stage!r} has no output at {path}: run `--stage {stage}` first with the same "
             f"--output_dir (or `--stage all`)"
         )
