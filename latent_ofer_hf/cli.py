@@ -23,6 +23,7 @@ def _build_pipeline(model: str | None, device: str | None):
     from transformers import pipeline
 
     from .checkpoints import DEMO_CHECKPOINT, demo_checkpoint_available
+    from .checkpoints.synthetic_notice import notice_printed_by_caller
     from .models.latent_ofer.modeling_latent_ofer import LatentOferModel
     from .presets import preset_config
 
@@ -31,7 +32,8 @@ def _build_pipeline(model: str | None, device: str | None):
     elif model is None:
         print(UNTRAINED_NOTICE, file=sys.stderr)
         model = LatentOferModel(preset_config("tiny")).eval()
-    fer = pipeline("occluded-fer", model=model, device=device)
+    with notice_printed_by_caller():
+        fer = pipeline("occluded-fer", model=model, device=device)
     if fer.model_notice:
         print(f"NOTE: {fer.model_notice}", file=sys.stderr)
     return fer
@@ -188,6 +190,11 @@ def predict(args: argparse.Namespace) -> int:
         )
     else:
         print(_table(rows))
+    if not args.no_detector and any(faces == [] for _, faces, _ in rows):
+        print(
+            "(no face found: for images that are already face crops, such as SynthFER faces, add --no-detector)",
+            file=sys.stderr,
+        )
     return 1 if failed else 0
 
 

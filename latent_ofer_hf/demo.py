@@ -16,6 +16,7 @@ from PIL import Image
 from transformers import pipeline
 
 from .checkpoints import DEMO_CHECKPOINT, demo_checkpoint_available
+from .checkpoints.synthetic_notice import notice_printed_by_caller
 from .data.synthfer.generate import synthfer_sample
 from .models.common.labels import RAFDB_7
 from .models.latent_ofer import LatentOferModel
@@ -43,7 +44,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--model", help="a saved system folder or Hub repo id (default: the demo checkpoint)")
     parser.add_argument("--faces", type=int, default=7, help="test faces per condition (one per expression at 7)")
     args = parser.parse_args(argv)
-    fer, loaded = load_demo_system(args.model)
+    with notice_printed_by_caller():  # printed below, once
+        fer, loaded = load_demo_system(args.model)
     print(loaded)
     if fer.model_notice:
         print(f"NOTE: {fer.model_notice}")

@@ -72,6 +72,16 @@ def test_detector_flags_a_pasted_unseen_occluder(fer):
     assert flagged_occluded > flagged_clean
 
 
+def test_the_part_of_a_box_outside_the_image_is_flagged_as_occluded(fer):
+    image = Image.fromarray(synthfer_sample(FACES[0], split="test").image)
+    side = 224 / 1.4  # the box whose 0.2 margin frames the whole image
+    start = (224 - side) / 2
+    for shift, outside_columns in ((0, 0), (-60, 3)):  # 60 of 224 pixels past the left edge: columns 0-2 black
+        (face,) = fer(image, boxes=[(start + shift, start, start + shift + side, start + side)])
+        flagged = np.asarray(face["occlusion_mask"]).reshape(14, 14)
+        assert flagged[:, :outside_columns].all() and flagged[:, outside_columns:].mean() < 0.05, flagged.sum(0)
+
+
 def test_its_predictions_carry_the_synthetic_data_notice(fer):
     assert fer.model_notice == SYNTHETIC_DATA_NOTICE
     assert fer.model.config.training_data == "synthfer"
@@ -86,6 +96,22 @@ def test_the_task_without_a_model_is_the_demo_checkpoint_and_its_components_are_
     for component in ("vit", "detector", "reconstructor", "recognizer"):
         with pytest.raises(ValueError, match="needs a whole Latent-OFER system"):
             pipeline("occluded-fer", model=str(Path(DEMO_CHECKPOINT) / component))
+
+
+def test_the_command_line_says_the_notice_once_without_loading_bars_and_hints_at_face_crops(tmp_path, capsys):
+    from latent_ofer_hf.cli import main
+
+    face = tmp_path / "plain.png"  # no face for the face detector to find
+    Image.new("RGB", (224, 224), (128, 128, 128)).save(face)
+    for flags in ([], ["--no-detector"]):
+        assert main(["predict", str(face), *flags]) == 0
+        captured = capsys.readouterr()
+        assert captured.err.count(SYNTHETIC_DATA_NOTICE) == 1 and "Loading weights" not in captured.err, captured.err
+        found = "no face found" not in captured.out
+        assert found == bool(flags) and ("add --no-detector" in captured.err) != found, captured
+    from transformers.utils import logging as hf_logging
+
+    assert hf_logging.is_progress_bar_enabled()  # switched off only while the command loads
 
 
 _CHILD = textwrap.dedent(

@@ -451,6 +451,10 @@ def test_bad_training_flags_are_one_line_errors_before_any_work(tmp_path, capsys
         "--output_dir a file": (["--output_dir", str(tmp_path / "a_file")], "is a file, not a folder"),
         "unknown flag": (["--max_train_samples", "8"], "--max_train_samples"),
         "--init_from missing": (["--init_from", str(tmp_path / "nope")], "no such folder"),
+        "--data_dir with synthfer": (["--data_dir", str(tmp_path)], "--data synthfer is generated, it reads no folder"),
+        "--push_to_hub, no system": (["--stage", "teacher", "--push_to_hub"], "only --stage all and --stage recog"),
+        "--push_to_hub, baseline": (["--stage", "recognizer", "--baseline", "--push_to_hub"], "without --baseline"),
+        "--hub_model_id alone": (["--hub_model_id", "me/x"], "names the repository of --push_to_hub: add it"),
     }
     for name, (flags, message) in cases.items():
         with pytest.raises(SystemExit) as exit_info:
@@ -461,6 +465,20 @@ def test_bad_training_flags_are_one_line_errors_before_any_work(tmp_path, capsys
 
 
 # --------------------------------------------------------------------------------------------------- bad data
+def test_a_data_set_that_cannot_be_read_is_a_one_line_error(tmp_path, capsys):
+    labels = tmp_path / "EmoLabel"
+    labels.mkdir()
+    (tmp_path / "Image" / "aligned").mkdir(parents=True)
+    (labels / "list_patition_label.txt").write_text("train_00001.jpg 9\n")
+    for root, message in ((tmp_path, "list_patition_label.txt:1: unknown label '9'"), (tmp_path / "no", "not found")):
+        with pytest.raises(SystemExit) as exit_info:
+            main([*TINY, "--data", "rafdb", "--data_dir", str(root), "--stage", "teacher",
+                  "--output_dir", str(tmp_path / "out")])  # fmt: skip
+        err = capsys.readouterr().err
+        assert exit_info.value.code == 2 and len(err.strip().splitlines()) == 1, err
+        assert err.startswith("train.py: error: --data rafdb: ") and message in err, err
+
+
 def test_faces_kept_in_memory_give_the_items_of_a_fresh_read_every_epoch(monkeypatch):
     from latent_ofer_hf.data.synthfer import synthfer_dataset
     from latent_ofer_hf.training import data

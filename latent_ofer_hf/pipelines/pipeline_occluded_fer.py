@@ -126,8 +126,10 @@ class OccludedFERPipeline(ChunkPipeline):
         detector: ``"auto"`` (default: MTCNN when its weights are installed, else OpenCV Haar), ``None`` (each input
             is already a face crop: the whole image is the face) or any object with ``detect(PIL image) → faces``.
         boxes: the caller's own face boxes ``[(x0, y0, x1, y1), ...]`` (or an ``[N, 4]`` array), each at least 8×8
-            pixels, for a single image (for several images pass ``{"image": ..., "boxes": [...]}`` items).
-        bgr: numpy inputs are in BGR order (OpenCV).
+            pixels, for a single image (for several images pass ``{"image": ..., "boxes": [...]}`` items). A box
+            may reach past the image's edge (a face cut by the frame): the crop is black there, an occlusion to the
+            detector (the demo checkpoint flags and fills those patches).
+        bgr: numpy inputs are in BGR order (OpenCV); PIL images and encoded files have a defined order and ignore it.
         top_k: how many classes `scores` lists (default: all).
         reconstruct: False recognises the raw face (skips detection-guided reconstruction; no reconstruction is
             returned). Flags must be True/False: a string such as ``"none"`` is an error, not truthy.

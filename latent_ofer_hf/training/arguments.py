@@ -429,6 +429,18 @@ def _check(arguments: TrainingArguments) -> None:
         raise ValueError(f"--gradient_accumulation_steps must be >= 1, got {common.gradient_accumulation_steps}")
     if common.data != "synthfer" and common.data_dir is None:
         raise ValueError(f"--data {common.data} needs --data_dir (the root of your copy of the data set)")
+    if common.data == "synthfer" and common.data_dir is not None:
+        raise ValueError(
+            f"--data_dir {common.data_dir}: --data synthfer is generated, it reads no folder (give --data rafdb, "
+            "affectnet, kdef, fedro or imagefolder to train on a copy of a data set)"
+        )
+    if common.push_to_hub and (common.stage not in ("all", "recognizer") or arguments.recognizer.baseline):
+        raise ValueError(
+            "--push_to_hub uploads the assembled system, which only --stage all and --stage recognizer (without "
+            "--baseline) build"
+        )
+    if common.hub_model_id is not None and not common.push_to_hub:
+        raise ValueError(f"--hub_model_id {common.hub_model_id} names the repository of --push_to_hub: add it")
     if not 0.0 < common.validation_fraction < 1.0:
         raise ValueError(f"--validation_fraction must be in (0, 1), got {common.validation_fraction}")
     if common.learning_rate is not None and common.learning_rate <= 0:

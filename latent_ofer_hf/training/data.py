@@ -75,16 +75,21 @@ def read_face_splits(common: CommonArguments) -> FaceSplits:
         validation = synthfer_dataset(common.synthfer_validation_size, split="validation", seed=common.seed)
         return FaceSplits(train, validation, {"source": "synthfer", "skipped": 0, "skipped_files": []})
     root = common.data_dir
-    if common.data == "rafdb":
-        dataset, report = load_rafdb(root, split="train", label_order="rafdb", return_report=True)
-    elif common.data == "affectnet":
-        dataset, report = load_affectnet(root, split="train", num_classes=7, label_order="rafdb", return_report=True)
-    elif common.data == "kdef":
-        dataset, report = load_kdef(root, label_order="rafdb", split="train", return_report=True)
-    elif common.data == "fedro":
-        dataset, report = load_fedro(root, label_order="rafdb", return_report=True)
-    else:
-        dataset, report = load_image_folder(root, label_order="rafdb", return_report=True)
+    try:  # a missing list file, a bad label line: one line naming the file, not a traceback
+        if common.data == "rafdb":
+            dataset, report = load_rafdb(root, split="train", label_order="rafdb", return_report=True)
+        elif common.data == "affectnet":
+            dataset, report = load_affectnet(
+                root, split="train", num_classes=7, label_order="rafdb", return_report=True
+            )
+        elif common.data == "kdef":
+            dataset, report = load_kdef(root, label_order="rafdb", split="train", return_report=True)
+        elif common.data == "fedro":
+            dataset, report = load_fedro(root, label_order="rafdb", return_report=True)
+        else:
+            dataset, report = load_image_folder(root, label_order="rafdb", return_report=True)
+    except (FileNotFoundError, ValueError) as error:
+        raise SetupError(f"--data {common.data}: {error}") from None
     if len(dataset) < 2:
         raise SetupError(f"--data {common.data} --data_dir {root}: {len(dataset)} readable images; need at least 2")
     train, validation = _holdout(dataset, common.validation_fraction, common.seed)
