@@ -13,7 +13,7 @@ export GRADIO_ANALYTICS_ENABLED := False
 export NO_PROXY := 127.0.0.1,localhost
 export SE_AVOID_STATS := true
 
-.PHONY: setup test lint demo demo-console sizes bench clean
+.PHONY: setup test lint demo demo-console space sizes bench clean
 
 setup: $(VENV)/.installed
 
@@ -42,6 +42,11 @@ demo: setup
 # the same checkpoint on generated faces, printed in the terminal
 demo-console: setup
 	$(VENV)/bin/latent-ofer demo --console
+
+# the Hugging Face Space, ready to upload: hf upload USER/NAME dist/space . --repo-type space
+space: setup
+	rm -rf dist/space
+	$(PY) -m latent_ofer_hf.space.bundle dist/space
 
 sizes: setup
 	$(PY) -m latent_ofer_hf.sizes

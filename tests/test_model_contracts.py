@@ -316,3 +316,19 @@ def test_the_deprecated_module_name_and_keyword_still_work():
     assert old.tobytes() == module.shade_patches(face, mask, color=(0, 255, 0)).tobytes()
     with pytest.raises(TypeError, match="unexpected keyword"):
         module.shade_patches(face, mask, hue=3)
+
+
+def test_shaded_patches_can_carry_an_outline_on_their_edge_only():
+    import numpy as np
+    from PIL import Image
+
+    from latent_ofer_hf.pipelines.visualize import shade_patches
+
+    face = Image.new("RGB", (224, 224), (200, 30, 30))  # a red face: red shading alone hardly shows
+    mask = np.zeros((14, 14), dtype=bool)
+    mask[2:5, 3:6] = True  # a 3 × 3 block of patches: pixels 32..79 down, 48..95 across
+    pixels = np.asarray(shade_patches(face, mask, outline=(255, 230, 0)))
+    yellow = (pixels == (255, 230, 0)).all(-1)
+    assert yellow[32, 48:96].all() and yellow[79, 48:96].all() and yellow[32:80, 48].all() and yellow[32:80, 95].all()
+    assert not yellow[33:79, 49:95].any() and yellow.sum() == 2 * 48 + 2 * 46  # inside and outside untouched
+    assert not (np.asarray(shade_patches(face, mask)) == (255, 230, 0)).all(-1).any()  # no outline by default

@@ -104,14 +104,51 @@ def test_friendly_errors_and_oversize_upload_refused(app, tmp_path):
         client.predict(handle_file(str(big)), FACE_MODES[0], "none", 0.3, api_name="/predict")
     bad = tmp_path / "not_an_image.png"
     bad.write_bytes(b"this is not a PNG")
-    with pytest.raises(Exception, match="cannot identify image file") as raised:  # gradio's check of the upload
-        client.predict(handle_file(str(bad)), FACE_MODES[0], "none", 0.3, api_name="/predict")
-    assert "Traceback" not in str(raised.value)
     truncated = tmp_path / "truncated.png"
     truncated.write_bytes(Path(examples_dir_file(tmp_path)).read_bytes()[:-400])  # opens, fails to decode
-    with pytest.raises(Exception, match="This file cannot be used|truncated") as raised:
-        client.predict(handle_file(str(truncated)), FACE_MODES[1], "none", 0.3, api_name="/predict")
-    assert "Traceback" not in str(raised.value)
+    huge = tmp_path / "huge.png"
+    Image.new("L", (9000, 9000)).save(huge)  # 81 MP of zeros: a small file over the 64 MP limit
+    tiny = tmp_path / "tiny.png"
+    Image.new("RGB", (3, 3)).save(tiny)
+    for upload, mode, message in (
+        (
+            bad,
+            FACE_MODES[0],
+            "This file is not an image, or not one in a format that can be read",
+        ),  # gradio can't open it
+        (truncated, FACE_MODES[1], "This image file is incomplete (truncated)"),
+        (huge, FACE_MODES[0], "This image is too large: at most 64 megapixels."),
+        (tiny, FACE_MODES[1], "This image is too small: a face needs at least 8×8 pixels."),
+    ):
+        with pytest.raises(Exception) as raised:
+            client.predict(handle_file(str(upload)), mode, "none", 0.3, api_name="/predict")
+        shown = str(raised.value)  # in plain words: no traceback, no server path, no advice to programmers
+        assert message in shown and "Traceback" not in shown and str(tmp_path) not in shown, shown
+        assert "/tmp" not in shown and "max_pixels" not in shown and "preprocess" not in shown, shown
+    client.close()
+
+
+def test_uploads_reach_the_model_as_the_package_reads_them(app, examples, tmp_path):
+    """16-bit and grey images are scaled, not flattened by gradio's RGB conversion; no server path in the JSON; the
+    page names the face detector and, for the demo checkpoint, what its occlusion detector cannot do."""
+    demo, url = app
+    client = Client(url, verbose=False)
+    grey = np.asarray(Image.open(examples[0]).convert("L"))
+    Image.fromarray(grey).save(tmp_path / "grey8.png")
+    Image.fromarray(grey.astype(np.uint16) * 257).save(tmp_path / "grey16.png")  # the same picture in 16 bit
+    results = [
+        client.predict(handle_file(str(tmp_path / name)), CROP, "none", 0.3, api_name="/predict")[1]
+        for name in ("grey8.png", "grey16.png")
+    ]
+    (eight,), (sixteen,) = (result["faces"] for result in results)
+    assert (
+        eight["label"] == sixteen["label"]
+        and abs(eight["scores"][eight["label"]] - sixteen["scores"][eight["label"]]) < 0.05
+    )
+    assert sum(map(sum, sixteen["occlusion_mask"])) <= sum(map(sum, eight["occlusion_mask"])) + 20  # not a white page
+    assert results[0]["model"] == "demo checkpoint" and eight["face_score"] is None  # a face crop has no face score
+    page = json.dumps(demo.config, default=str)
+    assert "occlusion detector is weak" in page and "Faces are found by" in page
     client.close()
 
 
@@ -205,3 +242,56 @@ def test_page_in_headless_chromium(app, examples):
         assert driver.save_screenshot(str(ARTIFACTS / "space_screenshot.png"))
     finally:
         driver.quit()
+
+
+def test_the_space_bundle_installs_what_the_package_needs_and_runs_from_its_own_folder(tmp_path):
+    import subprocess
+    import sys
+    import tomllib
+
+    from latent_ofer_hf.space.bundle import bundle_space
+
+    root = Path(__file__).resolve().parent.parent
+    lines = (root / "spaces_app" / "requirements.txt").read_text(encoding="utf-8").splitlines()
+    wanted = [line for line in lines if line and not line.startswith("#")]
+    dependencies = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]["dependencies"]
+    for dependency in dependencies:  # the package's runtime dependencies, as pyproject.toml pins them
+        if not dependency.startswith(("torch", "gradio")):  # torch: the CPU build below; gradio: the Spaces SDK's
+            assert dependency in wanted, dependency
+    assert "latent-ofer-hf" not in " ".join(wanted)  # not on PyPI: it travels as source
+    assert "--extra-index-url https://download.pytorch.org/whl/cpu" in wanted
+    assert any(line.startswith("torch==") and line.endswith("+cpu") for line in wanted)
+    header = (root / "spaces_app" / "README.md").read_text(encoding="utf-8").split("---")[1]
+    gradio_range = next(d for d in dependencies if d.startswith("gradio"))
+    assert f"sdk_version: {gradio_range.split('>=')[1].split(',')[0]}.0" in header  # the SDK the range starts at
+
+    space = bundle_space(tmp_path / "space")
+    for slot in ("vit", "detector", "reconstructor", "recognizer"):
+        assert (space / "latent_ofer_hf" / "checkpoints" / "demo" / slot / "model.safetensors").is_file()
+    assert not list(space.rglob("__pycache__"))
+    child = "import latent_ofer_hf, app; print(latent_ofer_hf.__file__); print(type(app.demo).__name__)"
+    result = subprocess.run(
+        [sys.executable, "-c", child], cwd=space, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    where, kind = result.stdout.split()[-2:]
+    assert Path(where).is_relative_to(space) and kind == "Blocks"  # the bundled source, not this checkout
+    with pytest.raises(FileExistsError):
+        bundle_space(space)  # never written over
+
+
+def test_a_haar_detected_face_shows_no_face_score(examples, tmp_path):
+    from transformers import pipeline
+
+    from latent_ofer_hf.faces.haar import HaarFaceDetector
+    from latent_ofer_hf.space.blocks import _face_views, _model_description
+
+    haar = pipeline("occluded-fer", model=DEMO_CHECKPOINT, face_detector=HaarFaceDetector())
+    assert "Haar cascade" in _model_description(haar, DEMO_CHECKPOINT)
+    face = Image.open(examples[0])
+    (unscored,) = analyze_image(haar, face, detect=True, scored=False, occluder="none") or [None]
+    assert unscored is not None and unscored.face_score is None and unscored.to_json()["face_score"] is None
+    assert "face score" not in _face_views([unscored], 0)[-1]
+    (scored,) = analyze_image(haar, face, detect=True)
+    assert scored.face_score == 1.0 and "face score 1.000" in _face_views([scored], 0)[-1]

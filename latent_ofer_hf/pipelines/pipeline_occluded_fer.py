@@ -255,6 +255,12 @@ class OccludedFERPipeline(ChunkPipeline):
             postprocess["return_face"] = _flag("return_face", return_face)
         return preprocess, forward, postprocess
 
+    @property
+    def face_detector(self) -> Any:
+        """The face detector ``detector="auto"`` uses: the one given at construction, else MTCNN when its weights are
+        installed, else OpenCV's Haar cascade (loaded on first use)."""
+        return self._detector(_AUTO)
+
     def _detector(self, detector: Any):
         if detector is None:
             return None

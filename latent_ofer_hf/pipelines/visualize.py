@@ -18,10 +18,12 @@ def shade_patches(
     occlusion_mask: np.ndarray,
     color: tuple[int, int, int] = (255, 0, 0),
     alpha: float = 0.45,
+    outline: tuple[int, int, int] | None = None,
     **deprecated: object,
 ) -> Image.Image:
-    """The face crop with every flagged patch of the ``[g, g]`` mask tinted (the old keyword ``colour`` still works
-    in 0.1.x, with a FutureWarning)."""
+    """The face crop with every flagged patch of the ``[g, g]`` mask tinted, and with an ``outline`` colour its edge
+    drawn too (visible where the face itself is red); the old keyword ``colour`` still works in 0.1.x, with a
+    FutureWarning."""
     if "colour" in deprecated:
         warnings.warn("shade_patches(colour=...) is deprecated; use color=", FutureWarning, stacklevel=2)
         color = deprecated.pop("colour")
@@ -34,6 +36,11 @@ def shade_patches(
     mask = np.pad(mask, ((0, max(0, pixels.shape[0] - mask.shape[0])), (0, max(0, pixels.shape[1] - mask.shape[1]))))
     mask = mask[: pixels.shape[0], : pixels.shape[1], None] * alpha
     blended = pixels * (1 - mask) + np.asarray(color, dtype=np.float32) * mask
+    if outline is not None:  # the pixels of flagged cells that touch an unflagged cell (or the crop's edge)
+        inside = mask[..., 0] > 0
+        padded = np.pad(inside, 1)
+        edge = inside & ~(padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:])
+        blended[edge] = outline
     return Image.fromarray(blended.astype(np.uint8))
 
 

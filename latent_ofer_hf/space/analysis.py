@@ -22,7 +22,7 @@ class FaceAnalysis:
     """One face of a request: what the page and the API show."""
 
     box: tuple[int, int, int, int]
-    face_score: float
+    face_score: float | None  # None where there is none: a face crop as given, or a detector without confidences
     label: str
     scores: dict[str, float]
     occlusion_ratio: float
@@ -33,7 +33,7 @@ class FaceAnalysis:
     def to_json(self) -> dict[str, Any]:
         return {
             "box": list(self.box),
-            "face_score": round(self.face_score, 4),
+            "face_score": None if self.face_score is None else round(self.face_score, 4),
             "label": self.label,
             "scores": {label: round(score, 4) for label, score in self.scores.items()},
             "occlusion_ratio": round(self.occlusion_ratio, 4),
@@ -59,11 +59,19 @@ def add_occluder(face: Image.Image, kind: str, ratio: float, seed: int, grid: in
 
 
 def analyze_image(
-    fer: Any, image: Image.Image, *, occluder: str = "none", ratio: float = 0.3, seed: int = 0, detect: bool = True
+    fer: Any,
+    image: Image.Image,
+    *,
+    occluder: str = "none",
+    ratio: float = 0.3,
+    seed: int = 0,
+    detect: bool = True,
+    scored: bool = True,
 ):
     """Every face of `image` through the pipeline `fer` (``detect=False``: the image is one face crop); with an
     `occluder`, each aligned face first gets one. Returns a list of :class:`FaceAnalysis`, best face score first
-    (``[]`` when there is no face)."""
+    (``[]`` when there is no face); its face scores are None without detection or when ``scored=False`` (a detector
+    whose scores mean nothing, such as the Haar cascade's constant 1.0)."""
     options = {} if detect else {"detector": None}
     found = fer(image, return_face=True, return_reconstruction=occluder == "none", **options)
     if not found:
@@ -80,7 +88,7 @@ def analyze_image(
         results.append(
             FaceAnalysis(
                 box=(int(box["xmin"]), int(box["ymin"]), int(box["xmax"]), int(box["ymax"])),
-                face_score=float(face["face_score"]),
+                face_score=float(face["face_score"]) if detect and scored else None,
                 label=face["label"],
                 scores={entry["label"]: float(entry["score"]) for entry in face["scores"]},
                 occlusion_ratio=float(face["occlusion_ratio"]),

@@ -3,6 +3,7 @@ with occluders, written once as PNG files (gr.Examples takes files)."""
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 
@@ -16,15 +17,17 @@ EXAMPLES = ((3, "none"), (0, "none"), (5, "unseen"), (1, "unseen"), (4, "seen"),
 
 
 def example_files(directory: str | Path | None = None) -> list[str]:
-    """The example faces as PNG paths in `directory` (default: a fresh temporary folder)."""
-    folder = Path(directory) if directory is not None else Path(tempfile.mkdtemp(prefix="latent-ofer-examples-"))
+    """The example faces as PNG paths in `directory` (default: one folder in the temporary directory, reused by
+    every start; each start rewrites its files, atomically, so they always match this version's generator)."""
+    folder = Path(directory) if directory is not None else Path(tempfile.gettempdir()) / "latent-ofer-examples"
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for index, occlusion in EXAMPLES:
         sample = synthfer_sample(index, split="test", occlusion=occlusion)
         path = folder / f"synthfer_test_{index}_{RAFDB_7[sample.label]}_{occlusion}.png"
-        if not path.is_file():
-            Image.fromarray(sample.image).save(path)
+        partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        Image.fromarray(sample.image).save(partial, format="PNG")
+        os.replace(partial, path)  # another app starting at once never sees half a file
         paths.append(str(path))
     return paths
 
