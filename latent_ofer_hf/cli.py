@@ -115,6 +115,10 @@ def predict_data(args: argparse.Namespace) -> int:
 
     if args.images:
         return _fail("give either images or --data, not both")
+    for flag, given in (("--top-k", args.top_k is not None), ("--json", args.json), ("--save-vis", args.save_vis),
+                        ("--no-detector", args.no_detector)):  # fmt: skip
+        if given:
+            return _fail(f"{flag} is for images; --data writes every face (an aligned crop) with all its scores")
     if args.output is None:
         return _fail("--data needs --output predictions.parquet (or .jsonl)")
     model = args.model or (DEMO_CHECKPOINT if demo_checkpoint_available() else None)
@@ -128,6 +132,7 @@ def predict_data(args: argparse.Namespace) -> int:
         spec = EvaluationSpec(
             model=model, data=args.data, data_dir=args.data_dir, split=args.split, occlusion=args.occlusion,
             num_images=args.num_images, batch_size=args.batch_size,
+            reconstruction="none" if args.no_reconstruct else None,
         )  # fmt: skip
         columns = predict_dataset(spec, args.output)
     except (OSError, ValueError) as error:
@@ -161,7 +166,7 @@ def predict(args: argparse.Namespace) -> int:
         fer = _build_pipeline(args.model, args.device)
     except (OSError, ValueError) as error:  # missing folder, not a saved system, unreachable repo id
         return _fail(f"cannot load the model {args.model!r}: {error}")
-    call = {"top_k": args.top_k, "return_face": bool(args.save_vis)}
+    call = {"top_k": args.top_k or 3, "return_face": bool(args.save_vis)}
     if args.no_detector:
         call["detector"] = None
     if args.no_reconstruct:
@@ -210,6 +215,23 @@ def evaluate_command(args: argparse.Namespace) -> int:
             return _fail(f"--data {args.data}: --data_dir {args.data_dir!r} is not a folder")
         if args.model and _looks_like_path(args.model) and not Path(args.model).expanduser().is_dir():
             return _fail(f"--model {args.model}: no such folder")
+        if component := _component_folder(args.model):
+            return _fail(
+                f"--model {args.model} holds one component of a system (its {component}/): give the system's folder "
+                "(the one above it), or a recogniser's folder to evaluate that classifier alone"
+            )
+        if problem := _inapplicable_evaluate_options(args):
+            return _fail(problem)
+        if args.write_card and (problem := check_write_card(args)):
+            return _fail(problem)
+        output = Path(args.output_dir)
+        if output.exists() and not output.is_dir():
+            return _fail(f"--output_dir {args.output_dir} is a file, not a folder")
+        stale = [output / name for name in ("results.json", "confusion_matrix.png", "reconstructions.png")]
+        if args.protocol == "single" and any(path.is_file() for path in stale):
+            print(f"replacing the results in {output}", file=sys.stderr)
+            for path in stale:  # no plot of an earlier run left beside these results
+                path.unlink(missing_ok=True)
         spec = EvaluationSpec(
             model=args.model, data=args.data, data_dir=args.data_dir, split=args.split, occlusion=args.occlusion,
             num_images=args.num_images, batch_size=args.batch_size, seed=args.seed, output_dir=args.output_dir,
@@ -235,19 +257,79 @@ def evaluate_command(args: argparse.Namespace) -> int:
     line = f"accuracy {recognition['accuracy']:.4f}, balanced accuracy {recognition['balanced_accuracy']:.4f}"
     if "detection" in results:
         detection = results["detection"]
-        line += f"; patch precision {detection['patch_precision']}, recall {detection['patch_recall']}"
+        shown = {key: "n/a" if detection[key] is None else f"{detection[key]:.4f}" for key in detection}
+        line += f"; patch precision {shown['patch_precision']}, recall {shown['patch_recall']}"
     for name, peer in results.get("peers", {}).items():
         line += f"; peer {name}: accuracy {peer['accuracy']:.4f}"
     print(f"{line}  → {Path(args.output_dir) / 'results.json'}" + (f", card {card}" if args.write_card else ""))
     return 0
 
 
-def write_card(model: Path, results: dict[str, Any]) -> Path:
-    """The system's card with these results, and what its training run recorded (``stages/*/training_args.json``)."""
-    from .evaluation.cards import write_system_card
+def _inapplicable_evaluate_options(args: argparse.Namespace) -> str | None:
+    """An option this evaluation would ignore (and results.json would record as if used), or None."""
+    robustness = args.protocol.startswith("robustness")
+    occlusion = args.occlusion.partition(":")[0]
+    if robustness and args.occlusion != "none":
+        return f"--protocol {args.protocol} sweeps its own occlusion ratios on clean faces: drop --occlusion"
+    if robustness and args.write_card:
+        return "--write_card records a single protocol's results: run it without --protocol"
+    if not robustness and args.baseline is not None:
+        return "--baseline is the curve compared with --protocol robustness or robustness_grad"
+    if args.cam_model is not None and args.protocol != "robustness_grad" and occlusion != "grad_occlusion":
+        return "--cam_model picks the patches of --occlusion grad_occlusion (or --protocol robustness_grad)"
+    if args.data == "synthfer" and args.data_dir is not None:
+        return f"--data_dir {args.data_dir}: --data synthfer is generated, it reads no folder"
+    return None
 
-    if not model.is_dir():
-        raise ValueError(f"--write_card needs --model to be a local folder, got {model}")
+
+def check_write_card(args: argparse.Namespace) -> str | None:
+    """Why ``--write_card`` cannot record this run as the system's result (None when it can): a card holds what the
+    system does as it runs, on a whole Latent-OFER system's local folder."""
+    from .pipelines.pipeline_occluded_fer import SYSTEM_MODEL_TYPE
+
+    model = Path(args.model)
+    if not (model / "config.json").is_file():
+        return f"--write_card needs --model to be a local folder of a saved system, got {args.model}"
+    found = json.loads((model / "config.json").read_text(encoding="utf-8")).get("model_type")
+    if found != SYSTEM_MODEL_TYPE:
+        return (
+            f"--write_card writes a whole system's card; {args.model} holds a {found!r} model (a component's card is "
+            "written by train.py)"
+        )
+    oracles = {"--mask": (args.mask, "detected"), "--reconstruction": (args.reconstruction, None),
+               "--latents": (args.latents, "selected")}  # fmt: skip
+    changed = [f"{flag} {value}" for flag, (value, default) in oracles.items() if value != default]
+    if changed:
+        return f"--write_card records the system as it runs: not a run with {', '.join(changed)}"
+    return None
+
+
+#: the model types of a system's components that are not classifiers, and the folder each is saved in
+COMPONENT_FOLDERS = {
+    "latent-ofer-vit-latents": "vit",
+    "latent-ofer-occlusion-detector": "detector",
+    "latent-ofer-hybrid-reconstruction": "reconstructor",
+    "latent-ofer-repaint-reconstruction": "reconstructor",
+    "latent-ofer-reconstruction-discriminators": "discriminators",
+}
+
+
+def _component_folder(model: str) -> str | None:
+    """The component a local `model` folder holds (vit, detector, reconstructor), or None: evaluate takes a system or
+    a classifier (a recogniser, the plain CNN), and a component fails deep inside transformers' Auto classes."""
+    config = Path(model).expanduser() / "config.json"
+    if not config.is_file():
+        return None
+    return COMPONENT_FOLDERS.get(json.loads(config.read_text(encoding="utf-8")).get("model_type"))
+
+
+def write_card(model: Path, results: dict[str, Any]) -> Path:
+    """The system's card with these results (and the results its card already holds for other conditions), and what
+    its training run recorded (``stages/*/training_args.json``)."""
+    from huggingface_hub import ModelCard
+
+    from .evaluation.cards import card_results, write_system_card
+
     trained = model / "stages" / "recognizer" / "training_args.json"
     flags = json.loads(trained.read_text()) if trained.is_file() else {}
     if flags:
@@ -261,7 +343,12 @@ def write_card(model: Path, results: dict[str, Any]) -> Path:
             "not recorded (the system was not trained by train.py into this folder)"
         )
     labels = list(results["recognition"]["per_class_accuracy"])
-    return write_system_card(model, [results], trained_on=trained_on, training_command=command, labels=labels)
+    card = model / "README.md"
+    name = ModelCard.load(card).data.model_name if card.is_file() else None  # kept when the folder is copied
+    return write_system_card(
+        model, [results], model_name=name, previous=card_results(model), trained_on=trained_on,
+        training_command=command, labels=labels,
+    )  # fmt: skip
 
 
 def _card_training_command(card: Path) -> str | None:
@@ -299,6 +386,12 @@ def demo_command(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["sizes"]:  # the same options as python -m latent_ofer_hf.sizes (torch is imported only here)
+        from .sizes import main as sizes_main
+
+        sizes_main(argv[1:], prog="latent-ofer sizes")
+        return 0
     parser = argparse.ArgumentParser(
         prog="latent-ofer", description="Latent-OFER occluded facial expression recognition"
     )
@@ -312,14 +405,14 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument(
         "--save-vis", metavar="DIR", help="write a picture per image: boxes, occluded patches, reconstruction, scores"
     )
-    run.add_argument("--top-k", type=_positive_int, default=3, help="classes listed per face (default 3)")
+    run.add_argument("--top-k", type=_positive_int, default=None, help="classes listed per face (default 3)")
     run.add_argument("--no-detector", action="store_true", help="the images are already face crops")
     run.add_argument("--no-reconstruct", action="store_true", help="recognise the raw face (skip reconstruction)")
     run.add_argument("--device", default=None, help="e.g. cpu, cuda:0 (default: cpu)")
     every = run.add_argument_group("a whole data set (split over processes under accelerate launch)")
     every.add_argument("--data", default=None, choices=["synthfer", "rafdb", "affectnet", "kdef", "imagefolder"])
     every.add_argument("--data_dir", default=None, help="root of the data set (not for synthfer)")
-    every.add_argument("--split", default="test", help="test (default) or validation")
+    every.add_argument("--split", default="test", help="test (default), validation or train")
     every.add_argument("--occlusion", default="none", help="as for evaluate")
     every.add_argument("--num_images", type=int, default=700, help="SynthFER faces to generate (default 700)")
     every.add_argument("--batch_size", type=int, default=16)
@@ -330,12 +423,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     judge.add_argument("--data", default="synthfer", choices=["synthfer", "rafdb", "affectnet", "kdef", "imagefolder"])
     judge.add_argument("--data_dir", default=None, help="root of the data set (not for synthfer)")
-    judge.add_argument("--split", default="test", help="test (default) or validation")
+    judge.add_argument("--split", default="test", help="test (default), validation or train")
     judge.add_argument(
         "--occlusion",
         default="none",
-        help="none | seen | unseen | random_patch:<ratio> | grad_occlusion:<ratio> (with --cam_model; the ratio "
-        "defaults to 0.3) | free_form",
+        help="none | seen | unseen | random_patch:<ratio> | grad_occlusion:<ratio> (with --cam_model) | free_form; "
+        "a ratio left out is 0.3",
     )
     judge.add_argument("--num_images", type=int, default=700, help="SynthFER faces to generate (default 700)")
     judge.add_argument("--batch_size", type=int, default=16)
@@ -384,7 +477,9 @@ def main(argv: list[str] | None = None) -> int:
         help="grad_occlusion: the classifier whose Grad-CAM picks the patches (default with robustness_grad: "
         "--baseline)",
     )
-    commands.add_parser("sizes", help="parameters and FLOPs per component per preset")
+    commands.add_parser(
+        "sizes", help="parameters and FLOPs per component per preset (its options: latent-ofer sizes --help)"
+    )
     show = commands.add_parser("demo", help="launch the Gradio app on 127.0.0.1 (offline) with the demo checkpoint")
     show.add_argument("--model", default=None, help="a saved system folder or Hub repo id (default: demo checkpoint)")
     show.add_argument("--port", type=int, default=None, help="port (default: the first free one from 7860)")
@@ -398,11 +493,6 @@ def main(argv: list[str] | None = None) -> int:
         return demo_command(args)
     if args.command == "evaluate":
         return evaluate_command(args)
-    if args.command == "sizes":
-        from .sizes import main as sizes_main
-
-        sizes_main([])
-        return 0
     return predict(args)
 
 

@@ -158,11 +158,21 @@ def format_table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The options of this table (``python -m latent_ofer_hf.sizes`` and ``latent-ofer sizes`` alike)."""
     parser.add_argument("--presets", nargs="+", default=["paper", "base", "demo", "tiny"], choices=sorted(PRESETS))
-    parser.add_argument("--masked-patches", type=int, default=49, help="patches hidden for the MAE-fill row")
+    parser.add_argument(
+        "--masked-patches", type=int, default=49, help="patches hidden for the MAE-fill row (1 to 195 of 14 × 14)"
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None, prog: str | None = None) -> None:
+    parser = add_arguments(argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0]))
     args = parser.parse_args(argv)
+    patches = min(preset_config(name).vit_config.grid_size ** 2 for name in args.presets)
+    if not 0 < args.masked_patches < patches:
+        parser.error(f"--masked-patches must be in 1..{patches - 1} (of {patches} patches), got {args.masked_patches}")
     rows = {name: measure(name, args.masked_patches) for name in args.presets}
     print(format_table([row for name in args.presets for row in rows[name]]))
     if "paper" in rows and "base" in rows:

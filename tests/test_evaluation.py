@@ -261,7 +261,7 @@ def test_predict_over_a_data_set_in_one_process_and_in_two_gives_the_same_rows(s
     assert cli(["predict", "--data", "synthfer", "--model", str(system_dir), "--output", str(tmp_path / "x.csv")]) == 2
 
 
-def test_a_gaussian_head_s_masks_are_what_the_system_fills_and_is_scored_on(system_dir, tmp_path):
+def test_a_gaussian_head_s_masks_are_what_the_system_fills_and_is_scored_on(system_dir, tmp_path, capsys):
     from latent_ofer_hf.evaluation.evaluate import load_system
     from latent_ofer_hf.evaluation.gaussian_masks import gaussian_mask_report
     from latent_ofer_hf.evaluation.gaussian_masks import main as gaussian_masks
@@ -284,11 +284,17 @@ def test_a_gaussian_head_s_masks_are_what_the_system_fills_and_is_scored_on(syst
     args = ["--model", str(system_dir), "--occlusion", "unseen", "--num_images", "3", "--num_clean", "4"]
     written = gaussian_masks([*args, "--num_held_out", "2", "--nu", "0.1", "--output", str(tmp_path / "r.json")])
     assert json.loads((tmp_path / "r.json").read_text())["gaussian"]["0.1"] == written["gaussian"]["0.1"]
-    for bad in (["--nu", "0"], ["--occlusion", "sunglasses"], ["--num_clean", "1"]):
-        with pytest.raises(SystemExit):
+    for bad, message in (
+        (["--nu", "0"], "--nu values must be in (0, 1)"),
+        (["--occlusion", "sunglasses"], "unknown occlusion protocol"),
+        (["--num_clean", "1"], "--num_clean needs at least 2"),
+        (["--representation", "no such layer"], "is not one of"),
+        (["--occlusion", "grad_occlusion:0.3"], "needs a CAM model"),
+        (["--model", str(system_dir / "vit")], "is not a saved Latent-OFER system"),
+    ):
+        with pytest.raises(SystemExit):  # one line, as argparse says it
             gaussian_masks([*args, *bad])
-    with pytest.raises(ValueError, match="is not one of"):
-        gaussian_masks([*args, "--representation", "no such layer"])
+        assert message in capsys.readouterr().err, bad
 
 
 def test_a_ratio_protocol_without_a_ratio_records_the_default_it_ran(system_dir, tmp_path):
@@ -370,6 +376,88 @@ def test_a_card_rewritten_for_the_exported_demo_checkpoint_keeps_its_synthfer_wa
     after = (folder / "README.md").read_text()
     assert SYNTHFER_WARNING in after and "`None`" not in after
     assert f"```bash\n{command}" in after and after != before
+
+
+def test_a_card_keeps_other_conditions_records_its_faces_and_refuses_what_the_system_does_not_run(
+    system_dir, tmp_path, capsys
+):
+    import shutil
+
+    from huggingface_hub import ModelCard
+
+    shutil.copytree(system_dir, tmp_path / "first")
+    base = ["evaluate", "--num_images", "7", "--batch_size", "7"]
+    unseen = ["--occlusion", "unseen", "--output_dir", str(tmp_path / "unseen"), "--write_card"]
+    assert cli([*base, "--model", str(tmp_path / "first"), *unseen]) == 0
+    folder = tmp_path / "moved"  # a copied system keeps its card's name
+    shutil.copytree(tmp_path / "first", folder)
+    base += ["--model", str(folder)]
+    assert cli([*base, "--occlusion", "none", "--output_dir", str(tmp_path / "clean"), "--write_card"]) == 0
+    card = ModelCard.load(folder / "README.md")
+    assert {r.dataset_config for r in card.data.eval_results} == {"unseen", "none"}  # the first run's kept
+    assert {tuple(r.dataset_args.items()) for r in card.data.eval_results} == {(("num_images", 7), ("seed", 0))}
+    assert card.data.model_name == "first" and card.data.pipeline_tag == "image-classification"
+    assert "--occlusion unseen --num_images 7 --seed 0`" in card.text and "| 7 |" in card.text
+    before = (folder / "README.md").read_text()
+    capsys.readouterr()
+    refused = {
+        "component": (["--model", str(folder / "recognizer")], "writes a whole system's card"),
+        "oracle mask": (["--occlusion", "unseen", "--mask", "ground_truth"], "not a run with --mask ground_truth"),
+        "mae only": (["--reconstruction", "mae"], "not a run with --reconstruction mae"),
+        "robustness": (["--protocol", "robustness"], "run it without --protocol"),
+    }
+    for name, (flags, message) in refused.items():
+        args = [*base, "--output_dir", str(tmp_path / name), "--write_card", *flags]
+        assert cli(args) == 2, name  # (a later --model wins: the component case)
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1, (name, err)
+    assert (folder / "README.md").read_text() == before and not (folder / "recognizer" / "README.md").exists()
+
+
+def test_evaluate_refuses_options_it_would_ignore_and_leaves_no_stale_plots(system_dir, tmp_path, capsys):
+    base = ["evaluate", "--model", str(system_dir), "--num_images", "7", "--batch_size", "7"]
+    cases = {
+        "robustness with an occlusion": (["--protocol", "robustness", "--occlusion", "unseen"], "drop --occlusion"),
+        "a baseline without a curve": (["--baseline", str(system_dir)], "--baseline is the curve compared"),
+        "a CAM model without Grad-occlusion": (["--cam_model", str(system_dir)], "--cam_model picks the patches"),
+        "--data_dir with synthfer": (["--data_dir", str(tmp_path)], "--data synthfer is generated"),
+        "a component": (["--model", str(system_dir / "vit")], "holds one component of a system (its vit/)"),
+        "a file as output": (["--output_dir", __file__], "is a file, not a folder"),
+    }
+    for name, (flags, message) in cases.items():
+        assert cli([*base, "--output_dir", str(tmp_path / "x"), *flags]) == 2, name
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1, (name, err)
+    out = tmp_path / "out"
+    assert cli([*base, "--occlusion", "unseen", "--output_dir", str(out)]) == 0
+    assert (out / "reconstructions.png").is_file()
+    capsys.readouterr()
+    assert cli([*base, "--occlusion", "none", "--output_dir", str(out)]) == 0
+    assert "replacing the results in" in capsys.readouterr().err
+    assert not (out / "reconstructions.png").exists()  # the unseen run's plot is not left beside clean results
+    assert json.loads((out / "results.json").read_text())["spec"]["occlusion"] == "none"
+
+
+def test_predict_over_a_data_set_honours_no_reconstruct_and_refuses_image_options(system_dir, tmp_path, capsys):
+    import datasets
+
+    args = ["predict", "--model", str(system_dir), "--data", "synthfer", "--occlusion", "random_patch:0.5",
+            "--num_images", "7", "--batch_size", "7"]  # fmt: skip
+    assert cli([*args, "--output", str(tmp_path / "hybrid.jsonl")]) == 0
+    assert cli([*args, "--no-reconstruct", "--output", str(tmp_path / "raw.jsonl")]) == 0
+    hybrid, raw = (datasets.Dataset.from_json(str(tmp_path / f"{n}.jsonl"))["score"] for n in ("hybrid", "raw"))
+    assert hybrid != raw  # the recogniser read other faces
+    for flag in (["--top-k", "2"], ["--json"], ["--no-detector"]):
+        assert cli([*args, *flag, "--output", str(tmp_path / "x.jsonl")]) == 2
+        assert f"{flag[0]} is for images" in capsys.readouterr().err
+
+
+def test_the_sizes_command_takes_the_module_s_options_and_checks_them(capsys):
+    assert cli(["sizes", "--presets", "tiny", "--masked-patches", "98"]) == 0
+    assert "tiny" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        cli(["sizes", "--presets", "tiny", "--masked-patches", "500"])
+    assert "--masked-patches must be in 1..195" in capsys.readouterr().err
 
 
 def test_a_component_card_says_synthfer_is_not_for_real_photos():

@@ -84,6 +84,10 @@ def test_added_occluder_is_flagged_and_no_face_is_a_message(fer, examples):
     assert analyze_image(fer, Image.new("RGB", (320, 240), (90, 90, 90))) == []  # a blank image: no face
     patched = add_occluder(clean, "random patches", 0.3, seed=0, grid=14)
     assert (np.asarray(patched) == 0).all(axis=-1).sum() >= 0.29 * 224 * 224
+    # the page's last example says the demo checkpoint's detector finds these patches: it does
+    black = (np.asarray(patched) == 0).all(-1).reshape(14, 16, 14, 16).all(axis=(1, 3))
+    (found,) = analyze_image(fer, clean, occluder="random patches", ratio=0.3, detect=False)
+    assert (black & found.occlusion_mask).sum() >= 0.9 * black.sum() and (found.occlusion_mask & ~black).sum() <= 3
     with pytest.raises(ValueError, match="unknown occluder"):
         add_occluder(clean, "hat", 0.3, seed=0, grid=14)
     assert set(OCCLUDER_CHOICES) >= {"none", "sunglasses", "hand", "random patches"}
@@ -129,16 +133,16 @@ def test_friendly_errors_and_oversize_upload_refused(app, tmp_path):
 
 
 def test_uploads_reach_the_model_as_the_package_reads_them(app, examples, tmp_path):
-    """16-bit and grey images are scaled, not flattened by gradio's RGB conversion; no server path in the JSON; the
+    """16-bit and gray images are scaled, not flattened by gradio's RGB conversion; no server path in the JSON; the
     page names the face detector and, for the demo checkpoint, what its occlusion detector cannot do."""
     demo, url = app
     client = Client(url, verbose=False)
-    grey = np.asarray(Image.open(examples[0]).convert("L"))
-    Image.fromarray(grey).save(tmp_path / "grey8.png")
-    Image.fromarray(grey.astype(np.uint16) * 257).save(tmp_path / "grey16.png")  # the same picture in 16 bit
+    gray = np.asarray(Image.open(examples[0]).convert("L"))
+    Image.fromarray(gray).save(tmp_path / "gray8.png")
+    Image.fromarray(gray.astype(np.uint16) * 257).save(tmp_path / "gray16.png")  # the same picture in 16 bit
     results = [
         client.predict(handle_file(str(tmp_path / name)), CROP, "none", 0.3, api_name="/predict")[1]
-        for name in ("grey8.png", "grey16.png")
+        for name in ("gray8.png", "gray16.png")
     ]
     (eight,), (sixteen,) = (result["faces"] for result in results)
     assert (

@@ -35,6 +35,13 @@ def dataset_name(spec: dict[str, Any]) -> str:
     return f"{spec['data']} {spec['split']} (occlusion: {spec['occlusion']})"
 
 
+def _dataset_args(spec: dict[str, Any]) -> dict[str, int] | None:
+    """What else picks the faces: SynthFER's count and seed (its test split is generated)."""
+    if spec["data"] != "synthfer":
+        return None
+    return {"num_images": int(spec["num_images"]), "seed": int(spec.get("seed", 0))}
+
+
 def eval_results(results: list[dict[str, Any]], task: str = "image-classification") -> list[EvalResult]:
     """One `EvalResult` per evaluated data set × metric present in the results."""
     found = []
@@ -47,17 +54,43 @@ def eval_results(results: list[dict[str, Any]], task: str = "image-classificatio
             found.append(EvalResult(task_type=task, task_name="Occluded facial expression recognition",
                                     dataset_type=spec["data"], dataset_name=dataset_name(spec),
                                     dataset_split=spec["split"], dataset_config=spec["occlusion"],
+                                    dataset_args=_dataset_args(spec),
                                     metric_type=metric_type, metric_name=metric_name,
                                     metric_value=round(float(value), 6)))  # fmt: skip
     return found
 
 
-def results_table(results: list[dict[str, Any]]) -> str:
-    if not results:
+def _condition(item: EvalResult) -> tuple[str, str | None, str | None]:
+    return item.dataset_type, item.dataset_split, item.dataset_config
+
+
+def merged_results(previous: list[EvalResult], new: list[EvalResult]) -> list[EvalResult]:
+    """`previous` results of the conditions (data set, split, occlusion) that `new` does not measure, then `new`: a
+    card evaluated under another occlusion keeps what it had."""
+    measured = {_condition(item) for item in new}
+    return [item for item in previous if _condition(item) not in measured] + list(new)
+
+
+def evaluation_commands(items: list[EvalResult]) -> str:
+    """The ``latent-ofer evaluate`` command of every condition, as each was run."""
+    commands = []
+    for item in items:
+        command = f"`latent-ofer evaluate --data {item.dataset_type} --split {item.dataset_split} --occlusion "
+        command += f"{item.dataset_config}"
+        for flag, value in (item.dataset_args or {}).items():
+            command += f" --{flag} {value}"
+        if command + "`" not in commands:
+            commands.append(command + "`")
+    return "; ".join(commands) or "not run yet"
+
+
+def results_table(items: list[EvalResult]) -> str:
+    if not items:
         return "Not evaluated yet."
-    lines = ["| data (split, occlusion) | metric | value |", "|---|---|---:|"]
-    for item in eval_results(results):
-        lines.append(f"| {item.dataset_name} | {item.metric_name} | {item.metric_value:.4f} |")
+    lines = ["| data (split, occlusion) | faces | metric | value |", "|---|---:|---|---:|"]
+    for item in items:
+        faces = (item.dataset_args or {}).get("num_images", "all")
+        lines.append(f"| {item.dataset_name} | {faces} | {item.metric_name} | {item.metric_value:.4f} |")
     return "\n".join(lines)
 
 
@@ -70,10 +103,10 @@ def licence_notes(trained_on: str | None) -> str:
     return " ".join(notes)
 
 
-def _card_data(model_name: str, trained_on: str | None, results: list[dict[str, Any]]) -> ModelCardData:
+def _card_data(model_name: str, trained_on: str | None, items: list[EvalResult]) -> ModelCardData:
     licence = "mit" if trained_on in (None, "synthfer") else "other"
-    kwargs = {"eval_results": eval_results(results), "model_name": model_name} if results else {}
-    return ModelCardData(license=licence, library_name="transformers",
+    kwargs = {"eval_results": items, "model_name": model_name} if items else {}
+    return ModelCardData(license=licence, library_name="transformers", pipeline_tag="image-classification",
                          tags=["facial-expression-recognition", "occlusion", "latent-ofer", "image-classification"],
                          **kwargs)  # fmt: skip
 
@@ -86,22 +119,19 @@ def system_card(
     training_command: str,
     labels: list[str],
     repo_id: str = "path/to/this/folder",
+    previous: list[EvalResult] = (),
 ) -> ModelCard:
-    """The card of a whole system."""
-    commands = "; ".join(
-        f"`latent-ofer evaluate --data {r['spec']['data']} --split {r['spec']['split']} "
-        f"--occlusion {r['spec']['occlusion']}`"
-        for r in results
-    )
+    """The card of a whole system: these `results`, and the `previous` card's results of other conditions."""
+    items = merged_results(list(previous), eval_results(results))
     return ModelCard.from_template(
-        _card_data(model_name, trained_on, results),
+        _card_data(model_name, trained_on, items),
         template_path=str(TEMPLATES / "system.md"),
         model_name=model_name,
         labels=", ".join(labels),
         trained_on=_trained_on(trained_on),
         repo_id=repo_id,
-        results_table=results_table(results),
-        evaluation_command=commands or "not run yet",
+        results_table=results_table(items),
+        evaluation_command=evaluation_commands(items),
         training_command=training_command,
         limitations=_limitations(trained_on),
         licence_notes=licence_notes(trained_on),
@@ -141,12 +171,29 @@ def _limitations(trained_on: str | None) -> str:
     return text
 
 
-def write_system_card(folder: Path, results: list[dict[str, Any]], **kwargs: Any) -> Path:
-    """Render and save ``folder/README.md``; returns its path."""
-    card = system_card(folder.name, results=results, **kwargs)
+def card_results(folder: Path) -> list[EvalResult]:
+    """The results in ``folder/README.md``'s model-index (none without a card)."""
+    path = Path(folder) / "README.md"
+    return list(ModelCard.load(path).data.eval_results or []) if path.is_file() else []
+
+
+def write_system_card(
+    folder: Path, results: list[dict[str, Any]], model_name: str | None = None, **kwargs: Any
+) -> Path:
+    """Render and save ``folder/README.md`` (named `model_name`, default the folder's name); returns its path
+    (``previous=card_results(folder)`` keeps the results of other conditions)."""
+    card = system_card(model_name or Path(folder).name, results=results, **kwargs)
     path = Path(folder) / "README.md"
     card.save(path)
     return path
 
 
-__all__ = ["component_card", "eval_results", "system_card", "write_system_card"]
+__all__ = [
+    "card_results",
+    "component_card",
+    "eval_results",
+    "evaluation_commands",
+    "merged_results",
+    "system_card",
+    "write_system_card",
+]

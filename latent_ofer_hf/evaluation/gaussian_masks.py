@@ -112,7 +112,9 @@ def _format(report: dict) -> str:
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(
-        prog="python -m latent_ofer_hf.evaluation.gaussian_masks", description=__doc__.split("\n\n")[0]
+        prog="python -m latent_ofer_hf.evaluation.gaussian_masks",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("--model", required=True, help="a saved system folder (e.g. latent_ofer_hf/checkpoints/demo)")
     parser.add_argument("--occlusion", default="unseen", help="none | seen | unseen | random_patch:<ratio> (SynthFER)")
@@ -130,26 +132,31 @@ def main(argv: list[str] | None = None) -> dict:
     if any(not 0.0 < nu < 1.0 for nu in args.nu):
         parser.error(f"--nu values must be in (0, 1), got {args.nu}")
     try:
-        parse_occlusion(args.occlusion)
+        if parse_occlusion(args.occlusion)[0] == "grad_occlusion":
+            parser.error("--occlusion grad_occlusion needs a CAM model, which this tool does not take")
     except ValueError as error:
         parser.error(str(error))
     if not (Path(args.model) / "config.json").is_file():
         parser.error(f"--model {args.model}: not a saved system folder")
     if args.output and not Path(args.output).resolve().parent.is_dir():
-        parser.error(f"--output {args.output}: its folder does not exist")
-    model = load_system(args.model)
-    processor = LatentOferImageProcessor()
-    clean = _pixels(synthfer_dataset(args.num_clean + args.num_held_out, split="train", seed=args.seed), processor)
-    spec = EvaluationSpec(model=args.model, occlusion=args.occlusion, num_images=args.num_images, seed=args.seed)
-    report = gaussian_mask_report(
-        model,
-        clean[: args.num_clean],
-        clean[args.num_clean :],
-        _stack(EvaluationFaces(spec)),
-        representation=args.representation,
-        covariance=args.covariance,
-        nus=tuple(args.nu),
-    )
+        parent = Path(args.output).resolve().parent
+        parser.error(f"--output {args.output}: {parent} " + ("is a file" if parent.exists() else "does not exist"))
+    try:  # a component's folder, an unknown representation: one line, as argparse says it
+        model = load_system(args.model)
+        processor = LatentOferImageProcessor()
+        clean = _pixels(synthfer_dataset(args.num_clean + args.num_held_out, split="train", seed=args.seed), processor)
+        spec = EvaluationSpec(model=args.model, occlusion=args.occlusion, num_images=args.num_images, seed=args.seed)
+        report = gaussian_mask_report(
+            model,
+            clean[: args.num_clean],
+            clean[args.num_clean :],
+            _stack(EvaluationFaces(spec)),
+            representation=args.representation,
+            covariance=args.covariance,
+            nus=tuple(args.nu),
+        )
+    except ValueError as error:
+        parser.error(str(error))
     print(_format(report))
     if args.output:
         with open(args.output, "w", encoding="utf-8") as file:

@@ -215,7 +215,8 @@ def main(argv: list[str] | None = None) -> dict[str, float | None]:
     if args.num_clean < 2 or args.num_occluded < 1:
         parser.error(f"--num_clean needs at least 2 faces, --num_occluded 1; got {args.num_clean}, {args.num_occluded}")
     if args.output and not Path(args.output).resolve().parent.is_dir():
-        parser.error(f"--output {args.output}: its folder does not exist")
+        parent = Path(args.output).resolve().parent
+        parser.error(f"--output {args.output}: {parent} " + ("is a file" if parent.exists() else "does not exist"))
     for flag, folder, wanted in (
         ("--vit", args.vit, ViTLatentBackbone),
         ("--recognizer", args.recognizer, ExpressionRecognizer),

@@ -244,10 +244,12 @@ def build_demo(fer: Any = None, model: str | None = None) -> gr.Blocks:
             slider = gr.ImageSlider(label="Before / after reconstruction", type="pil", format="png", max_height=320)
         with gr.Accordion("Result as the API returns it", open=False):
             details = gr.JSON(label="JSON")
+        files = example_files()
         gr.Examples(  # below the results, which then show without scrolling past the table
-            [[path, FACE_MODES[1]] for path in example_files()],
-            inputs=[image, faces_in],
-            label="Generated SynthFER faces (clean and occluded; already face crops)",
+            [[path, FACE_MODES[1], "none", 0.3] for path in files] + [[files[0], FACE_MODES[1], "random patches", 0.3]],
+            inputs=[image, faces_in, occluder, ratio],
+            label="Generated SynthFER faces (clean and occluded; already face crops); the last gets 30 % random black "
+            "patches" + (", which the demo checkpoint's detector finds" if model == DEMO_CHECKPOINT else ""),
         )
         per_face = [patches, slider, scores, summary]
         button.click(
