@@ -332,16 +332,14 @@ def write_card(model: Path, results: dict[str, Any]) -> Path:
 
     trained = model / "stages" / "recognizer" / "training_args.json"
     flags = json.loads(trained.read_text()) if trained.is_file() else {}
-    if flags:
+    config = json.loads((model / "config.json").read_text(encoding="utf-8"))
+    trained_on = flags.get("data") or config.get("training_data")
+    # the command train.py put in the card carries every flag that changed the run; rebuilt only without one
+    command = _card_training_command(model / "README.md")
+    if command is None and flags:
         data = f"--data {flags['data']}" + (f" --data_dir {flags['data_dir']}" if flags.get("data_dir") else "")
         command = f"accelerate launch train.py --stage all --preset {flags['preset']} {data} --seed {flags['seed']}"
-        trained_on = flags.get("data")
-    else:  # an exported system (e.g. the demo checkpoint): what its config and its current card recorded
-        config = json.loads((model / "config.json").read_text(encoding="utf-8"))
-        trained_on = config.get("training_data")
-        command = _card_training_command(model / "README.md") or (
-            "not recorded (the system was not trained by train.py into this folder)"
-        )
+    command = command or "not recorded (the system was not trained by train.py into this folder)"
     labels = list(results["recognition"]["per_class_accuracy"])
     card = model / "README.md"
     name = ModelCard.load(card).data.model_name if card.is_file() else None  # kept when the folder is copied

@@ -1,4 +1,4 @@
-"""Parameters and FLOPs per component per preset: ``python -m latent_ofer_hf.sizes [--presets paper base tiny]``.
+"""Parameters and FLOPs per component per preset: ``python -m latent_ofer_hf.sizes [--presets paper base demo tiny]``.
 
 Models are built on the meta device (no memory, no weights) and FLOPs are counted by
 ``torch.utils.flop_counter.FlopCounterMode`` for one 224×224 face: matmuls and convolutions, 2 FLOPs per
@@ -168,7 +168,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None, prog: str | None = None) -> None:
-    parser = add_arguments(argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0]))
+    parser = argparse.ArgumentParser(prog=prog or "python -m latent_ofer_hf.sizes", description=__doc__.splitlines()[0])
+    parser = add_arguments(parser)
     args = parser.parse_args(argv)
     patches = min(preset_config(name).vit_config.grid_size ** 2 for name in args.presets)
     if not 0 < args.masked_patches < patches:

@@ -414,6 +414,32 @@ def test_a_card_keeps_other_conditions_records_its_faces_and_refuses_what_the_sy
     assert (folder / "README.md").read_text() == before and not (folder / "recognizer" / "README.md").exists()
 
 
+def test_a_card_rewritten_by_evaluate_keeps_the_training_command_train_py_wrote(system_dir, tmp_path):
+    import shutil
+
+    from latent_ofer_hf.evaluation.cards import write_system_card
+
+    folder = tmp_path / "system"
+    shutil.copytree(system_dir, folder)
+    command = "accelerate launch train.py --stage all --preset tiny --data synthfer --seed 0 --max_train_steps 2"
+    write_system_card(folder, [], trained_on="synthfer", training_command=command, labels=["happy"])
+    stage = folder / "stages" / "recognizer"  # as train.py leaves it: the flags, and the card with the full command
+    stage.mkdir(parents=True)
+    (stage / "training_args.json").write_text(json.dumps({"preset": "tiny", "data": "synthfer", "seed": 0}))
+    args = [
+        "evaluate",
+        "--model",
+        str(folder),
+        "--num_images",
+        "2",
+        "--output_dir",
+        str(tmp_path / "o"),
+        "--write_card",
+    ]
+    assert cli(args) == 0
+    assert f"```bash\n{command}\n```" in (folder / "README.md").read_text()  # every flag, not preset/data/seed alone
+
+
 def test_evaluate_refuses_options_it_would_ignore_and_leaves_no_stale_plots(system_dir, tmp_path, capsys):
     base = ["evaluate", "--model", str(system_dir), "--num_images", "7", "--batch_size", "7"]
     cases = {

@@ -114,13 +114,14 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(
         prog="python -m latent_ofer_hf.evaluation.gaussian_masks",
         description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("--model", required=True, help="a saved system folder (e.g. latent_ofer_hf/checkpoints/demo)")
     parser.add_argument("--occlusion", default="unseen", help="none | seen | unseen | random_patch:<ratio> (SynthFER)")
     parser.add_argument("--num_images", type=int, default=350, help="SynthFER test faces")
-    parser.add_argument("--representation", default="decoder_embed", help="as separability names them")
-    parser.add_argument("--covariance", choices=COVARIANCES, default="full")
+    parser.add_argument(
+        "--representation", default="decoder_embed", help="as separability names them (default: decoder_embed)"
+    )
+    parser.add_argument("--covariance", choices=COVARIANCES, default="full", help="default: full")
     parser.add_argument("--nu", type=float, nargs="+", default=[0.01], help="false-alarm rates on clean faces")
     parser.add_argument("--num_clean", type=int, default=300, help="clean training faces the Gaussian is fitted on")
     parser.add_argument("--num_held_out", type=int, default=100, help="other clean training faces: the threshold")

@@ -22,7 +22,8 @@ from transformers import HfArgumentParser
 from ..presets import PRESET_TRAINING_DEFAULTS
 
 STAGES = ("mae", "teacher", "detector", "reconstructor", "recognizer")
-DATA_SOURCES = ("synthfer", "rafdb", "affectnet", "kdef", "fedro", "imagefolder")
+# not FED-RO: a test set only (the paper trains on RAF-DB / AffectNet, tests on FED-RO; latent_ofer_hf.data.load_fedro)
+DATA_SOURCES = ("synthfer", "rafdb", "affectnet", "kdef", "imagefolder")
 
 
 class SetupError(ValueError):
@@ -48,7 +49,7 @@ class CommonArguments:
         "command line override.",
         default="base",
     )
-    data: Literal["synthfer", "rafdb", "affectnet", "kdef", "fedro", "imagefolder"] = _help(
+    data: Literal["synthfer", "rafdb", "affectnet", "kdef", "imagefolder"] = _help(
         "Training data: the offline SynthFER generator, or your copy of a FER data set in --data_dir.",
         default="synthfer",
     )
@@ -211,7 +212,7 @@ class RecognizerArguments:
         default=False,
     )
     ablation: str | None = _help(
-        "Train a module-ablation variant of the recogniser (paper Table 10) under this name, with the three flags "
+        "Train a module-ablation variant of the recogniser (paper Table 10) under this name, with the flags "
         "below, beside the main one: stages/ablation-NAME, and the variant system in OUTPUT_DIR/ablations/NAME "
         "(the same ViT, detector and reconstructor). Only with --stage recognizer.",
         default=None,
@@ -432,7 +433,7 @@ def _check(arguments: TrainingArguments) -> None:
     if common.data == "synthfer" and common.data_dir is not None:
         raise ValueError(
             f"--data_dir {common.data_dir}: --data synthfer is generated, it reads no folder (give --data rafdb, "
-            "affectnet, kdef, fedro or imagefolder to train on a copy of a data set)"
+            "affectnet, kdef or imagefolder to train on a copy of a data set)"
         )
     if common.push_to_hub and (common.stage not in ("all", "recognizer") or arguments.recognizer.baseline):
         raise ValueError(

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ..data.loaders import load_affectnet, load_fedro, load_image_folder, load_kdef, load_rafdb
+from ..data.loaders import load_affectnet, load_image_folder, load_kdef, load_rafdb
 from ..data.occlusion import (
     IMAGENET_MEAN_RGB,
     NVIDIA_COVERAGE_BUCKETS,
@@ -84,8 +84,6 @@ def read_face_splits(common: CommonArguments) -> FaceSplits:
             )
         elif common.data == "kdef":
             dataset, report = load_kdef(root, label_order="rafdb", split="train", return_report=True)
-        elif common.data == "fedro":
-            dataset, report = load_fedro(root, label_order="rafdb", return_report=True)
         else:
             dataset, report = load_image_folder(root, label_order="rafdb", return_report=True)
     except (FileNotFoundError, ValueError) as error:
