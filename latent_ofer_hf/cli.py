@@ -227,11 +227,11 @@ def evaluate_command(args: argparse.Namespace) -> int:
         output = Path(args.output_dir)
         if output.exists() and not output.is_dir():
             return _fail(f"--output_dir {args.output_dir} is a file, not a folder")
-        stale = [output / name for name in ("results.json", "confusion_matrix.png", "reconstructions.png")]
-        if args.protocol == "single" and any(path.is_file() for path in stale):
-            print(f"replacing the results in {output}", file=sys.stderr)
-            for path in stale:  # no plot of an earlier run left beside these results
-                path.unlink(missing_ok=True)
+        earlier = {}  # an earlier run's files, removed once this run has written its own (a failed run keeps them)
+        if args.protocol == "single":
+            for name in ("results.json", "confusion_matrix.png", "reconstructions.png"):
+                if (output / name).is_file():
+                    earlier[output / name] = (output / name).stat().st_mtime_ns
         spec = EvaluationSpec(
             model=args.model, data=args.data, data_dir=args.data_dir, split=args.split, occlusion=args.occlusion,
             num_images=args.num_images, batch_size=args.batch_size, seed=args.seed, output_dir=args.output_dir,
@@ -249,6 +249,11 @@ def evaluate_command(args: argparse.Namespace) -> int:
             print(f"accuracy at 0-60 % {kind.replace('_', '-')} occlusion — {shown}  → {where}")
             return 0
         results = evaluate(spec)
+        if earlier:
+            print(f"replaced the results in {output}", file=sys.stderr)
+            for path, written in earlier.items():  # no plot of an earlier run left beside these results
+                if path.is_file() and path.stat().st_mtime_ns == written:
+                    path.unlink(missing_ok=True)
         if args.write_card:
             card = write_card(Path(args.model), results)
     except (OSError, ValueError) as error:

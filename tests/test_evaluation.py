@@ -441,6 +441,8 @@ def test_a_card_rewritten_by_evaluate_keeps_the_training_command_train_py_wrote(
 
 
 def test_evaluate_refuses_options_it_would_ignore_and_leaves_no_stale_plots(system_dir, tmp_path, capsys):
+    import shutil
+
     base = ["evaluate", "--model", str(system_dir), "--num_images", "7", "--batch_size", "7"]
     cases = {
         "robustness with an occlusion": (["--protocol", "robustness", "--occlusion", "unseen"], "drop --occlusion"),
@@ -458,8 +460,13 @@ def test_evaluate_refuses_options_it_would_ignore_and_leaves_no_stale_plots(syst
     assert cli([*base, "--occlusion", "unseen", "--output_dir", str(out)]) == 0
     assert (out / "reconstructions.png").is_file()
     capsys.readouterr()
+    kept = (out / "results.json").read_text()
+    broken = tmp_path / "broken"  # fails inside the evaluation, after the checks
+    shutil.copytree(system_dir, broken, ignore=shutil.ignore_patterns("detector"))
+    assert cli([*base, "--occlusion", "none", "--output_dir", str(out), "--model", str(broken)]) == 2
+    assert (out / "results.json").read_text() == kept and (out / "reconstructions.png").is_file()  # a failed run
     assert cli([*base, "--occlusion", "none", "--output_dir", str(out)]) == 0
-    assert "replacing the results in" in capsys.readouterr().err
+    assert "replaced the results in" in capsys.readouterr().err
     assert not (out / "reconstructions.png").exists()  # the unseen run's plot is not left beside clean results
     assert json.loads((out / "results.json").read_text())["spec"]["occlusion"] == "none"
 
