@@ -89,6 +89,28 @@ def test_rafdb_test_split_and_original_images(tmp_path):
         load_rafdb(root, "validation")
 
 
+def test_an_image_listed_twice_is_kept_once_or_refused_when_its_labels_differ(tmp_path):
+    lines = [f"{name} {code}" for name, code in RAF_TRAIN + RAF_TEST]
+    root = make_rafdb(tmp_path / "same", [*lines, "train_00002.jpg 4"])  # the same line again
+    dataset, report = load_rafdb(root, "train", return_report=True)
+    assert len(dataset) == 4 and report.excluded == {"listed twice (same image, same label)": 1}
+    root = make_rafdb(tmp_path / "differ", [*lines, "train_00002.jpg 5"])  # happy, then sad
+    with pytest.raises(ValueError, match=r"list_patition_label\.txt:9: .*train_00002.* labelled 'sad' here but "
+                       r"'happy' at .*list_patition_label\.txt:2"):  # fmt: skip
+        load_rafdb(root, "train")
+
+
+def test_a_split_without_any_usable_image_is_an_error_not_an_empty_data_set(tmp_path):
+    root = make_rafdb(tmp_path / "empty", [])
+    with pytest.raises(ValueError, match=r"no usable image \(0 listed\)"):
+        load_rafdb(root, "train")
+    root = make_rafdb(tmp_path / "renamed")
+    for image in (root / "Image" / "aligned").iterdir():
+        image.rename(image.with_suffix(".JPEG"))  # the list's names no longer match
+    with pytest.raises(ValueError, match=r"no usable image \(4 listed, 4 skipped \(first: .*: missing file\)\)"):
+        load_rafdb(root, "train")
+
+
 def test_rafdb_unknown_label_names_file_and_line(tmp_path):
     root = make_rafdb(tmp_path / "RAF-DB", ["train_00001.jpg 1", "train_00002.jpg 4", "train_00003.jpg 9"])
     with pytest.raises(ValueError, match=r"list_patition_label\.txt:3: unknown label '9'"):
@@ -468,6 +490,8 @@ def test_occlusion_affectnet_ran_paths_and_three_field_lines(tmp_path):
     absent = write_text(tmp_path / "absent.txt", "val/1/bbbbbbbbbb0002/\nval/1/cccccccc/\n")
     with pytest.raises(ValueError, match=r"absent\.txt:2: image 'val/1/cccccccc/' is not in the AffectNet validation"):
         load_occlusion_affectnet(root, absent)
+    own_paths = write_text(tmp_path / "own.txt", "902/bbbbbbbbbb0002.png\n")  # AffectNet's own path: no label in it
+    assert names_of(load_occlusion_affectnet(root, own_paths)) == ["happy"]  # its folder 902 is no expression code
     training_only = write_text(tmp_path / "train.txt", "100/aaaaaaaaaa0001.jpg 1 1\n")
     with pytest.raises(ValueError, match=r"train\.txt:1: .* is not in the AffectNet validation set"):
         load_occlusion_affectnet(root, training_only)

@@ -492,3 +492,20 @@ def test_dataset_transform_custom_column_and_errors():
 def test_bad_inputs_raise_clear_errors(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_a_dataset_transform_never_overwrites_mask_columns_the_data_already_has(tmp_path):
+    from latent_ofer_hf.data.synthfer import synthfer_dataset
+
+    faces = synthfer_dataset(2, occlusion="seen")  # its pixel_mask: the ground truth of a drawn occluder
+    transform = as_dataset_transform(partial(random_patch_occlusion, ratio=0.3), seed=0)
+    with pytest.raises(ValueError, match=r"already has column\(s\) \['pixel_mask'\]"):
+        faces.with_transform(transform)[0]
+    renamed = OcclusionTransform(
+        partial(random_patch_occlusion, ratio=0.3), seed=0, pixel_mask_column="random_pixels"
+    )  # named apart: both kept
+    row = faces.with_transform(renamed)[0]
+    assert row["patch_mask"].sum() == 59 and np.asarray(row["pixel_mask"]).any()
+    (tmp_path / "a.png").write_bytes(b"not a PNG")
+    with pytest.raises(ValueError, match=r"occluder image '.*a\.png' cannot be read"):
+        load_occluder_images(tmp_path)

@@ -176,3 +176,17 @@ def test_occluders_draw_at_tiny_sizes():
         for size in (4, 9, 20):
             rgba = family.draw(rng, size)
             assert rgba.ndim == 3 and rgba.shape[2] == 4 and rgba[..., 3].any()
+
+
+def test_the_contact_sheet_command_checks_its_options_and_makes_its_folder(tmp_path, capsys):
+    from latent_ofer_hf.data.contact_sheet import main
+
+    out = tmp_path / "new" / "sheet.png"
+    main(["--out", str(out), "--per-column", "1", "--tile", "32"])
+    from PIL import Image
+
+    assert Image.open(out).size[0] > 0
+    for bad, message in ((["--split", "bogus"], "invalid choice"), (["--per-column", "0"], "--per-column must be")):
+        with pytest.raises(SystemExit):
+            main([*bad, "--out", str(out)])
+        assert message in capsys.readouterr().err

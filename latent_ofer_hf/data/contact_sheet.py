@@ -7,12 +7,13 @@ ground-truth occlusion mask outlined in red.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
 
 from ..models.common.labels import RAFDB_7
-from .synthfer.generate import synthfer_sample
+from .synthfer.generate import SPLITS, synthfer_sample
 
 OUTLINE = np.array((255, 30, 30), dtype=np.uint8)
 
@@ -55,14 +56,23 @@ def contact_sheet(per_column: int = 2, tile: int = 112, seed: int = 0, split: st
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="synthfer_contact_sheet.png")
-    parser.add_argument("--per-column", type=int, default=2, help="faces per class in each column group")
-    parser.add_argument("--tile", type=int, default=112, help="tile side in pixels")
+    parser = argparse.ArgumentParser(
+        prog="python -m latent_ofer_hf.data.contact_sheet", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("--out", default="synthfer_contact_sheet.png", help="the PNG to write (its folder is made)")
+    parser.add_argument("--per-column", type=int, default=2, help="faces per class in each column group (1 to 50)")
+    parser.add_argument("--tile", type=int, default=112, help="tile side in pixels (32 to 512)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--split", default="test")
+    parser.add_argument("--split", default="test", choices=SPLITS)
     args = parser.parse_args(argv)
-    contact_sheet(args.per_column, args.tile, args.seed, args.split).save(args.out)
+    if not 1 <= args.per_column <= 50 or not 32 <= args.tile <= 512:
+        parser.error(f"--per-column must be in 1..50 and --tile in 32..512, got {args.per_column} and {args.tile}")
+    out = Path(args.out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        parser.error(f"--out {args.out}: cannot create its folder ({error.strerror or error})")
+    contact_sheet(args.per_column, args.tile, args.seed, args.split).save(out)
     print(f"wrote {args.out}")
 
 

@@ -176,14 +176,27 @@ def build_dataset(
     A class absent from the target order raises ValueError naming the sample's ``file:line`` unless
     ``drop_unmapped`` (then it is counted in ``report.excluded``). Unreadable images are skipped and counted in
     ``report.skipped``, and one warning summarises them. ``mask_column`` names a ``meta`` entry holding a mask image
-    path that must be readable too.
+    path that must be readable too. An image listed twice (the same ``key``, else path) is kept once and counted when
+    both entries agree, and raises ValueError naming both places when their labels differ; no usable image at all
+    raises ValueError too (never an empty data set handed on to training).
     """
     names = resolve_label_order(label_order)
     index_of = {label: index for index, label in enumerate(names)}
     mode = resolve_check_mode(check_images)
     meta_features = dict(meta_features or {})
     columns: dict[str, list] = {"image": [], "label": [], **{key: [] for key in meta_features}}
+    seen: dict[str, Sample] = {}
     for sample in samples:
+        identity = sample.key or str(sample.path)
+        if (first := seen.get(identity)) is not None:
+            if first.label != sample.label:
+                raise ValueError(
+                    f"{sample.where}: {identity} is labelled {sample.label!r} here but {first.label!r} at "
+                    f"{first.where}: one label per image"
+                )
+            report.exclude("listed twice (same image, same label)")
+            continue
+        seen[identity] = sample
         if sample.label not in index_of:
             if drop_unmapped:
                 report.exclude(f"class '{sample.label}' not in the label order")
@@ -212,6 +225,14 @@ def build_dataset(
     dataset = datasets.Dataset.from_dict(columns, features=features)
     report.loaded = len(dataset)
     log_report(report, name)
+    if len(dataset) == 0:
+        why = f"{len(samples)} listed"
+        if report.skipped:
+            path, reason = report.skipped[0]
+            why += f", {len(report.skipped)} skipped (first: {path}: {reason})"
+        if report.excluded:
+            why += ", excluded: " + ", ".join(f"{key}: {value}" for key, value in sorted(report.excluded.items()))
+        raise ValueError(f"{name}: no usable image ({why})")
     return dataset
 
 

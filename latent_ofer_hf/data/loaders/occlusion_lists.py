@@ -144,9 +144,11 @@ def load_occlusion_rafdb(
 
 
 def _label_from_ran_path(image: str) -> str | None:
-    """The expression folder of RAN's AffectNet list paths (``val/<code>/<id>/``), else None."""
+    """The expression folder of RAN's AffectNet list paths (``val/<code>/<id>/``), else None: AffectNet's own
+    ``<subDirectory>/<file>`` paths carry no label (their numbered folders are not expression codes)."""
     parts = PurePosixPath(image.replace("\\", "/").rstrip("/")).parts
-    return parts[-2] if len(parts) >= 2 and parts[-2].isdigit() else None
+    pairs = zip(parts, parts[1:], strict=False)
+    return next((code for before, code in pairs if before == "val" and code.isdigit()), None)
 
 
 def load_occlusion_affectnet(

@@ -21,7 +21,8 @@ TransformFn = Callable[..., OcclusionResult]
 
 
 class OcclusionTransform:
-    """Batch transform: replaces ``image_column`` by the occluded image and adds bool mask columns.
+    """Batch transform: replaces ``image_column`` by the occluded image and adds bool mask columns (an error if the
+    data already has columns of those names).
 
     Works on a batch (``{"image": [PIL, ...], ...}``) or a single example (``{"image": PIL, ...}``); other columns are
     kept. ``pixel_mask`` is bool ``[H, W]`` and ``patch_mask`` bool ``[grid, grid]`` per example (numpy arrays).
@@ -64,6 +65,12 @@ class OcclusionTransform:
     def __call__(self, batch: Mapping[str, Any]) -> dict[str, Any]:
         if self.image_column not in batch:
             raise ValueError(f"batch has no column {self.image_column!r} (columns: {sorted(batch)}); set image_column=")
+        taken = [name for name in (self.pixel_mask_column, self.patch_mask_column) if name in batch]
+        if taken:  # e.g. SynthFER's own ground truth of another occluder: never overwritten silently
+            raise ValueError(
+                f"the data set already has column(s) {taken}: the occlusion masks would replace them; name the new "
+                "ones with OcclusionTransform(..., pixel_mask_column=, patch_mask_column=) or remove those columns"
+            )
         images = batch[self.image_column]
         out = dict(batch)
         single = isinstance(images, (Image.Image, dict)) or (isinstance(images, np.ndarray) and images.ndim == 3)

@@ -312,7 +312,8 @@ def load_occluder_images(directory: str | Path, white_threshold: int = 240) -> l
 
     Images with an alpha channel (RGBA/LA/PA, or a PNG ``tRNS`` transparency) keep it. Images without one (RGB, L,
     JPEG) get alpha 255 on non-white pixels and 0 where all channels are >= ``white_threshold``, i.e. objects on a
-    white background become cut-outs. Fully transparent images are rejected.
+    white background become cut-outs. Fully transparent and unreadable images are rejected (ValueError naming the
+    file).
     """
     path = Path(directory)
     if not path.is_dir():
@@ -322,13 +323,16 @@ def load_occluder_images(directory: str | Path, white_threshold: int = 240) -> l
         raise ValueError(f"no occluder images ({', '.join(IMAGE_SUFFIXES)}) found in {str(path)!r}")
     occluders = []
     for file in files:
-        with Image.open(file) as im:
-            if im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in im.info:
-                rgba = np.array(im.convert("RGBA"), dtype=np.uint8)
-            else:
-                rgb = np.array(im.convert("RGB"), dtype=np.uint8)
-                alpha = np.where((rgb >= white_threshold).all(axis=2), 0, 255).astype(np.uint8)
-                rgba = np.concatenate([rgb, alpha[..., None]], axis=2)
+        try:
+            with Image.open(file) as im:
+                if im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in im.info:
+                    rgba = np.array(im.convert("RGBA"), dtype=np.uint8)
+                else:
+                    rgb = np.array(im.convert("RGB"), dtype=np.uint8)
+                    alpha = np.where((rgb >= white_threshold).all(axis=2), 0, 255).astype(np.uint8)
+                    rgba = np.concatenate([rgb, alpha[..., None]], axis=2)
+        except (OSError, ValueError) as error:  # not an image, truncated, corrupt: name the file
+            raise ValueError(f"occluder image {str(file)!r} cannot be read: {type(error).__name__}: {error}") from None
         if not (rgba[..., 3] > 0).any():
             raise ValueError(f"occluder image {file.name!r} is fully transparent")
         occluders.append(rgba)

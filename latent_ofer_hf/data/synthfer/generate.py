@@ -67,9 +67,11 @@ def synthfer_sample(
     """The `index`-th face of a split: the same arguments always give the same sample. `grid` (default
     `image_size // 16`, 14 at 224) is the patch grid of `patch_mask`."""
     _check(split, occlusion)
+    if not isinstance(image_size, int) or image_size < 32:
+        raise ValueError(f"image_size must be an integer >= 32, got {image_size!r}")
     grid = image_size // 16 if grid is None else grid
-    if not isinstance(image_size, int) or image_size < 32 or grid < 1 or image_size % grid:
-        raise ValueError(f"image_size must be an integer >= 32 divisible by the patch grid {grid}, got {image_size!r}")
+    if grid < 1 or image_size % grid:
+        raise ValueError(f"image_size {image_size} must be divisible by the patch grid {grid}")
     rng = np.random.default_rng([seed, SPLITS.index(split), index])
     label = index % len(RAFDB_7)
     person = int(rng.integers(IDENTITIES_PER_SPLIT[split]))
