@@ -82,6 +82,16 @@ def test_the_part_of_a_box_outside_the_image_is_flagged_as_occluded(fer):
         assert flagged[:, :outside_columns].all() and flagged[:, outside_columns:].mean() < 0.05, flagged.sum(0)
 
 
+def test_it_runs_in_bfloat16_and_agrees_with_float32(fer):
+    import torch
+
+    half = pipeline("occluded-fer", model=DEMO_CHECKPOINT, dtype=torch.bfloat16)  # its CNN input is resized
+    faces = [Image.fromarray(synthfer_sample(index, split="test").image) for index in FACES[:8]]
+    full, low = fer(faces, detector=None), half(faces, detector=None)
+    agree = sum(a[0]["label"] == b[0]["label"] for a, b in zip(full, low, strict=True))
+    assert agree >= 7, agree
+
+
 def test_its_predictions_carry_the_synthetic_data_notice(fer):
     assert fer.model_notice == SYNTHETIC_DATA_NOTICE
     assert fer.model.config.training_data == "synthfer"

@@ -332,3 +332,62 @@ def test_shaded_patches_can_carry_an_outline_on_their_edge_only():
     assert yellow[32, 48:96].all() and yellow[79, 48:96].all() and yellow[32:80, 48].all() and yellow[32:80, 95].all()
     assert not yellow[33:79, 49:95].any() and yellow.sum() == 2 * 48 + 2 * 46  # inside and outside untouched
     assert not (np.asarray(shade_patches(face, mask)) == (255, 230, 0)).all(-1).any()  # no outline by default
+
+
+def test_inputs_of_another_float_dtype_are_cast_to_the_model_s():
+    from latent_ofer_hf import LatentOferModel, preset_config
+
+    model = LatentOferModel(preset_config("tiny")).eval()
+    x = torch.randn(2, 3, 224, 224)
+    with torch.no_grad():
+        reference = model(x).logits
+        assert torch.equal(model(x.double()).logits, reference)  # float64 in, the float32 model's own result
+        assert model.recognizer(x.double()).logits.dtype == torch.float32
+        half = model.to(torch.bfloat16)
+        assert half(x).logits.dtype == torch.bfloat16  # a float32 batch for a bfloat16 model
+
+
+def test_a_component_folder_is_refused_by_every_other_class_in_words(tmp_path):
+    import shutil
+
+    from latent_ofer_hf import (
+        ExpressionRecognizer,
+        LatentOferModel,
+        OcclusionPatchDetector,
+        ViTLatentBackbone,
+        preset_config,
+    )
+
+    LatentOferModel(preset_config("tiny")).save_pretrained(tmp_path / "system")
+    for cls, folder in (
+        (ExpressionRecognizer, "vit"),
+        (OcclusionPatchDetector, "recognizer"),
+        (ViTLatentBackbone, "detector"),
+    ):
+        with pytest.raises(ValueError, match=f"cannot be loaded as {cls.__name__}Config"):
+            cls.from_pretrained(tmp_path / "system" / folder)  # was: a model with random weights, or deep errors
+    with pytest.raises(ValueError, match="not a whole Latent-OFER system"):
+        LatentOferModel.from_pretrained(tmp_path / "system" / "vit")
+    shutil.rmtree(tmp_path / "system" / "detector")
+    with pytest.raises(ValueError, match=r"not a complete saved system: missing detector/"):
+        LatentOferModel.from_pretrained(tmp_path / "system")
+
+
+def test_save_pretrained_with_push_to_hub_keeps_the_local_copy_too(tmp_path, monkeypatch):
+    from huggingface_hub import HfApi
+
+    from latent_ofer_hf import LatentOferModel, preset_config
+
+    sent = {}
+
+    def fake_create_commit(self, repo_id, operations, **kwargs):
+        sent[repo_id] = sorted(op.path_in_repo for op in operations)
+        return type("Info", (), {"commit_url": f"https://huggingface.co/{repo_id}/commit/0", "oid": "0"})()
+
+    monkeypatch.setattr(HfApi, "create_repo", lambda self, repo_id, **kwargs: type("Url", (), {"repo_id": repo_id})())
+    monkeypatch.setattr(HfApi, "create_commit", fake_create_commit)
+    LatentOferModel(preset_config("tiny")).save_pretrained(
+        tmp_path / "local", push_to_hub=True, repo_id="someone/tiny", token="hf_fake"
+    )
+    assert (tmp_path / "local" / "recognizer" / "model.safetensors").is_file()  # as transformers' models do
+    assert "recognizer/model.safetensors" in sent["someone/tiny"]

@@ -128,6 +128,19 @@ def test_from_mae_pretrained_local_directory(tmp_path):
     x = torch.randn(1, 3, 224, 224)
     with torch.no_grad():
         assert torch.isfinite(backbone(x, patch_mask=_masks(1)).reconstruction).all()
+    assert not ViTLatentBackbone.from_mae_pretrained(tmp_path).training  # eval, as from_pretrained gives models
+
+
+def test_from_mae_pretrained_refuses_what_would_leave_random_weights(tmp_path):
+    from transformers import ViTMAEModel
+
+    config = preset_config("tiny").vit_config.mae_config
+    ViTMAEModel(config).save_pretrained(tmp_path / "encoder_only")  # no decoder: the latents' decoder_embed
+    with pytest.raises(ValueError, match=r"lacks MAE weights \(decoder\..*an encoder-only checkpoint"):
+        ViTLatentBackbone.from_mae_pretrained(tmp_path / "encoder_only")
+    ViTLatentBackbone(preset_config("tiny").vit_config).save_pretrained(tmp_path / "ours")
+    with pytest.raises(ValueError, match=r"holds a 'latent-ofer-vit-latents' model, not a ViT MAE"):
+        ViTLatentBackbone.from_mae_pretrained(tmp_path / "ours")
 
 
 @pytest.mark.parametrize(
@@ -161,3 +174,16 @@ def test_bad_config():
         ViTLatentBackboneConfig(latent_source="cls")
     with pytest.raises(ValueError, match="multiple"):
         ViTLatentBackboneConfig(mae_config={"image_size": 100, "patch_size": 16})
+    base = preset_config("tiny").vit_config.mae_config.to_dict()
+    for change, message in (
+        ({"hidden_size": -8}, "mae_config.hidden_size must be a positive integer"),
+        ({"image_size": -224}, "mae_config.image_size must be a positive integer"),
+        ({"patch_size": 0}, "mae_config.patch_size must be a positive integer"),
+        ({"num_attention_heads": 3}, "must be a multiple of num_attention_heads 3"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            ViTLatentBackboneConfig(mae_config={**base, **change})
+    from latent_ofer_hf import ExpressionRecognizerConfig
+
+    with pytest.raises(ValueError, match="num_labels must be at least 2"):
+        ExpressionRecognizerConfig(num_labels=1)

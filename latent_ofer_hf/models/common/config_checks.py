@@ -65,6 +65,22 @@ def require_rgb_statistics(config: object, *names: str, positive: bool = False) 
             raise ValueError(f"{name} must be positive, got {list(value)}")
 
 
+class ModelTypeChecked:
+    """Config mixin: a saved config of another model type (a system's ``recognizer/`` loaded as its ``vit/``, say) is
+    a ValueError naming both, where transformers would warn and build the model from the wrong fields, leaving
+    random weights."""
+
+    @classmethod
+    def from_dict(cls, config_dict: dict, **kwargs: object):
+        found, wanted = config_dict.get("model_type"), getattr(cls, "model_type", None)
+        if found is not None and wanted and found != wanted:
+            raise ValueError(
+                f"a saved {found!r} config cannot be loaded as {cls.__name__} ({wanted!r}); a Latent-OFER system's "
+                "folder holds its components in vit/, detector/, reconstructor/ and recognizer/"
+            )
+        return super().from_dict(config_dict, **kwargs)
+
+
 def run_validators(config: object) -> None:
     """Run every ``validate_*`` method of ``config`` now (``@strict`` runs them again after ``__init__``)."""
     for validator in type(config).__class_validators__:
@@ -72,6 +88,7 @@ def run_validators(config: object) -> None:
 
 
 __all__ = [
+    "ModelTypeChecked",
     "require_choice",
     "require_non_negative",
     "require_positive_int_list",

@@ -57,9 +57,15 @@ def check_binary_mask(mask: torch.Tensor, *, name: str, meaning: str = "1 = occl
 
 
 def check_pixel_values(
-    pixel_values: object, *, image_size: int, num_channels: int = 3, name: str = "pixel_values"
+    pixel_values: object,
+    *,
+    image_size: int,
+    num_channels: int = 3,
+    name: str = "pixel_values",
+    dtype: torch.dtype | None = None,
 ) -> torch.Tensor:
-    """Check a ``[B, C, H, W]`` float batch of the model's size (finite values under value checks); return it."""
+    """Check a ``[B, C, H, W]`` float batch of the model's size (finite values under value checks); return it, in
+    ``dtype`` when given (the model's: a float32 batch for a bfloat16 model is cast, as transformers' ViT does)."""
     if not isinstance(pixel_values, torch.Tensor):
         raise ValueError(
             f"{name} must be a torch.Tensor of shape [B, {num_channels}, {image_size}, {image_size}], "
@@ -86,7 +92,7 @@ def check_pixel_values(
         raise ValueError(f"{name} must be a floating-point tensor (normalised pixels), got dtype {pixel_values.dtype}")
     if value_checks_enabled():
         check_finite(pixel_values, name)
-    return pixel_values
+    return pixel_values if dtype is None else pixel_values.to(dtype)
 
 
 def check_patch_mask(patch_mask: object, *, batch_size: int, grid_size: int, name: str = "patch_mask") -> torch.Tensor:

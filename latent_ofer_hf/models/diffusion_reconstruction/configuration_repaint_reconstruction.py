@@ -6,7 +6,7 @@ from huggingface_hub.dataclasses import strict
 from transformers import PreTrainedConfig
 from transformers.image_utils import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
-from ..common.config_checks import require_positive_ints, require_rgb_statistics, run_validators
+from ..common.config_checks import ModelTypeChecked, require_positive_ints, require_rgb_statistics, run_validators
 from ..common.deprecation import deprecated_aliases
 
 # Architecture of google/ddpm-ema-celebahq-256 (DDPM on CelebA-HQ faces, 256×256), the weights `from_diffusers` loads.
@@ -28,7 +28,7 @@ CELEBAHQ_256_UNET: dict[str, Any] = {
 
 
 @strict
-class RePaintReconstructorConfig(PreTrainedConfig):
+class RePaintReconstructorConfig(ModelTypeChecked, PreTrainedConfig):
     r"""
     Configuration of [`RePaintReconstructor`]: inpaints the detected hole with a DDPM `UNet2DModel` sampled by
     diffusers' `RePaintScheduler` (Lugmayr et al., CVPR 2022). Not part of Latent-OFER: a comparison backend with the

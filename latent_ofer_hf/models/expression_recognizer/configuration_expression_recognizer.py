@@ -7,6 +7,7 @@ from transformers import PreTrainedConfig, ResNetConfig
 from transformers.activations import ACT2FN
 
 from ..common.config_checks import (
+    ModelTypeChecked,
     require_choice,
     require_positive_int_list,
     require_positive_ints,
@@ -31,7 +32,7 @@ LATENT_HEADS = ("paper", "attention", "grid")
 
 
 @strict
-class ExpressionRecognizerConfig(PreTrainedConfig):
+class ExpressionRecognizerConfig(ModelTypeChecked, PreTrainedConfig):
     r"""
     Configuration of [`ExpressionRecognizer`]: a ResNet-18 CNN branch with DAN-style attention heads, fused with
     expression-relevant ViT patch latents (Latent-OFER, ICCV 2023, docs/method.md#expression-recognizer). Tags: [P]
@@ -229,6 +230,8 @@ class ExpressionRecognizerConfig(PreTrainedConfig):
             raise ValueError(f"latent_attention_dropout must be in [0, 1), got {self.latent_attention_dropout}")
 
     def validate_heads(self) -> None:
+        if self.num_labels < 2:
+            raise ValueError(f"num_labels must be at least 2 (expression classes), got {self.num_labels}")
         require_positive_int_list(self, "fusion_dims")
         if not (self.use_cnn_features or self.use_latents):
             raise ValueError("use_cnn_features=False needs use_latents=True: the classifier must see some features")

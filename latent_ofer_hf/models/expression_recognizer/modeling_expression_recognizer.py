@@ -178,11 +178,13 @@ class ExpressionRecognizer(ExpressionRecognizerPreTrainedModel):
         self.post_init()
 
     def cnn_input(self, pixel_values: torch.Tensor) -> torch.Tensor:
-        """The images as the CNN branch reads them: resized to ``config.cnn_image_size`` when that is set."""
+        """The images as the CNN branch reads them: resized to ``config.cnn_image_size`` when that is set (in float32:
+        the antialiased resize has no half-precision CPU kernel; the result keeps the input's dtype)."""
         size = self.config.cnn_image_size
         if size is None or size == pixel_values.shape[-1]:
             return pixel_values
-        return nn.functional.interpolate(pixel_values, size=(size, size), mode="bilinear", antialias=True)
+        resized = nn.functional.interpolate(pixel_values.float(), size=(size, size), mode="bilinear", antialias=True)
+        return resized.to(pixel_values.dtype)
 
     def select_latents(
         self, patch_latents: torch.Tensor, attention_maps: torch.Tensor
@@ -216,7 +218,7 @@ class ExpressionRecognizer(ExpressionRecognizerPreTrainedModel):
         """
         config = self.config
         return_dict = return_dict if return_dict is not None else config.return_dict
-        check_pixel_values(pixel_values, image_size=config.image_size, num_channels=3)
+        pixel_values = check_pixel_values(pixel_values, image_size=config.image_size, num_channels=3, dtype=self.dtype)
         if not config.use_latents:
             patch_latents = None
         if not config.use_cnn_features and patch_latents is None:

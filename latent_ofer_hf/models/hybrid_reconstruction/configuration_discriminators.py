@@ -5,11 +5,11 @@ from huggingface_hub.dataclasses import strict
 from transformers import PreTrainedConfig, ResNetConfig
 from transformers.image_utils import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
-from ..common.config_checks import require_positive_ints, require_rgb_statistics, run_validators
+from ..common.config_checks import ModelTypeChecked, require_positive_ints, require_rgb_statistics, run_validators
 
 
 @strict
-class ReconstructionDiscriminatorsConfig(PreTrainedConfig):
+class ReconstructionDiscriminatorsConfig(ModelTypeChecked, PreTrainedConfig):
     r"""
     Configuration of [`ReconstructionDiscriminators`]: a PatchGAN on images (D, for L_d) and a feature-patch
     discriminator (F, for L_df) on the features of a frozen pretrained network [P §3.2.3; C: networks.py].

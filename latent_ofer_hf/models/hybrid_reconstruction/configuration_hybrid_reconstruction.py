@@ -5,11 +5,17 @@ from huggingface_hub.dataclasses import strict
 from transformers import PreTrainedConfig
 from transformers.image_utils import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
-from ..common.config_checks import require_non_negative, require_positive_ints, require_rgb_statistics, run_validators
+from ..common.config_checks import (
+    ModelTypeChecked,
+    require_non_negative,
+    require_positive_ints,
+    require_rgb_statistics,
+    run_validators,
+)
 
 
 @strict
-class HybridReconstructionConfig(PreTrainedConfig):
+class HybridReconstructionConfig(ModelTypeChecked, PreTrainedConfig):
     r"""
     Configuration of [`HybridReconstructionNetwork`]: the U-Net with the self-assembly layer that refines the MAE's
     coarse fill [P §3.2.2; docs/method.md#refinement-u-net]. Tags (docs/method.md#tags): [P] paper, [C] official code,

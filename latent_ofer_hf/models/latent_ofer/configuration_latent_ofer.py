@@ -4,7 +4,7 @@
 from huggingface_hub.dataclasses import strict
 from transformers import PreTrainedConfig
 
-from ..common.config_checks import run_validators
+from ..common.config_checks import ModelTypeChecked, run_validators
 from ..diffusion_reconstruction.configuration_repaint_reconstruction import RePaintReconstructorConfig
 from ..expression_recognizer.configuration_expression_recognizer import ExpressionRecognizerConfig
 from ..hybrid_reconstruction.configuration_hybrid_reconstruction import HybridReconstructionConfig
@@ -24,7 +24,7 @@ COMPONENT_SUBFOLDERS = {f"{slot}_config": slot for slot in SLOTS}
 
 
 @strict
-class LatentOferConfig(PreTrainedConfig):
+class LatentOferConfig(ModelTypeChecked, PreTrainedConfig):
     r"""
     Configuration of [`LatentOferModel`]: detect → mask and reconstruct → recognise, with one shared ViT.
 

@@ -33,6 +33,8 @@ Reconstructor = HybridReconstructionNetwork | RePaintReconstructor
 # standard transformers forward flags that this model accepts and has nothing to do with
 _IGNORED_FORWARD_KWARGS = {"output_attentions", "output_hidden_states"}
 # from_pretrained keywords that locate files (forwarded to each component with its subfolder)
+#: save_pretrained(push_to_hub=True) options that are the upload's, not the files'
+_PUSH_KWARGS = ("repo_id", "commit_message", "commit_description", "private", "token", "create_pr", "revision", "tags")
 _HUB_KWARGS = ("cache_dir", "force_download", "local_files_only", "token", "revision", "proxies", "subfolder")
 
 
@@ -141,11 +143,16 @@ class LatentOferModel(LatentOferPreTrainedModel):
         **kwargs,
     ) -> None:
         """Write `config.json` here and each component into its slot's subfolder (`vit/`, `detector/`,
-        [`reconstructor/`,] `recognizer/`)."""
+        [`reconstructor/`,] `recognizer/`); with ``push_to_hub`` also upload it (``repo_id``, default the folder's
+        name; the Hub options go to `push_to_hub`), as transformers' models do."""
         if os.path.isfile(save_directory):
             raise ValueError(f"save_directory must be a directory, got the file {save_directory}")
         if push_to_hub:
-            return self.push_to_hub(kwargs.pop("repo_id", Path(save_directory).name), **kwargs)
+            hub = {key: kwargs.pop(key) for key in _PUSH_KWARGS if key in kwargs}
+            self.save_pretrained(save_directory, is_main_process=is_main_process, **kwargs)
+            if is_main_process:
+                self.push_to_hub(hub.pop("repo_id", Path(save_directory).name), **hub)
+            return None
         save_directory = Path(save_directory)
         save_directory.mkdir(parents=True, exist_ok=True)
         for slot in SLOTS:
@@ -187,6 +194,20 @@ class LatentOferModel(LatentOferPreTrainedModel):
         for private in ("_from_auto", "_from_pipeline", "trust_remote_code", "code_revision", "adapter_kwargs"):
             component_kwargs.pop(private, None)
         root = cls.config_class.get_config_dict(path, subfolder=base_subfolder, **hub_kwargs)[0]
+        if root.get("model_type") != cls.config_class.model_type:  # e.g. one component's folder
+            raise ValueError(
+                f"{path} holds a {root.get('model_type')!r} model, not a whole Latent-OFER system "
+                f"({cls.config_class.model_type!r}); a component's folder (vit/, recognizer/, …)? Give the one above it"
+            )
+        local = Path(path) / base_subfolder
+        if local.is_dir():  # a local folder: name the component that is missing, not a file deep inside it
+            missing = [
+                slot for slot in SLOTS
+                if root.get(f"{slot}_config") is not None and not (local / slot / "config.json").is_file()
+            ]  # fmt: skip
+            if missing:
+                folders = ", ".join(f"{slot}/" for slot in missing)
+                raise ValueError(f"{path} is not a complete saved system: missing {folders}")
         attention = component_kwargs.pop("attn_implementation", None)  # only the ViT has attention
         components = {}
         for slot in SLOTS:
@@ -265,7 +286,7 @@ class LatentOferModel(LatentOferPreTrainedModel):
         if unknown:
             raise TypeError(f"{type(self).__name__}.forward got unexpected arguments {sorted(unknown)}")
         config = self.config
-        check_pixel_values(pixel_values, image_size=config.vit_config.image_size)
+        pixel_values = check_pixel_values(pixel_values, image_size=config.vit_config.image_size, dtype=self.dtype)
         mode = config.reconstruction if reconstruction is None else reconstruction
         check_reconstruction_mode(mode, None if self.reconstructor is None else self.reconstructor.config)
         # 1. ViT latents of every patch (one encoder pass)

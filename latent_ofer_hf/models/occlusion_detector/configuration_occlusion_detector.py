@@ -8,6 +8,7 @@ from transformers import PreTrainedConfig
 from transformers.activations import ACT2FN
 
 from ..common.config_checks import (
+    ModelTypeChecked,
     require_choice,
     require_non_negative,
     require_positive_int_list,
@@ -22,7 +23,7 @@ PROJECTORS = ("mlp", "identity")
 
 
 @strict
-class OcclusionPatchDetectorConfig(PreTrainedConfig):
+class OcclusionPatchDetectorConfig(ModelTypeChecked, PreTrainedConfig):
     r"""
     Configuration of [`OcclusionPatchDetector`], the one-class (Deep SVDD) classifier that flags occluded ViT patches
     [P §3.1; docs/method.md#occlusion-detector]. Tags (docs/method.md#tags): [P] paper, [C-dep] Deep-SVDD-PyTorch

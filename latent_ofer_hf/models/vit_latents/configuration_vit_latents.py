@@ -3,14 +3,14 @@
 from huggingface_hub.dataclasses import strict
 from transformers import PreTrainedConfig, ViTMAEConfig
 
-from ..common.config_checks import require_choice, run_validators
+from ..common.config_checks import ModelTypeChecked, require_choice, run_validators
 from ..common.deprecation import deprecated_aliases
 
 LATENT_SOURCES = ("encoder", "decoder_embed", "decoder")
 
 
 @strict
-class ViTLatentBackboneConfig(PreTrainedConfig):
+class ViTLatentBackboneConfig(ModelTypeChecked, PreTrainedConfig):
     r"""
     Configuration of [`ViTLatentBackbone`]: a transformers `ViTMAEForPreTraining` (encoder + decoder) that gives the
     per-patch "ViT-latent vectors" used by the occlusion detector and the recogniser, and the MAE fill of masked
@@ -44,9 +44,22 @@ class ViTLatentBackboneConfig(PreTrainedConfig):
         require_choice(self, "latent_source", LATENT_SOURCES)
 
     def validate_patch_grid(self) -> None:
-        image_size, patch_size = self.mae_config.image_size, self.mae_config.patch_size
-        if not isinstance(image_size, int) or not isinstance(patch_size, int):
-            raise ValueError("mae_config.image_size and mae_config.patch_size must be single ints (square images)")
+        mae = self.mae_config
+        for name in ("image_size", "patch_size", "num_channels", "hidden_size", "num_hidden_layers",
+                     "num_attention_heads", "intermediate_size", "decoder_hidden_size", "decoder_num_hidden_layers",
+                     "decoder_num_attention_heads", "decoder_intermediate_size"):  # fmt: skip
+            value = getattr(mae, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise ValueError(f"mae_config.{name} must be a positive integer, got {value!r}")
+        for width, heads in (
+            ("hidden_size", "num_attention_heads"),
+            ("decoder_hidden_size", "decoder_num_attention_heads"),
+        ):
+            if getattr(mae, width) % getattr(mae, heads):
+                raise ValueError(
+                    f"mae_config.{width} {getattr(mae, width)} must be a multiple of {heads} {getattr(mae, heads)}"
+                )
+        image_size, patch_size = mae.image_size, mae.patch_size
         if image_size % patch_size:
             raise ValueError(f"image_size {image_size} is not a multiple of patch_size {patch_size}")
 

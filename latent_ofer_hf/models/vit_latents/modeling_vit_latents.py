@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
-from transformers import PreTrainedModel, ViTMAEForPreTraining
+from transformers import PreTrainedConfig, PreTrainedModel, ViTMAEForPreTraining
 from transformers import initialization as init
 from transformers.masking_utils import create_bidirectional_mask
 from transformers.models.vit_mae.modeling_vit_mae import build_2d_sinusoidal_position_embedding
@@ -25,6 +25,9 @@ from ..common.deprecation import deprecated_aliases
 from ..common.hub_code import HubCodeMixin
 from ..common.input_checks import check_patch_mask, check_pixel_values, patch_mask_to_pixel_mask
 from .configuration_vit_latents import ViTLatentBackboneConfig
+
+#: the from_pretrained options that say where a checkpoint's files are (the rest configure the model)
+_HUB_KWARGS = ("cache_dir", "force_download", "local_files_only", "proxies", "revision", "subfolder", "token")
 
 
 @dataclass
@@ -107,14 +110,33 @@ class ViTLatentBackbone(ViTLatentBackbonePreTrainedModel):
     def from_mae_pretrained(
         cls, pretrained_model_name_or_path: str | os.PathLike, *, latent_source: str = "decoder_embed", **kwargs
     ) -> ViTLatentBackbone:
-        """Wrap a `ViTMAEForPreTraining` checkpoint (e.g. `facebook/vit-mae-base`, `facebook/vit-mae-large`)."""
-        mae = ViTMAEForPreTraining.from_pretrained(pretrained_model_name_or_path, **kwargs)
+        """Wrap a `ViTMAEForPreTraining` checkpoint (e.g. `facebook/vit-mae-base`, `facebook/vit-mae-large`); in eval
+        mode, as ``from_pretrained`` returns models. A checkpoint of another model type, or one without the MAE's
+        encoder or decoder weights (an encoder-only `ViTMAEModel`: the latents come from its ``decoder_embed``), is
+        refused instead of being completed with random weights."""
+        where = {key: kwargs[key] for key in _HUB_KWARGS if key in kwargs}  # where the files are, not model options
+        found = PreTrainedConfig.get_config_dict(pretrained_model_name_or_path, **where)[0].get("model_type")
+        if found != "vit_mae":
+            raise ValueError(
+                f"{pretrained_model_name_or_path} holds a {found!r} model, not a ViT MAE ('vit_mae', e.g. "
+                "facebook/vit-mae-base)"
+            )
+        mae, info = ViTMAEForPreTraining.from_pretrained(
+            pretrained_model_name_or_path, output_loading_info=True, **kwargs
+        )
+        missing = sorted(info.get("missing_keys", []))
+        if missing:
+            shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+            raise ValueError(
+                f"{pretrained_model_name_or_path} lacks MAE weights ({shown}): an encoder-only checkpoint has no "
+                "decoder, whose decoder_embed gives the latents; use a ViTMAEForPreTraining checkpoint"
+            )
         config = ViTLatentBackboneConfig(mae_config=mae.config.to_dict(), latent_source=latent_source)
         with torch.device("meta"):
             model = cls(config)
         model.mae = mae
         model.config.mae_config = mae.config
-        return model
+        return model.eval()
 
     # -- encoder ---------------------------------------------------------------------------------------------------
     def encode(
@@ -212,7 +234,9 @@ class ViTLatentBackbone(ViTLatentBackbonePreTrainedModel):
             `[B, 3, H, W]`: MAE prediction inside masked patches, input pixels elsewhere.
         """
         config = self.config
-        check_pixel_values(pixel_values, image_size=config.image_size, num_channels=config.mae_config.num_channels)
+        pixel_values = check_pixel_values(
+            pixel_values, image_size=config.image_size, num_channels=config.mae_config.num_channels, dtype=self.dtype
+        )
         mask = check_patch_mask(patch_mask, batch_size=pixel_values.shape[0], grid_size=config.grid_size)
         return self._fill(pixel_values, mask, visible_count)
 
@@ -251,7 +275,9 @@ class ViTLatentBackbone(ViTLatentBackbonePreTrainedModel):
             return_dict: False → a tuple of the output's non-None fields (default `config.return_dict`).
         """
         config = self.config
-        check_pixel_values(pixel_values, image_size=config.image_size, num_channels=config.mae_config.num_channels)
+        pixel_values = check_pixel_values(
+            pixel_values, image_size=config.image_size, num_channels=config.mae_config.num_channels, dtype=self.dtype
+        )
         mask = None
         if patch_mask is not None:
             mask = check_patch_mask(patch_mask, batch_size=pixel_values.shape[0], grid_size=config.grid_size)
