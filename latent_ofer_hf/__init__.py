@@ -44,6 +44,10 @@ def _register() -> None:
         # saved directories carry flat module files + auto_map, so they load with trust_remote_code=True alone
         model_class.register_for_auto_class(auto_class_names[-1])
         model_class.hub_auto_classes = tuple(auto_class_names)
+    # AutoImageProcessor.from_pretrained(a system saved by the pipeline) finds its processor by this config
+    transformers.AutoImageProcessor.register(
+        LatentOferConfig, slow_image_processor_class=LatentOferImageProcessor, exist_ok=True
+    )
     # pipeline("occluded-fer", model=...) builds the whole system (LatentOferModel through AutoModel); without a
     # model, the shipped demo checkpoint (as the CLI does)
     default = {"model": (DEMO_CHECKPOINT, "main")} if demo_checkpoint_available() else None

@@ -391,3 +391,27 @@ def test_save_pretrained_with_push_to_hub_keeps_the_local_copy_too(tmp_path, mon
     )
     assert (tmp_path / "local" / "recognizer" / "model.safetensors").is_file()  # as transformers' models do
     assert "recognizer/model.safetensors" in sent["someone/tiny"]
+
+
+def test_the_image_processor_loads_through_auto_and_takes_arrays(tmp_path):
+    import numpy as np
+    from transformers import AutoImageProcessor, pipeline
+
+    from latent_ofer_hf import LatentOferImageProcessor, LatentOferModel, preset_config
+
+    pipeline("occluded-fer", model=LatentOferModel(preset_config("tiny")).eval()).save_pretrained(tmp_path)
+    processor = AutoImageProcessor.from_pretrained(tmp_path)
+    assert isinstance(processor, LatentOferImageProcessor)
+    face = np.random.default_rng(0).integers(0, 256, (224, 224, 3), dtype=np.uint8)
+    from PIL import Image
+
+    as_tensor = processor(face)["pixel_values"]
+    assert torch.equal(as_tensor, processor(Image.fromarray(face))["pixel_values"]) and as_tensor.shape == (
+        1,
+        3,
+        224,
+        224,
+    )
+    assert isinstance(processor(face, return_tensors="np")["pixel_values"], np.ndarray)
+    with pytest.raises(ValueError, match="takes PIL images or uint8"):
+        processor(face.astype(np.float32))

@@ -53,11 +53,30 @@ class LatentOferImageProcessor(BaseImageProcessor):
         return Image.fromarray((np.clip(array, 0, 1) * 255 + 0.5).astype(np.uint8))
 
     def preprocess(self, images, return_tensors: str | None = "pt", **kwargs) -> BatchFeature:
-        """A PIL image or a list of them → ``BatchFeature(pixel_values=[B, 3, size, size])``."""
-        if isinstance(images, Image.Image):
+        """A PIL image or uint8 ``[H, W, 3]`` RGB array, or a list of them → ``BatchFeature(pixel_values=[B, 3,
+        size, size])``, a torch tensor (``return_tensors="pt"``, the default) or numpy array (``"np"``). Other
+        inputs (paths, BGR, 16-bit, float arrays) go through the pipeline's reader,
+        ``latent_ofer_hf.pipelines.image_inputs.load_image_input``."""
+        if return_tensors not in ("pt", "np", None):
+            raise ValueError(f"return_tensors must be 'pt' or 'np', got {return_tensors!r}")
+        if isinstance(images, (Image.Image, np.ndarray)) and not (isinstance(images, np.ndarray) and images.ndim == 4):
             images = [images]
-        pixel_values = torch.stack([self.to_pixel_values(image) for image in images])
+        pixel_values = torch.stack([self.to_pixel_values(self._as_pil(image)) for image in images])
+        if return_tensors == "np":
+            return BatchFeature({"pixel_values": pixel_values.numpy()}, tensor_type=None)
         return BatchFeature({"pixel_values": pixel_values}, tensor_type=None)
+
+    @staticmethod
+    def _as_pil(image: object) -> Image.Image:
+        if isinstance(image, Image.Image):
+            return image
+        if isinstance(image, np.ndarray) and image.dtype == np.uint8 and image.ndim == 3 and image.shape[-1] == 3:
+            return Image.fromarray(image)
+        kind = f"array of shape {image.shape} and dtype {image.dtype}" if isinstance(image, np.ndarray) else type(image)
+        raise ValueError(
+            f"LatentOferImageProcessor takes PIL images or uint8 [H, W, 3] RGB arrays, got {kind}; read other inputs "
+            "with latent_ofer_hf.pipelines.image_inputs.load_image_input (or call the occluded-fer pipeline)"
+        )
 
 
 __all__ = ["LatentOferImageProcessor"]
