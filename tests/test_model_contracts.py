@@ -415,3 +415,35 @@ def test_the_image_processor_loads_through_auto_and_takes_arrays(tmp_path):
     assert isinstance(processor(face, return_tensors="np")["pixel_values"], np.ndarray)
     with pytest.raises(ValueError, match="takes PIL images or uint8"):
         processor(face.astype(np.float32))
+
+
+def test_load_options_reach_the_same_parts_through_automodel_and_the_class(tmp_path):
+    from transformers import AutoModel
+
+    from latent_ofer_hf import LatentOferModel, preset_config
+
+    LatentOferModel(preset_config("tiny")).save_pretrained(tmp_path)
+    names = {index: name for index, name in enumerate("abcdefg")}
+    for load in (AutoModel.from_pretrained, LatentOferModel.from_pretrained):
+        model = load(tmp_path, attn_implementation="eager", id2label=names, reconstruction="none")
+        assert model.vit.config._attn_implementation == "eager", load
+        assert model.recognizer.config.id2label[0] == model.config.id2label[0] == "a", load
+        assert model.config.reconstruction == "none", load
+    plain = AutoModel.from_pretrained(tmp_path)
+    assert plain.config.id2label[0] == "surprise" and plain.config.reconstruction == "hybrid"
+
+
+def test_a_system_saved_again_without_its_reconstructor_leaves_no_old_one_behind(tmp_path):
+    from latent_ofer_hf import LatentOferModel, preset_config
+
+    full = LatentOferModel(preset_config("tiny"))
+    full.save_pretrained(tmp_path)
+    assert (tmp_path / "reconstructor" / "model.safetensors").is_file()
+    (tmp_path / "reconstructor" / "mine.txt").write_text("a file of the user's")
+    without = LatentOferModel.from_components(full.vit, full.detector, full.recognizer)
+    without.save_pretrained(tmp_path)
+    assert (tmp_path / "reconstructor" / "mine.txt").is_file()  # only a component's own files are ever removed
+    (tmp_path / "reconstructor" / "mine.txt").unlink()
+    without.save_pretrained(tmp_path)
+    assert not (tmp_path / "reconstructor").exists()
+    assert LatentOferModel.from_pretrained(tmp_path).reconstructor is None

@@ -9,6 +9,7 @@ the way diffusers keeps pipeline components, so a component can be loaded, fine-
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,6 +82,18 @@ class LatentOferPreTrainedModel(HubCodeMixin, PreTrainedModel):
 
     def _init_weights(self, module: nn.Module) -> None:
         """Every component initialises itself in its own `post_init`; nothing is owned by the composite."""
+
+
+def _only_saved_component_files(folder: Path) -> bool:
+    """``folder`` holds nothing but what a component's ``save_pretrained`` writes (safe to remove)."""
+    if not (folder / "config.json").is_file():
+        return False
+    written = ("config.json", "README.md", "generation_config.json")
+    return all(
+        entry.is_file()
+        and (entry.name in written or entry.suffix in (".safetensors", ".py") or entry.name.endswith(".index.json"))
+        for entry in folder.iterdir()
+    )
 
 
 class LatentOferModel(LatentOferPreTrainedModel):
@@ -159,6 +172,8 @@ class LatentOferModel(LatentOferPreTrainedModel):
             component = getattr(self, slot)
             if component is not None:
                 component.save_pretrained(save_directory / slot, is_main_process=is_main_process, **kwargs)
+            elif is_main_process and _only_saved_component_files(save_directory / slot):
+                shutil.rmtree(save_directory / slot)  # an earlier save's component this system no longer has
         if not is_main_process:
             return None
         config = self.config
@@ -208,7 +223,18 @@ class LatentOferModel(LatentOferPreTrainedModel):
             if missing:
                 folders = ", ".join(f"{slot}/" for slot in missing)
                 raise ValueError(f"{path} is not a complete saved system: missing {folders}")
+        # options of the system, not of its components (given directly, or through `config=` as AutoModel does)
+        system = {
+            key: component_kwargs.pop(key) for key in ("reconstruction", "training_data") if key in component_kwargs
+        }
+        labels = {key: component_kwargs.pop(key) for key in ("id2label", "label2id") if key in kwargs}
+        component_kwargs.pop("num_labels", None)  # implied by id2label
         attention = component_kwargs.pop("attn_implementation", None)  # only the ViT has attention
+        if config is not None:
+            attention = attention or getattr(config, "_attn_implementation_internal", None)
+            saved = {int(index): name for index, name in (root.get("id2label") or {}).items()}
+            if not labels and config.id2label and dict(config.id2label) != saved:
+                labels = {"id2label": dict(config.id2label)}
         components = {}
         for slot in SLOTS:
             saved = root.get(f"{slot}_config")
@@ -220,11 +246,15 @@ class LatentOferModel(LatentOferPreTrainedModel):
                 raise ValueError(f"{path}: {error}") from None
             location = f"{base_subfolder}/{slot}" if base_subfolder else slot
             extra = {"attn_implementation": attention} if slot == "vit" and attention is not None else {}
+            if slot == "recognizer":
+                extra.update(labels)
             components[slot] = component_class.from_pretrained(
                 path, subfolder=location, **hub_kwargs, **component_kwargs, **extra
             )
-        mode = config.reconstruction if config is not None else root.get("reconstruction")
-        training_data = config.training_data if config is not None else root.get("training_data")
+        mode = system.get("reconstruction", config.reconstruction if config is not None else root.get("reconstruction"))
+        training_data = system.get(
+            "training_data", config.training_data if config is not None else root.get("training_data")
+        )
         model = cls.from_components(**components, reconstruction=mode, training_data=training_data)
         model.config.name_or_path = path
         return model.eval()
