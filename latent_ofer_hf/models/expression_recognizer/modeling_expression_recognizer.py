@@ -88,7 +88,10 @@ class FusionHead(nn.Module):
         self.logits_norm = nn.BatchNorm1d(num_labels) if logits_batchnorm else nn.Identity()
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        return self.logits_norm(self.classifier(self.hidden(features)))
+        # in the head's own dtype: loaded in float16 it stays float32 (`_keep_in_fp32_modules`), as its BatchNorm's
+        # running variance can pass float16's range (the demo checkpoint's: 2.8e5 > 65504, which made every logit ~0)
+        dtype = self.classifier.weight.dtype
+        return self.logits_norm(self.classifier(self.hidden(features.to(dtype)))).to(features.dtype)
 
 
 class ExpressionRecognizerPreTrainedModel(HubCodeMixin, PreTrainedModel):
@@ -99,6 +102,7 @@ class ExpressionRecognizerPreTrainedModel(HubCodeMixin, PreTrainedModel):
     base_model_prefix = "expression_recognizer"
     main_input_name = "pixel_values"
     input_modalities = ("image",)
+    _keep_in_fp32_modules = ["fusion_head"]  # its BatchNorm statistics can overflow float16 (FusionHead.forward)
 
     @torch.no_grad()
     def _init_weights(self, module: nn.Module) -> None:
