@@ -309,23 +309,17 @@ def check_write_card(args: argparse.Namespace) -> str | None:
     return None
 
 
-#: the model types of a system's components that are not classifiers, and the folder each is saved in
-COMPONENT_FOLDERS = {
-    "latent-ofer-vit-latents": "vit",
-    "latent-ofer-occlusion-detector": "detector",
-    "latent-ofer-hybrid-reconstruction": "reconstructor",
-    "latent-ofer-repaint-reconstruction": "reconstructor",
-    "latent-ofer-reconstruction-discriminators": "discriminators",
-}
-
-
 def _component_folder(model: str) -> str | None:
     """The component a local `model` folder holds (vit, detector, reconstructor), or None: evaluate takes a system or
     a classifier (a recogniser, the plain CNN), and a component fails deep inside transformers' Auto classes."""
+    from .models.latent_ofer.components import COMPONENTS
+
     config = Path(model).expanduser() / "config.json"
     if not config.is_file():
         return None
-    return COMPONENT_FOLDERS.get(json.loads(config.read_text(encoding="utf-8")).get("model_type"))
+    found = json.loads(config.read_text(encoding="utf-8")).get("model_type")
+    folders = {c.model_type: c.slot or "discriminators" for c in COMPONENTS if c.slot != "recognizer"}
+    return folders.get(found)
 
 
 def write_card(model: Path, results: dict[str, Any]) -> Path:

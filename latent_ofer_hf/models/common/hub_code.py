@@ -17,6 +17,9 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
+#: the from_pretrained options that say where a checkpoint's files are (the rest configure the model)
+HUB_KWARGS = ("cache_dir", "force_download", "local_files_only", "proxies", "revision", "subfolder", "token")
+
 _IMPORT_HEAD = re.compile(r"from\s+\.+[\w.]*\s+import")
 
 

@@ -18,7 +18,7 @@ from torch import nn
 from transformers import PreTrainedModel
 from transformers.utils import ModelOutput
 
-from ..common.hub_code import HubCodeMixin, auto_map_entry, write_flat_modules
+from ..common.hub_code import HUB_KWARGS, HubCodeMixin, auto_map_entry, write_flat_modules
 from ..common.input_checks import check_patch_mask, check_pixel_values, patch_mask_to_pixel_mask
 from ..common.reconstruction import ReconstructionOutput
 from ..diffusion_reconstruction.modeling_repaint_reconstruction import RePaintReconstructor
@@ -36,7 +36,6 @@ _IGNORED_FORWARD_KWARGS = {"output_attentions", "output_hidden_states"}
 # from_pretrained keywords that locate files (forwarded to each component with its subfolder)
 #: save_pretrained(push_to_hub=True) options that are the upload's, not the files'
 _PUSH_KWARGS = ("repo_id", "commit_message", "commit_description", "private", "token", "create_pr", "revision", "tags")
-_HUB_KWARGS = ("cache_dir", "force_download", "local_files_only", "token", "revision", "proxies", "subfolder")
 
 
 @dataclass
@@ -203,9 +202,9 @@ class LatentOferModel(LatentOferPreTrainedModel):
         if model_args:
             raise ValueError(f"{cls.__name__}.from_pretrained takes no positional model arguments")
         path = str(pretrained_model_name_or_path)
-        hub_kwargs = {key: kwargs[key] for key in _HUB_KWARGS if key in kwargs}
+        hub_kwargs = {key: kwargs[key] for key in HUB_KWARGS if key in kwargs}
         base_subfolder = hub_kwargs.pop("subfolder", "") or ""
-        component_kwargs = {key: value for key, value in kwargs.items() if key not in _HUB_KWARGS}
+        component_kwargs = {key: value for key, value in kwargs.items() if key not in HUB_KWARGS}
         for private in ("_from_auto", "_from_pipeline", "trust_remote_code", "code_revision", "adapter_kwargs"):
             component_kwargs.pop(private, None)
         root = cls.config_class.get_config_dict(path, subfolder=base_subfolder, **hub_kwargs)[0]

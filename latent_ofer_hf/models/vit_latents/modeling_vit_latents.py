@@ -22,12 +22,9 @@ from transformers.models.vit_mae.modeling_vit_mae import build_2d_sinusoidal_pos
 from transformers.utils import ModelOutput
 
 from ..common.deprecation import deprecated_aliases
-from ..common.hub_code import HubCodeMixin
+from ..common.hub_code import HUB_KWARGS, HubCodeMixin
 from ..common.input_checks import check_patch_mask, check_pixel_values, patch_mask_to_pixel_mask
 from .configuration_vit_latents import ViTLatentBackboneConfig
-
-#: the from_pretrained options that say where a checkpoint's files are (the rest configure the model)
-_HUB_KWARGS = ("cache_dir", "force_download", "local_files_only", "proxies", "revision", "subfolder", "token")
 
 
 @dataclass
@@ -114,7 +111,7 @@ class ViTLatentBackbone(ViTLatentBackbonePreTrainedModel):
         mode, as ``from_pretrained`` returns models. A checkpoint of another model type, or one without the MAE's
         encoder or decoder weights (an encoder-only `ViTMAEModel`: the latents come from its ``decoder_embed``), is
         refused instead of being completed with random weights."""
-        where = {key: kwargs[key] for key in _HUB_KWARGS if key in kwargs}  # where the files are, not model options
+        where = {key: kwargs[key] for key in HUB_KWARGS if key in kwargs}  # where the files are, not model options
         found = PreTrainedConfig.get_config_dict(pretrained_model_name_or_path, **where)[0].get("model_type")
         if found != "vit_mae":
             raise ValueError(
