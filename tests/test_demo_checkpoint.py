@@ -88,12 +88,19 @@ def test_it_runs_in_half_precision_and_agrees_with_float32(fer, dtype):
 
     # bfloat16: its CNN input is resized (no half-precision CPU kernel); float16: its fusion head's BatchNorm
     # variance passes float16's range (the head stays float32)
-    half = pipeline("occluded-fer", model=DEMO_CHECKPOINT, dtype=getattr(torch, dtype))
+    loaded = pipeline("occluded-fer", model=DEMO_CHECKPOINT, dtype=getattr(torch, dtype))
+    converted = pipeline("occluded-fer", model=DEMO_CHECKPOINT)  # converted after loading, as `model.half()` does
+    converted.model.to(getattr(torch, dtype))
+    head_dtype = torch.float32 if dtype == "float16" else torch.bfloat16  # as loading with `dtype=` leaves it
+    assert converted.model.recognizer.fusion_head.classifier.weight.dtype == head_dtype
+    assert converted.model.dtype == getattr(torch, dtype)  # the rest of the model is converted
     faces = [Image.fromarray(synthfer_sample(index, split="test").image) for index in FACES[:8]]
-    full, low = fer(faces, detector=None), half(faces, detector=None)
-    agree = sum(a[0]["label"] == b[0]["label"] for a, b in zip(full, low, strict=True))
-    assert agree >= 7, agree
-    assert max(abs(a[0]["score"] - b[0]["score"]) for a, b in zip(full, low, strict=True)) < 0.1
+    full = fer(faces, detector=None)
+    for half in (loaded, converted):
+        low = half(faces, detector=None)
+        agree = sum(a[0]["label"] == b[0]["label"] for a, b in zip(full, low, strict=True))
+        assert agree >= 7, agree
+        assert max(abs(a[0]["score"] - b[0]["score"]) for a, b in zip(full, low, strict=True)) < 0.1
 
 
 def test_its_predictions_carry_the_synthetic_data_notice(fer):

@@ -12,6 +12,7 @@ The ViT patch latents come from a separate, shared backbone; this model only con
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -86,6 +87,18 @@ class FusionHead(nn.Module):
         self.hidden = nn.Sequential(*layers)
         self.classifier = nn.Linear(width, num_labels)
         self.logits_norm = nn.BatchNorm1d(num_labels) if logits_batchnorm else nn.Identity()
+
+    def _apply(self, fn: Callable[[torch.Tensor], torch.Tensor], recurse: bool = True) -> FusionHead:
+        """``model.half()`` / ``model.to(torch.float16)`` after loading keep this head in float32, as
+        ``_keep_in_fp32_modules`` does at load (device moves and other dtypes apply as usual)."""
+
+        def keep_float32(tensor: torch.Tensor) -> torch.Tensor:
+            converted = fn(tensor)  # not converted back: float16 has already lost what passed its range
+            if converted.dtype == torch.float16 and tensor.dtype == torch.float32:
+                return tensor.to(converted.device)
+            return converted
+
+        return super()._apply(keep_float32, recurse)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         # in the head's own dtype: loaded in float16 it stays float32 (`_keep_in_fp32_modules`), as its BatchNorm's
