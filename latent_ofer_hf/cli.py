@@ -413,7 +413,12 @@ def main(argv: list[str] | None = None) -> int:
     every.add_argument("--occlusion", default="none", help="as for evaluate")
     every.add_argument("--num_images", type=int, default=700, help="SynthFER faces to generate (default 700)")
     every.add_argument("--batch_size", type=int, default=16)
-    every.add_argument("--output", default=None, help="predictions.parquet or predictions.jsonl")
+    every.add_argument(
+        "--output",
+        default=None,
+        help="predictions.parquet or predictions.jsonl: one row per face (index, file where the images are files, "
+        "label, prediction, score, scores, occlusion_ratio, occlusion_mask)",
+    )
     judge = commands.add_parser("evaluate", help="one of the paper's protocols on a data split: results.json + plots")
     judge.add_argument(
         "--model", required=True, help="a saved system folder or Hub repo id, or a plain classifier folder (baseline)"

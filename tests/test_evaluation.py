@@ -261,6 +261,28 @@ def test_predict_over_a_data_set_in_one_process_and_in_two_gives_the_same_rows(s
     assert cli(["predict", "--data", "synthfer", "--model", str(system_dir), "--output", str(tmp_path / "x.csv")]) == 2
 
 
+def test_predict_over_image_files_names_each_row_s_file(system_dir, tmp_path):
+    import datasets
+
+    root = tmp_path / "faces"
+    for index, label in enumerate(["sad", "happy", "sad", "fear", "happy"]):
+        (root / label).mkdir(parents=True, exist_ok=True)
+        Image.fromarray(synthfer_sample(index).image).save(root / label / f"face_{index}.png")
+    output = tmp_path / "rows.jsonl"
+    args = ["predict", "--model", str(system_dir), "--data", "imagefolder", "--data_dir", str(root),
+            "--batch_size", "2", "--output", str(output)]  # fmt: skip
+    assert cli(args) == 0
+    rows = datasets.Dataset.from_json(str(output)).to_list()
+    assert sorted(row["file"] for row in rows) == sorted(
+        path.relative_to(root).as_posix() for path in root.rglob("*.png")
+    )
+    assert all(row["file"].split("/")[0] == row["label"] for row in rows)  # each row is its own file's
+    synthetic = tmp_path / "synthfer.jsonl"
+    assert cli(["predict", "--model", str(system_dir), "--data", "synthfer", "--num_images", "2",
+                "--output", str(synthetic)]) == 0  # fmt: skip
+    assert "file" not in datasets.Dataset.from_json(str(synthetic)).column_names  # drawn in memory, no files
+
+
 def test_a_gaussian_head_s_masks_are_what_the_system_fills_and_is_scored_on(system_dir, tmp_path, capsys):
     from latent_ofer_hf.evaluation.evaluate import load_system
     from latent_ofer_hf.evaluation.gaussian_masks import gaussian_mask_report

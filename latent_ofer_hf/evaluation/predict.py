@@ -39,17 +39,40 @@ class _Indexed(torch.utils.data.Dataset):
         return {"index": torch.tensor(index), **self.faces[index]}
 
 
+def image_files(rows: Any, data_dir: str | None) -> list[str | None] | None:
+    """Each row's image file (relative to ``data_dir`` when inside it), read without decoding; None for data sets
+    whose images are not files (SynthFER draws them in memory)."""
+    import datasets
+
+    if not isinstance(getattr(rows, "features", {}).get("image"), datasets.Image):
+        return None
+    paths = [cell["path"] for cell in rows.cast_column("image", datasets.Image(decode=False))["image"]]
+    if not any(paths):
+        return None
+    root = Path(data_dir).resolve() if data_dir else None
+
+    def shown(path: str | None) -> str | None:
+        if path is None or root is None:
+            return path
+        resolved = Path(path).resolve()
+        return resolved.relative_to(root).as_posix() if resolved.is_relative_to(root) else path
+
+    return [shown(path) for path in paths]
+
+
 @torch.no_grad()
 def predict_dataset(
     spec: EvaluationSpec, output: str | Path, accelerator: Accelerator | None = None
 ) -> dict[str, list[Any]]:
     """Predict every face of `spec`'s split; write `output` (``.parquet`` or ``.jsonl``) on the main process and
-    return its columns: index, label (the data set's), prediction, score, scores (per class, the model's label order),
+    return its columns: index, file (the image file, relative to the data folder; only for data sets read from
+    files), label (the data set's), prediction, score, scores (per class, the model's label order),
     occlusion_ratio, occlusion_mask (the flagged patches, row-major)."""
     path = check_output_path(output)
     accelerator = accelerator or Accelerator()
     model = load_system(spec.model).to(accelerator.device)
-    faces = _Indexed(EvaluationFaces(spec))
+    evaluation_faces = EvaluationFaces(spec)
+    faces = _Indexed(evaluation_faces)
     loader = accelerator.prepare(torch.utils.data.DataLoader(faces, batch_size=spec.batch_size))
     parts: dict[str, list[torch.Tensor]] = {}
     for batch in loader:
@@ -68,8 +91,10 @@ def predict_dataset(
     joined = {key: value[order] for key, value in joined.items()}
     names = [model.config.id2label[i] for i in range(len(model.config.id2label))]
     probabilities = joined["probabilities"]
-    columns: dict[str, list[Any]] = {
-        "index": joined["index"].tolist(),
+    columns: dict[str, list[Any]] = {"index": joined["index"].tolist()}
+    if (files := image_files(evaluation_faces.rows, spec.data_dir)) is not None:
+        columns["file"] = [files[index] for index in columns["index"]]
+    columns |= {
         "label": [names[i] for i in joined["label"].tolist()],
         "prediction": [names[i] for i in probabilities.argmax(-1).tolist()],
         "score": probabilities.max(-1).values.tolist(),
@@ -90,4 +115,4 @@ def predict_dataset(
     return columns
 
 
-__all__ = ["OUTPUT_FORMATS", "check_output_path", "predict_dataset"]
+__all__ = ["OUTPUT_FORMATS", "check_output_path", "image_files", "predict_dataset"]
