@@ -67,6 +67,20 @@ def _table(rows: list[tuple[str, list[dict] | None, str | None]]) -> str:
     return "\n".join(lines)
 
 
+SPLITS = ("test", "validation", "train")
+
+
+def _non_negative_int(text: str) -> int:
+    """An argparse type: a whole number ≥ 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {value}")
+    return value
+
+
 def _positive_int(text: str) -> int:
     """An argparse type: a whole number ≥ 1."""
     try:
@@ -409,10 +423,10 @@ def main(argv: list[str] | None = None) -> int:
     every = run.add_argument_group("a whole data set (split over processes under accelerate launch)")
     every.add_argument("--data", default=None, choices=["synthfer", "rafdb", "affectnet", "kdef", "imagefolder"])
     every.add_argument("--data_dir", default=None, help="root of the data set (not for synthfer)")
-    every.add_argument("--split", default="test", help="test (default), validation or train")
+    every.add_argument("--split", default="test", choices=SPLITS, help="test (default), validation or train")
     every.add_argument("--occlusion", default="none", help="as for evaluate")
-    every.add_argument("--num_images", type=int, default=700, help="SynthFER faces to generate (default 700)")
-    every.add_argument("--batch_size", type=int, default=16)
+    every.add_argument("--num_images", type=_positive_int, default=700, help="SynthFER faces to generate (default 700)")
+    every.add_argument("--batch_size", type=_positive_int, default=16)
     every.add_argument(
         "--output",
         default=None,
@@ -425,16 +439,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     judge.add_argument("--data", default="synthfer", choices=["synthfer", "rafdb", "affectnet", "kdef", "imagefolder"])
     judge.add_argument("--data_dir", default=None, help="root of the data set (not for synthfer)")
-    judge.add_argument("--split", default="test", help="test (default), validation or train")
+    judge.add_argument("--split", default="test", choices=SPLITS, help="test (default), validation or train")
     judge.add_argument(
         "--occlusion",
         default="none",
         help="none | seen | unseen | random_patch:<ratio> | grad_occlusion:<ratio> (with --cam_model) | free_form; "
         "a ratio left out is 0.3",
     )
-    judge.add_argument("--num_images", type=int, default=700, help="SynthFER faces to generate (default 700)")
-    judge.add_argument("--batch_size", type=int, default=16)
-    judge.add_argument("--seed", type=int, default=0)
+    judge.add_argument("--num_images", type=_positive_int, default=700, help="SynthFER faces to generate (default 700)")
+    judge.add_argument("--batch_size", type=_positive_int, default=16)
+    judge.add_argument("--seed", type=_non_negative_int, default=0)
     judge.add_argument("--output_dir", required=True, help="where results.json and the plots go")
     judge.add_argument("--write_card", action="store_true", help="write the model card (README.md) into --model")
     judge.add_argument(

@@ -277,6 +277,12 @@ def test_predict_over_image_files_names_each_row_s_file(system_dir, tmp_path):
         path.relative_to(root).as_posix() for path in root.rglob("*.png")
     )
     assert all(row["file"].split("/")[0] == row["label"] for row in rows)  # each row is its own file's
+    parts = {}
+    for split in ("train", "validation"):  # train.py's own split of a folder, not the test rows again
+        assert cli([*args[:-1], str(tmp_path / f"{split}.jsonl"), "--split", split]) == 0
+        parts[split] = set(datasets.Dataset.from_json(str(tmp_path / f"{split}.jsonl"))["file"])
+    assert parts["train"] and parts["validation"] and not parts["train"] & parts["validation"]
+    assert parts["train"] | parts["validation"] == {row["file"] for row in rows}
     synthetic = tmp_path / "synthfer.jsonl"
     assert cli(["predict", "--model", str(system_dir), "--data", "synthfer", "--num_images", "2",
                 "--output", str(synthetic)]) == 0  # fmt: skip
@@ -331,12 +337,26 @@ def test_a_ratio_protocol_without_a_ratio_records_the_default_it_ran(system_dir,
         (["--data", "rafdb", "--data_dir", "/no/such/folder"], "is not a folder"),
         (["--occlusion", "sunglasses"], "unknown occlusion protocol"),
         (["--occlusion", "random_patch:2"], "ratio must be in"),
+        (["--occlusion", "random_patch:0.001"], "hides no patch of the 196"),
     ],
 )
 def test_bad_input_is_one_clear_line(system_dir, tmp_path, capsys, extra, message):
     code = cli(["evaluate", "--model", str(system_dir), "--output_dir", str(tmp_path), *extra])
     err = capsys.readouterr().err
     assert code == 2 and message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_numbers_and_splits_are_checked_before_the_model_loads(tmp_path, capsys):
+    for extra, message in (
+        (["--seed", "-1"], "argument --seed: must be a non-negative integer, got -1"),
+        (["--num_images", "0"], "argument --num_images: must be at least 1"),
+        (["--batch_size", "0"], "argument --batch_size: must be at least 1"),
+        (["--split", "val"], "argument --split: invalid choice: 'val'"),
+    ):
+        with pytest.raises(SystemExit):  # argparse's usage error, before any loading
+            cli(["evaluate", "--model", str(tmp_path / "not-loaded"), "--output_dir", str(tmp_path), *extra])
+        err = capsys.readouterr().err
+        assert message in err and "Loading" not in err and "Traceback" not in err
 
 
 def test_a_model_folder_without_a_detector_is_refused(system_dir, tmp_path, capsys):

@@ -87,6 +87,14 @@ def test_datasets_export_and_reload(tmp_path):
     assert (tmp_path / "train.parquet").stat().st_size > 0
 
 
+def test_worker_processes_draw_the_same_faces_as_one():
+    one = synthfer_dataset(5, split="test", occlusion="seen")
+    two = synthfer_dataset(5, split="test", occlusion="seen", num_proc=2)
+    assert two["index"][:] == list(range(5))
+    for a, b in zip(one, two, strict=True):
+        assert np.array_equal(np.asarray(a["image"]), np.asarray(b["image"])) and a["occluder"] == b["occluder"]
+
+
 def test_bad_arguments_raise():
     with pytest.raises(ValueError, match="split"):
         synthfer_sample(0, split="dev")
@@ -94,6 +102,25 @@ def test_bad_arguments_raise():
         synthfer_sample(0, occlusion="some")
     with pytest.raises(ValueError, match="num_images"):
         synthfer_dataset(0)
+    for kwargs, message in (
+        ({"occlusion_probability": 2}, "occlusion_probability must be a number in"),
+        ({"occlusion_probability": float("nan")}, "occlusion_probability must be a number in"),
+        ({"occlusion_probability": "0.5"}, "occlusion_probability must be a number in"),
+        ({"seed": -1}, "seed must be a non-negative integer"),
+        ({"seed": 1.5}, "seed must be a non-negative integer"),
+        ({"num_proc": 0}, "num_proc must be a positive integer"),
+        ({"image_size": 238}, "multiple of 16"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            synthfer_dataset(2, occlusion="seen", **kwargs)
+    with pytest.raises(ValueError, match="index must be a non-negative integer"):
+        synthfer_sample(-1)
+    with pytest.raises(ValueError, match=r"occlusion: unknown split\(s\) \['valid'\]"):  # not built clean silently
+        load_synthfer({"train": 3, "validation": 2}, occlusion={"train": "seen", "valid": "seen"})
+    for bad in (7.0, {}, True):
+        with pytest.raises(ValueError, match="num_images"):
+            load_synthfer(bad)
+    assert len(synthfer_dataset(np.int64(2))) == 2  # NumPy integers are integers
 
 
 def test_contact_sheet_has_a_tile_per_class_and_mode():
@@ -186,7 +213,13 @@ def test_the_contact_sheet_command_checks_its_options_and_makes_its_folder(tmp_p
     from PIL import Image
 
     assert Image.open(out).size[0] > 0
-    for bad, message in ((["--split", "bogus"], "invalid choice"), (["--per-column", "0"], "--per-column must be")):
+    for bad, message in (
+        (["--split", "bogus"], "invalid choice"),
+        (["--per-column", "0"], "--per-column must be"),
+        (["--seed", "-1"], "--seed must be a non-negative integer"),
+        (["--out", str(tmp_path / "sheet.txt")], "give an image file name"),
+        (["--out", str(tmp_path)], "give an image file name"),
+    ):
         with pytest.raises(SystemExit):
-            main([*bad, "--out", str(out)])
+            main(["--out", str(out), *bad])
         assert message in capsys.readouterr().err

@@ -67,7 +67,12 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if not 1 <= args.per_column <= 50 or not 32 <= args.tile <= 512:
         parser.error(f"--per-column must be in 1..50 and --tile in 32..512, got {args.per_column} and {args.tile}")
+    if args.seed < 0:
+        parser.error(f"--seed must be a non-negative integer, got {args.seed}")
     out = Path(args.out)
+    Image.init()
+    if out.is_dir() or out.suffix.lower() not in Image.EXTENSION:
+        parser.error(f"--out {args.out}: give an image file name (e.g. sheet.png)")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:

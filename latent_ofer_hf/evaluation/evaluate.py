@@ -71,6 +71,8 @@ def parse_occlusion(text: str) -> tuple[str, float | None]:
             raise ValueError(f"{name} needs a ratio in (0, 1), e.g. {name}:0.3, got {text!r}") from None
         if not 0 < ratio < 1:
             raise ValueError(f"{name} ratio must be in (0, 1), got {ratio}")
+        if round(ratio * 196) == 0:  # the 14×14 patches: round(ratio·196) of them are hidden
+            raise ValueError(f"{name}:{value} hides no patch of the 196 (round({ratio}·196) = 0)")
         return name, ratio
     if value:
         raise ValueError(f"{name} takes no value, got {text!r}")
@@ -88,6 +90,8 @@ class EvaluationFaces(torch.utils.data.Dataset):
     ``patch_mask`` / ``pixel_mask`` and the unoccluded ``clean_pixel_values``."""
 
     def __init__(self, spec: EvaluationSpec):
+        if spec.split not in ("train", "validation", "test"):
+            raise ValueError(f"split must be train, validation or test, got {spec.split!r}")
         self.spec = spec
         self.protocol, self.ratio = parse_occlusion(spec.occlusion)
         if self.protocol == "grad_occlusion" and spec.cam_model is None:
@@ -104,7 +108,10 @@ class EvaluationFaces(torch.utils.data.Dataset):
             if spec.data_dir is None or not Path(spec.data_dir).is_dir():
                 raise ValueError(f"--data {spec.data}: --data_dir {spec.data_dir!r} is not a folder")
             common = CommonArguments(data=spec.data, data_dir=spec.data_dir, seed=spec.seed)
-            self.rows = read_face_splits(common).validation if spec.split == "validation" else self._test_split()
+            if spec.split == "test":
+                self.rows = self._test_split()
+            else:  # the training run's own split of the data (its validation part held out as train.py holds it)
+                self.rows = getattr(read_face_splits(common), spec.split)
 
     def _test_split(self):
         from ..data.loaders import load_affectnet, load_image_folder, load_kdef, load_rafdb

@@ -69,7 +69,7 @@ class OcclusionTransform:
         if taken:  # e.g. SynthFER's own ground truth of another occluder: never overwritten silently
             raise ValueError(
                 f"the data set already has column(s) {taken}: the occlusion masks would replace them; name the new "
-                "ones with OcclusionTransform(..., pixel_mask_column=, patch_mask_column=) or remove those columns"
+                "ones with as_dataset_transform(..., pixel_mask_column=, patch_mask_column=) or remove those columns"
             )
         images = batch[self.image_column]
         out = dict(batch)
@@ -90,6 +90,19 @@ class OcclusionTransform:
         return f"{type(self).__name__}({self.transform_fn!r}, seed={self.seed}, image_column={self.image_column!r})"
 
 
-def as_dataset_transform(transform_fn: TransformFn, seed: int, image_column: str = "image") -> OcclusionTransform:
-    """Wrap ``transform_fn`` (called as ``transform_fn(image, seed=rng)``) for ``Dataset.with_transform``."""
-    return OcclusionTransform(transform_fn, seed, image_column=image_column)
+def as_dataset_transform(
+    transform_fn: TransformFn,
+    seed: int,
+    image_column: str = "image",
+    pixel_mask_column: str = "pixel_mask",
+    patch_mask_column: str = "patch_mask",
+) -> OcclusionTransform:
+    """Wrap ``transform_fn`` (called as ``transform_fn(image, seed=rng)``) for ``Dataset.with_transform``; name the
+    mask columns where the data has its own (SynthFER's ``pixel_mask``)."""
+    return OcclusionTransform(
+        transform_fn,
+        seed,
+        image_column=image_column,
+        pixel_mask_column=pixel_mask_column,
+        patch_mask_column=patch_mask_column,
+    )

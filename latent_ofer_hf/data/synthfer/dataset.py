@@ -7,7 +7,7 @@ Save with ``DatasetDict.save_to_disk(path)`` (reload with ``datasets.load_from_d
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import datasets
@@ -16,7 +16,7 @@ from PIL import Image
 
 from ...models.common.labels import RAFDB_7
 from .expressions import ACTION_UNITS
-from .generate import SPLITS, default_split_sizes, synthfer_sample
+from .generate import SPLITS, default_split_sizes, is_count, synthfer_sample
 from .render import LANDMARK_NAMES
 
 
@@ -50,8 +50,13 @@ def _source_digest() -> str:
     return digest.hexdigest()
 
 
-def _rows(indices: list[int], sample_kwargs: dict, source_digest: str = "") -> Iterator[dict]:
-    for index in indices:
+def _rows(ranges: list[tuple[int, int]], sample_kwargs: dict, source_digest: str = "") -> Iterator[dict]:
+    for start, stop in ranges:
+        yield from _rows_of_range(start, stop, sample_kwargs)
+
+
+def _rows_of_range(start: int, stop: int, sample_kwargs: dict) -> Iterator[dict]:
+    for index in range(start, stop):
         sample = synthfer_sample(index, **sample_kwargs)
         yield {
             "index": index,
@@ -77,28 +82,33 @@ def synthfer_dataset(
     num_proc: int | None = None,
     keep_in_memory: bool = True,
 ) -> datasets.Dataset:
-    """`num_images` SynthFER faces of one split as a `datasets.Dataset` (deterministic in all arguments)."""
-    if not isinstance(num_images, int) or num_images <= 0:
+    """`num_images` SynthFER faces of one split as a `datasets.Dataset` (deterministic in all arguments; `num_proc`
+    worker processes draw contiguous index ranges, the same faces as one)."""
+    if not is_count(num_images) or num_images <= 0:
         raise ValueError(f"num_images must be a positive integer, got {num_images!r}")
+    if num_proc is not None and (not is_count(num_proc) or num_proc < 1):
+        raise ValueError(f"num_proc must be a positive integer or None, got {num_proc!r}")
+    num_images = int(num_images)
     sample_kwargs = {
         "split": split,
         "seed": seed,
         "occlusion": occlusion,
         "occlusion_probability": occlusion_probability,
         "image_size": image_size,
-        "grid": image_size // 16,
     }
-    synthfer_sample(0, **sample_kwargs)  # validates the arguments before any worker starts
-    shards = max(1, num_proc or 1)
+    synthfer_sample(0, **sample_kwargs)  # validates the arguments before any worker starts (16-px patches)
+    shards = min(num_proc or 1, num_images)
+    bounds = [num_images * shard // shards for shard in range(shards + 1)]
     dataset = datasets.Dataset.from_generator(
         _rows,
         features=synthfer_features(image_size // 16),
         gen_kwargs={
-            "indices": list(range(num_images)),
+            # index ranges, one per worker (not a list of every index: datasets pickles and hashes these)
+            "ranges": [(bounds[shard], bounds[shard + 1]) for shard in range(shards)],
             "sample_kwargs": sample_kwargs,
             "source_digest": _source_digest(),
         },
-        num_proc=num_proc,
+        num_proc=shards if shards > 1 else None,
         keep_in_memory=keep_in_memory,
         split=datasets.NamedSplit(split),
     )
@@ -121,11 +131,25 @@ def load_synthfer(
         occlusion: one mode for every split, or per split, e.g. ``{"train": "seen", "validation": "seen",
             "test": "unseen"}`` to test on occluders never seen in training.
     """
-    sizes = default_split_sizes(num_images) if isinstance(num_images, int) else dict(num_images)
+    if isinstance(num_images, Mapping):
+        sizes = dict(num_images)
+        if not sizes:
+            raise ValueError(f"num_images: give the size of at least one split of {SPLITS}")
+    elif is_count(num_images):
+        sizes = default_split_sizes(num_images)
+    else:
+        raise ValueError(f"num_images must be a total (an integer) or a dict of split sizes, got {num_images!r}")
     unknown = set(sizes) - set(SPLITS)
     if unknown:
         raise ValueError(f"unknown split(s) {sorted(unknown)}; choose from {SPLITS}")
-    modes = {split: occlusion for split in sizes} if isinstance(occlusion, str) else dict(occlusion)
+    if isinstance(occlusion, str):
+        modes = dict.fromkeys(sizes, occlusion)
+    elif isinstance(occlusion, Mapping):
+        modes = dict(occlusion)
+        if unknown := set(modes) - set(SPLITS):
+            raise ValueError(f"occlusion: unknown split(s) {sorted(unknown)}; choose from {SPLITS}")
+    else:
+        raise ValueError(f"occlusion must be a mode or a dict of modes per split, got {occlusion!r}")
     return datasets.DatasetDict(
         {
             split: synthfer_dataset(

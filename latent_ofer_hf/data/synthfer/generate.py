@@ -8,6 +8,7 @@ families, for evaluation only), pasted with `latent_ofer_hf.data.occlusion.paste
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,11 +42,22 @@ class SynthFERSample:
     face_box: tuple[float, float, float, float]
 
 
-def _check(split: str, occlusion: str) -> None:
+def is_count(value: object) -> bool:
+    """An integer (Python's or NumPy's), not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _check(split: str, occlusion: str, *, index: object, seed: object, occlusion_probability: object) -> None:
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
     if occlusion not in OCCLUSION_MODES:
         raise ValueError(f"occlusion must be one of {OCCLUSION_MODES}, got {occlusion!r}")
+    for name, value in (("index", index), ("seed", seed)):
+        if not is_count(value) or value < 0:
+            raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+    probability = occlusion_probability
+    if not isinstance(probability, numbers.Real) or isinstance(probability, bool) or not 0 <= probability <= 1:
+        raise ValueError(f"occlusion_probability must be a number in [0, 1], got {probability!r}")
 
 
 def identity_for(seed: int, split: str, identity: int) -> Identity:
@@ -64,14 +76,19 @@ def synthfer_sample(
     grid: int | None = None,
     min_patch_fraction: float = 0.5,
 ) -> SynthFERSample:
-    """The `index`-th face of a split: the same arguments always give the same sample. `grid` (default
-    `image_size // 16`, 14 at 224) is the patch grid of `patch_mask`."""
-    _check(split, occlusion)
-    if not isinstance(image_size, int) or image_size < 32:
+    """The `index`-th face of a split: the same arguments always give the same sample (person numbers and faces
+    depend on `seed`: identity 5 of seed 0 and of seed 1 are different people). `grid` (default `image_size // 16`,
+    14 at 224, so `image_size` a multiple of 16) is the patch grid of `patch_mask`."""
+    _check(split, occlusion, index=index, seed=seed, occlusion_probability=occlusion_probability)
+    if not is_count(image_size) or image_size < 32:
         raise ValueError(f"image_size must be an integer >= 32, got {image_size!r}")
-    grid = image_size // 16 if grid is None else grid
-    if grid < 1 or image_size % grid:
-        raise ValueError(f"image_size {image_size} must be divisible by the patch grid {grid}")
+    if grid is None:
+        if image_size % 16:
+            raise ValueError(f"image_size must be a multiple of 16 (the masks' 16-px patches), got {image_size}")
+        grid = image_size // 16
+    if not is_count(grid) or grid < 1 or image_size % grid:
+        raise ValueError(f"image_size {image_size} must be divisible by the patch grid {grid!r}")
+    index, seed, image_size, grid = int(index), int(seed), int(image_size), int(grid)
     rng = np.random.default_rng([seed, SPLITS.index(split), index])
     label = index % len(RAFDB_7)
     person = int(rng.integers(IDENTITIES_PER_SPLIT[split]))
@@ -130,8 +147,9 @@ def synthfer_batch(
 
 def default_split_sizes(total: int) -> dict[str, int]:
     """80 / 10 / 10 split of `total` images (at least one per split, so `total` ≥ 3)."""
-    if not isinstance(total, int) or isinstance(total, bool) or total < 3:
+    if not is_count(total) or total < 3:
         raise ValueError(f"a total of at least 3 images is needed for train / validation / test, got {total!r}")
+    total = int(total)
     validation = test = max(1, math.floor(total * 0.1))
     return {"train": total - validation - test, "validation": validation, "test": test}
 
