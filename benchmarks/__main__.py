@@ -8,8 +8,6 @@ Scripts take minutes each on a 2-core CPU; ``--only`` picks some.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import subprocess
 import sys
 import time
@@ -17,6 +15,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+sys.path.insert(0, str(HERE))  # the scripts' shared helpers, as each script finds them beside itself
+
+from _common import machine  # noqa: E402
 
 
 def scripts(only: list[str] | None = None) -> list[Path]:
@@ -29,36 +30,43 @@ def scripts(only: list[str] | None = None) -> list[Path]:
     return found
 
 
+def _pair(word: str) -> tuple[str, str] | None:
+    key, equals, value = word.partition("=")
+    return (key, value) if equals and key and value and not key.startswith("-") else None
+
+
+def line_values(line: str) -> dict[str, str] | None:
+    """A machine-readable line: up to three words without ``=`` (a prefix of its keys) followed by ``key=value``
+    words only; None for any other line (prose that happens to hold an ``=``)."""
+    words = line.split()
+    first_pair = len(words)
+    while first_pair and _pair(words[first_pair - 1]) is not None:
+        first_pair -= 1
+    prefix, pairs = words[:first_pair], words[first_pair:]
+    if not pairs or len(prefix) > 3 or any("=" in word for word in prefix):
+        return None
+    joined = " ".join(prefix)
+    return {(f"{joined} {key}" if joined else key): value for key, value in map(_pair, pairs)}
+
+
 def last_values(output: str) -> dict[str, str]:
-    """The ``key=value`` pairs of the last lines that hold some (a script may print one pair per line); words
-    without ``=`` before the pairs of a line prefix its keys (``train_faces_per_s tiny:1:mae=…``)."""
+    """The ``key=value`` pairs of the machine-readable lines that end the output (a script may print one pair per
+    line); words before the pairs of a line prefix its keys (``train_faces_per_s tiny:1:mae=…``)."""
     lines: list[dict[str, str]] = []
     for line in reversed(output.strip().splitlines()):
-        words = line.split()
-        pairs = [word.split("=", 1) for word in words if "=" in word and not word.startswith("-")]
-        if not pairs:
-            if lines:
-                break
-            continue
-        prefix = " ".join(word for word in words if "=" not in word)
-        lines.append({(f"{prefix} {key}" if prefix else key): value for key, value in pairs})
+        values = line_values(line)
+        if values is None:
+            break
+        lines.append(values)
     values: dict[str, str] = {}
     for pairs in reversed(lines):
         values.update(pairs)
     return values
 
 
-def machine() -> str:
-    model = platform.processor() or platform.machine()
-    try:
-        model = next(
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        )
-    except (OSError, StopIteration):
-        pass
-    return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
+def table_cell(text: str) -> str:
+    """One Markdown table cell: newlines joined, pipes escaped."""
+    return " ".join(text.split()).replace("|", "\\|")
 
 
 def run(paths: list[Path]) -> str:
@@ -68,20 +76,22 @@ def run(paths: list[Path]) -> str:
         result = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, cwd=ROOT)
         seconds = time.perf_counter() - started
         if result.returncode:
-            rows.append(f"| {path.stem} | failed (exit {result.returncode}): {result.stderr.strip()[-200:]} | "
-                        f"{seconds:.0f} |")  # fmt: skip
+            why = table_cell(result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "no message")
+            rows.append(f"| {path.stem} | failed (exit {result.returncode}): {why[-200:]} | {seconds:.0f} |")
             continue
         values = last_values(result.stdout)
         shown = "<br>".join(f"`{key}={value}`" for key, value in values.items()) or "(no key=value line)"
         rows.append(f"| {path.stem} | {shown} | {seconds:.0f} |")
-    return f"Machine: {machine()}\n\n" + "\n".join(rows) + "\n"
+    return f"{machine().replace('machine:', 'Machine:', 1)}\n\n" + "\n".join(rows) + "\n"
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="+", help="benchmark names (file stems) to run")
     parser.add_argument("--output", default=None, help="also write the table to this Markdown file")
     args = parser.parse_args(argv)
+    if args.output and not Path(args.output).resolve().parent.is_dir():
+        parser.error(f"--output {args.output}: its folder does not exist")
     table = run(scripts(args.only))
     print(table)
     if args.output:

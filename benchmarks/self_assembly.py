@@ -41,8 +41,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
-import platform
 import statistics
 import sys
 import time
@@ -51,6 +49,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from _common import machine, positive_int
 
 from latent_ofer_hf import HybridReconstructionConfig, HybridReconstructionNetwork
 from latent_ofer_hf.models.hybrid_reconstruction import self_assembly
@@ -213,20 +212,9 @@ def time_official(hybrid_model: type, repeats: int) -> float:
     return seconds
 
 
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown CPU"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--repeats", type=positive_int, default=7, help="timed calls per case (the median is shown)")
     parser.add_argument("--skip-network", action="store_true", help="skip the whole-network share (slow)")
     parser.add_argument(
         "--official-dir",
@@ -241,14 +229,10 @@ def main() -> None:
     if args.official_dir is not None:
         try:
             hybrid_model = load_official(args.official_dir)
-        except (ImportError, OSError, RuntimeError) as error:
-            parser.error(f"--official-dir: cannot import the official layer: {error}")
+        except Exception as error:  # any failure of foreign code: not the official layer as expected
+            parser.error(f"--official-dir: cannot import the official layer: {type(error).__name__}: {error}")
     torch.manual_seed(0)
-    print(
-        f"machine: {cpu_model()} ({platform.machine()}, {os.cpu_count()} cores), {platform.system()} "
-        f"{platform.release()}, Python {platform.python_version()}, torch {torch.__version__}, "
-        f"{torch.get_num_threads()} threads"
-    )
+    print(machine())
     print(
         f"setting: {SIDE}x{SIDE}x{CHANNELS} features, {12 * 30} of {SIDE * SIDE} positions masked "
         f"({12 * 30 / SIDE**2:.1%}), median of {args.repeats}"

@@ -1,7 +1,7 @@
 """How hard is SynthFER? A small ResNet trained on clean SynthFER faces, tested clean and occluded.
 
 Usage: python benchmarks/synthfer_baseline.py [--train 7000] [--test 700] [--epochs 12] [--size 112]
-Model: transformers ResNet with basic blocks [1, 1, 1, 1], widths 16–128 (~0.7 M params) + linear head, trained from
+Model: transformers ResNet with basic blocks [1, 1, 1, 1], widths 16–128 (0.31 M params) + linear head, trained from
 scratch with AdamW + one-cycle (max lr 3e-3), batch 64, horizontal flips, at `--size`² (faces rendered at 224²
 and resized). Test sets: the `test` split (people never seen in training), clean; with 30 % random-patch occlusion
 (black); with `seen` occluders; with `unseen` occluders. Prints accuracies and the confusion matrix.
@@ -11,12 +11,11 @@ Last line: `synthfer_clean_accuracy=<float>`.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import time
 
 import numpy as np
 import torch
+from _common import machine, positive_int
 from transformers import ResNetConfig, ResNetModel
 
 from latent_ofer_hf.data.occlusion import random_patch_occlusion
@@ -44,15 +43,15 @@ class SmallResNet(torch.nn.Module):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--train", type=int, default=7000)
-    parser.add_argument("--test", type=int, default=700)
-    parser.add_argument("--epochs", type=int, default=12)
-    parser.add_argument("--size", type=int, default=112)
+    parser.add_argument("--train", type=positive_int, default=7000, help="training faces")
+    parser.add_argument("--test", type=positive_int, default=700, help="test faces per condition")
+    parser.add_argument("--epochs", type=positive_int, default=12)
+    parser.add_argument("--size", type=positive_int, default=112, help="input side in pixels (at least 32)")
     args = parser.parse_args()
+    if args.size < 32:
+        parser.error(f"--size must be at least 32, got {args.size}")
     torch.manual_seed(0)
-    print(
-        f"machine: {platform.machine()} {platform.processor() or ''}, {os.cpu_count()} cores, torch {torch.__version__}"
-    )
+    print(machine())
     start = time.perf_counter()
     train_images, train_labels, _, _ = synthfer_batch(args.train, split="train")
     test_images, test_labels, _, _ = synthfer_batch(args.test, split="test")

@@ -1,6 +1,6 @@
 """Training throughput per stage: faces per second of `train.py`, one process and two (gloo on the CPU).
 
-    python benchmarks/train_throughput.py [--presets tiny base] [--steps 8] [--batch 4] [--processes 1 2]
+    python benchmarks/train_throughput.py [--presets tiny] [--steps 8] [--batch 4] [--processes 1 2]
 
 Each stage runs `--steps` optimizer steps from the same prerequisites (the earlier stages trained for one step
 first) and reports the `train_samples_per_second` its run measured itself: faces over every process per second of
@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import socket
 import subprocess
@@ -23,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import torch
+from _common import machine, positive_int, preset_names
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = ("mae", "teacher", "detector", "reconstructor", "recognizer")
@@ -51,26 +50,14 @@ def _run(processes: int, args: list[str]) -> float:
     return time.perf_counter() - started
 
 
-def _machine() -> str:
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{model} ({os.cpu_count()} cores), torch {torch.__version__}, Python {platform.python_version()}"
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--presets", nargs="+", default=["tiny"])
-    parser.add_argument("--steps", type=int, default=8, help="optimizer steps per stage")
-    parser.add_argument("--batch", type=int, default=4, help="per-process batch size")
-    parser.add_argument("--processes", nargs="+", type=int, default=[1, 2])
+    parser.add_argument("--presets", nargs="+", default=["tiny"], choices=preset_names())
+    parser.add_argument("--steps", type=positive_int, default=8, help="optimizer steps per stage")
+    parser.add_argument("--batch", type=positive_int, default=4, help="per-process batch size")
+    parser.add_argument("--processes", nargs="+", type=positive_int, default=[1, 2])
     args = parser.parse_args(argv)
-    print(f"machine: {_machine()}")
+    print(machine())
     results = {}
     with tempfile.TemporaryDirectory() as scratch:
         for preset in args.presets:

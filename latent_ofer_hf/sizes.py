@@ -2,7 +2,8 @@
 
 Models are built on the meta device (no memory, no weights) and FLOPs are counted by
 ``torch.utils.flop_counter.FlopCounterMode`` for one 224×224 face: matmuls and convolutions, 2 FLOPs per
-multiply-add (GMACs = GFLOPs / 2; papers often call GMACs "FLOPs").
+multiply-add (GMACs = GFLOPs / 2; papers often call GMACs "FLOPs"). The whole-system row gives the size of its
+weights as float32 safetensors (parameters and buffers, 1 MB = 10⁶ bytes; the files add a few kB of headers).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class Row:
     part: str
     params: int
     flops: float
+    weight_bytes: int = 0  # the whole system's safetensors (parameters and buffers, float32); 0 on other rows
 
 
 def _count(module: torch.nn.Module) -> int:
@@ -113,7 +115,9 @@ def measure(preset: str, masked_patches: int = 49) -> list[Row]:
         Row(preset, f"MAE fill ({masked_patches} of {num_patches} patches masked)", _count(mae), _flops(fill)),
         Row(
             preset,
-            "occlusion detector (SVDD head)",
+            "occlusion detector (Deep-SVDD head)"
+            if config.detector_config.projector != "identity"
+            else "occlusion detector (per-position statistics, no head)",
             _count(model.detector),
             _flops(lambda: model.detector(patch_latents=latents, return_loss=False)),
         ),
@@ -145,16 +149,24 @@ def measure(preset: str, masked_patches: int = 49) -> list[Row]:
         system_flops += hybrid[0].flops
     # the composite owns no parameters of its own: the system is the sum of its slots' components
     system_params = sum(_count(getattr(model, slot)) for slot in SLOTS if getattr(model, slot) is not None)
-    system = Row(preset, "= whole system (ViT + detector + MAE fill + U-Net + recogniser)", system_params, system_flops)
+    weight_bytes = sum(tensor.numel() * 4 for tensor in model.state_dict().values() if tensor.is_floating_point())
+    system = Row(
+        preset,
+        "= whole system (ViT + detector + MAE fill + U-Net + recogniser)",
+        system_params,
+        system_flops,
+        weight_bytes,
+    )
     return rows + [path, system]
 
 
 def format_table(rows: list[Row]) -> str:
-    lines = [f"{'preset':<7} {'part':<62} {'params (M)':>11} {'GFLOPs':>9} {'GMACs':>8}"]
+    lines = [f"{'preset':<7} {'part':<62} {'params (M)':>11} {'GFLOPs':>9} {'GMACs':>8} {'weights (MB)':>12}"]
     for row in rows:
         flops = f"{row.flops / 1e9:9.2f} {row.flops / 2e9:8.2f}" if row.flops else f"{'-':>9} {'-':>8}"
         params = f"{row.params / 1e6:11.2f}" if row.params else f"{'-':>11}"
-        lines.append(f"{row.preset:<7} {row.part:<62} {params} {flops}")
+        weights = f"{row.weight_bytes / 1e6:12.1f}" if row.weight_bytes else f"{'':>12}"
+        lines.append(f"{row.preset:<7} {row.part:<62} {params} {flops} {weights}".rstrip())
     return "\n".join(lines)
 
 

@@ -85,6 +85,33 @@ def test_a_given_mask_replaces_the_detector_s():
         model(x, patch_mask=torch.zeros(2, 10, dtype=torch.bool))
 
 
+@pytest.mark.parametrize("mode", ["mae", "hybrid"])
+def test_in_inference_only_faces_with_a_flagged_patch_are_filled(mode, monkeypatch):
+    """A face with no flagged patch comes back as it is from either fill, so inference skips it: the same outputs
+    as filling every face, and the fill never sees the clean faces."""
+    model = _fitted_tiny_model()
+    x = torch.randn(3, 3, 224, 224)
+    oracle = torch.zeros(3, 14, 14, dtype=torch.bool)
+    oracle[1, 2:6, 3:9] = True
+    with torch.no_grad():
+        every = model.reconstruct(x, oracle, reconstruction=mode).reconstruction  # all three faces filled
+        expected = model.recognizer(every, model.vit(x).patch_latents).logits
+        seen = []
+        fill = model.reconstruct
+        monkeypatch.setattr(
+            model, "reconstruct", lambda faces, mask, **kw: seen.append(len(faces)) or fill(faces, mask, **kw)
+        )
+        out = model(x, patch_mask=oracle, reconstruction=mode)
+        assert seen == [1]  # only the one face with flagged patches
+        assert torch.allclose(out.reconstruction, every, atol=1e-5)  # (a batch of one rounds a little differently)
+        assert torch.allclose(out.logits, expected, atol=1e-5)
+        out = model(x, patch_mask=torch.zeros_like(oracle), reconstruction=mode)
+        assert seen == [1] and torch.equal(out.reconstruction, x)  # nothing flagged: no fill at all
+        model.train()
+        model(x, patch_mask=oracle, reconstruction=mode)
+        assert seen == [1, 3]  # training fills the whole batch (BatchNorm statistics)
+
+
 def test_save_load_subfolders_exact(tmp_path):
     model = _fitted_tiny_model()
     model.save_pretrained(tmp_path)

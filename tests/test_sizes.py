@@ -1,5 +1,8 @@
 """The sizes command: per-component params and FLOPs, counted on the meta device."""
 
+from pathlib import Path
+from tempfile import TemporaryDirectory
+
 import torch
 
 from latent_ofer_hf import LatentOferModel, preset_config
@@ -10,9 +13,15 @@ def test_tiny_rows_match_the_real_model():
     rows = {row.part: row for row in measure("tiny")}
     model = LatentOferModel(preset_config("tiny"))
     assert rows["expression recogniser"].params == sum(p.numel() for p in model.recognizer.parameters())
-    assert rows["occlusion detector (SVDD head)"].params == sum(p.numel() for p in model.detector.parameters())
+    assert rows["occlusion detector (Deep-SVDD head)"].params == sum(p.numel() for p in model.detector.parameters())
     whole = next(row for part, row in rows.items() if part.startswith("= whole system"))
     assert whole.params == sum(p.numel() for p in model.parameters())
+    with TemporaryDirectory() as folder:  # the weights column is what save_pretrained writes, headers aside
+        model.save_pretrained(folder)
+        files = sum(path.stat().st_size for path in Path(folder).rglob("*.safetensors"))
+    assert whole.weight_bytes <= files < whole.weight_bytes + 64_000, (whole.weight_bytes, files)
+    demo = {row.part: row for row in measure("demo")}
+    assert "occlusion detector (per-position statistics, no head)" in demo
     assert all(row.flops > 0 for part, row in rows.items() if "of which" not in part)
 
 
@@ -85,9 +94,13 @@ def test_the_benchmark_table_reads_every_script_s_last_lines(tmp_path):
         "faces tiny:1:mae": "115.0",
         "faces tiny:2:mae": "138.0",
     }
+    prose = "detection_max_side= 1280: 0.83 s, 1 face(s) [{'xmin': 2642}]\nself-assembly per image = 2.1% of it\n"
+    assert runner.last_values(prose + "large_image_seconds=0.83") == {"large_image_seconds": "0.83"}
+    assert runner.last_values(prose) == {}  # prose with an "=" is not a key=value line
     good, bad = tmp_path / "good.py", tmp_path / "bad.py"
     good.write_text("print('warming up')\nprint('speed=3.25')\n")
-    bad.write_text("raise SystemExit('no data here')\n")
+    bad.write_text("import sys\nprint('Traceback\\n  line | 2', file=sys.stderr)\nraise SystemExit('no | data here')\n")
     table = runner.run([good, bad])
-    assert "| good | `speed=3.25` |" in table and "| bad | failed (exit 1): no data here |" in table
+    assert "| good | `speed=3.25` |" in table and "| bad | failed (exit 1): no \\| data here |" in table
+    assert len(table.splitlines()) == 6  # machine, blank, header, rule, one row per script: the table stays whole
     assert table.startswith("Machine: ") and {p.stem for p in runner.scripts()} >= {"pipeline", "self_assembly"}

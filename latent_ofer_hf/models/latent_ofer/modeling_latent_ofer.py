@@ -287,6 +287,22 @@ class LatentOferModel(LatentOferPreTrainedModel):
             pixel_values, coarse_pixel_values=coarse, patch_mask=patch_mask, return_dict=True, **backend_kwargs
         )
 
+    def _reconstruct_flagged(
+        self, pixel_values: torch.Tensor, patch_mask: torch.Tensor, mode: str, backend_kwargs: dict
+    ) -> torch.Tensor:
+        """Step 2 in `forward`. In inference, the MAE and hybrid fills run only on the faces with a flagged patch:
+        they keep every unflagged pixel, so a face with none comes back as it is (the same result, and a clean face
+        costs no fill). Training runs every face (the U-Net's BatchNorm uses batch statistics)."""
+        flagged = patch_mask.any(-1)
+        if self.training or mode not in ("mae", "hybrid") or bool(flagged.all()):
+            return self.reconstruct(pixel_values, patch_mask, reconstruction=mode, **backend_kwargs).reconstruction
+        reconstructed = pixel_values.clone()
+        if bool(flagged.any()):
+            reconstructed[flagged] = self.reconstruct(
+                pixel_values[flagged], patch_mask[flagged], reconstruction=mode, **backend_kwargs
+            ).reconstruction.to(reconstructed.dtype)
+        return reconstructed
+
     def forward(
         self,
         pixel_values: torch.Tensor,
@@ -335,9 +351,7 @@ class LatentOferModel(LatentOferPreTrainedModel):
         reconstructed = None
         face = pixel_values
         if mode != "none":
-            reconstructed = self.reconstruct(
-                pixel_values, patch_mask, reconstruction=mode, **(reconstruction_kwargs or {})
-            ).reconstruction
+            reconstructed = self._reconstruct_flagged(pixel_values, patch_mask, mode, reconstruction_kwargs or {})
             face = reconstructed
         # 4. recognise, with the expression-relevant latents of the input image
         recognition = self.recognizer(pixel_values=face, patch_latents=patch_latents, labels=labels, return_dict=True)
