@@ -384,6 +384,30 @@ def test_the_per_position_detector_fits_its_statistics_in_the_stage(trained, tmp
     assert ("nothing trained" in card) == (projector == "identity"), card
 
 
+def test_the_detector_s_statistics_count_each_clean_face_once_in_two_processes(trained, tmp_path):
+    """48 clean faces in batches of 8 over 2 processes: the last batch is uneven and accelerate repeats faces to even
+    it out; the per-position statistics, centre and radius must be those of one process (each face once)."""
+    flags = [
+        "--stage",
+        "detector",
+        "--detector_projector",
+        "identity",
+        "--detector_input_normalization",
+        "per_position",
+        "--per_device_eval_batch_size",
+        "20",
+    ]  # fmt: skip  (48 = 2 × 20 + 8: uneven)
+    fitted = {}
+    for processes in (1, 2):
+        output = tmp_path / f"p{processes}"
+        shutil.copytree(trained / "stages" / "mae", output / "stages" / "mae")
+        _run(processes, [*TINY, *flags, "--output_dir", str(output)])
+        fitted[processes] = _weights(output / "stages" / "detector" / "detector")
+    assert fitted[1].keys() == fitted[2].keys()
+    for name, value in fitted[1].items():
+        assert torch.allclose(value.double(), fitted[2][name].double(), rtol=1e-5, atol=1e-6), name
+
+
 # ------------------------------------------------------------------------------------------- reruns, bad flags
 def test_a_finished_stage_is_kept_and_says_so_with_the_flags_it_did_not_apply(trained, tmp_path, capsys):
     output = tmp_path / "run"

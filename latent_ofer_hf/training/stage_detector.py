@@ -40,29 +40,32 @@ from .runtime import (
 
 @torch.no_grad()
 def clean_pass(accelerator: Accelerator, vit, detector: OcclusionPatchDetector, loader):
-    """Φ-sum, count, every clean distance (gathered) and the embedding spread over one pass of clean faces."""
+    """Φ-mean, every clean distance and the embedding spread over one pass of clean faces: each process's batch
+    gathered (``gather_for_metrics``: the faces an uneven last batch repeats to even out the processes are dropped),
+    so every process sums every face once, as one process would."""
     total = torch.zeros(detector.config.rep_dim, dtype=torch.float64, device=accelerator.device)
-    count = torch.zeros((), dtype=torch.float64, device=accelerator.device)
+    count = 0
     distances, squares = [], torch.zeros_like(total)
     for batch in loader:
         latents = vit(batch["pixel_values"]).patch_latents.float()
-        embeddings = detector.embed(latents).double().reshape(-1, detector.config.rep_dim)
+        embeddings = accelerator.gather_for_metrics(detector.embed(latents)).double()
+        faces = embeddings.shape[0]
+        embeddings = embeddings.reshape(-1, detector.config.rep_dim)
         total, count = total + embeddings.sum(0), count + embeddings.shape[0]
         squares = squares + embeddings.pow(2).sum(0)
         distance = torch.linalg.vector_norm(embeddings - detector.center.double(), dim=-1)
-        distances.append(accelerator.gather_for_metrics(distance.float().reshape(batch["pixel_values"].shape[0], -1)))
-    total, squares = accelerator.reduce(total, reduction="sum"), accelerator.reduce(squares, reduction="sum")
-    count = accelerator.reduce(count, reduction="sum")
-    mean = total / count.clamp_min(1)
-    spread = float((squares / count.clamp_min(1) - mean.pow(2)).clamp_min(0).sqrt().mean())
+        distances.append(distance.float().reshape(faces, -1))
+    mean = total / max(count, 1)
+    spread = float((squares / max(count, 1) - mean.pow(2)).clamp_min(0).sqrt().mean())
     return mean, torch.cat(distances).flatten().cpu(), spread
 
 
 @torch.no_grad()
 def fit_normalization(accelerator: Accelerator, vit, detector: OcclusionPatchDetector, loader) -> None:
-    """Per-position Σz, Σz² and counts over one pass of clean faces, summed over processes, into the detector."""
-    sums = detector.input_statistics(vit(batch["pixel_values"]).patch_latents for batch in loader)
-    detector.set_input_normalization(*(accelerator.reduce(value, reduction="sum") for value in sums))
+    """Per-position Σz, Σz² and counts over one pass of clean faces into the detector; every process's latents are
+    gathered (the padding of an uneven last batch dropped), so each face counts once whatever the process count."""
+    latents = (accelerator.gather_for_metrics(vit(batch["pixel_values"]).patch_latents) for batch in loader)
+    detector.set_input_normalization(*detector.input_statistics(latents))
 
 
 @torch.no_grad()
