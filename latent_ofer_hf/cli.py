@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -92,8 +93,14 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _main_process() -> bool:
+    """False in the other processes of an ``accelerate launch`` (they say nothing the main one says)."""
+    return os.environ.get("RANK", "0") == "0"
+
+
 def _fail(message: str) -> int:
-    print(f"latent-ofer: error: {message}", file=sys.stderr)
+    if _main_process():
+        print(f"latent-ofer: error: {message}", file=sys.stderr)
     return 2
 
 
@@ -151,7 +158,8 @@ def predict_data(args: argparse.Namespace) -> int:
         columns = predict_dataset(spec, args.output)
     except (OSError, ValueError) as error:
         return _fail(str(error))
-    print(f"{len(columns['index'])} faces predicted → {args.output}")
+    if _main_process():
+        print(f"{len(columns['index'])} faces predicted → {args.output}")
     return 0
 
 
@@ -260,9 +268,12 @@ def evaluate_command(args: argparse.Namespace) -> int:
             curves = robustness(spec, baseline=args.baseline, kind=kind)["accuracy"]
             shown = "; ".join(f"{name}: " + " ".join(f"{v:.3f}" for v in values) for name, values in curves.items())
             where = Path(args.output_dir) / f"robustness_{kind}.json"
-            print(f"accuracy at 0-60 % {kind.replace('_', '-')} occlusion — {shown}  → {where}")
+            if _main_process():
+                print(f"accuracy at 0-60 % {kind.replace('_', '-')} occlusion — {shown}  → {where}")
             return 0
         results = evaluate(spec)
+        if not _main_process():  # the main process replaces the earlier files and writes the card, once
+            return 0
         if earlier:
             print(f"replaced the results in {output}", file=sys.stderr)
             for path, written in earlier.items():  # no plot of an earlier run left beside these results

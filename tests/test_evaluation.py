@@ -209,7 +209,7 @@ def _port() -> int:
         return probe.getsockname()[1]
 
 
-def _cli_in_two_processes(args: list[str]) -> None:
+def _cli_in_two_processes(args: list[str]) -> str:
     """``latent-ofer ARGS`` under ``accelerate launch`` with two real CPU processes (gloo)."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("ACCELERATE_")}
     env.update({"ACCELERATE_USE_CPU": "1", "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"})
@@ -218,6 +218,7 @@ def _cli_in_two_processes(args: list[str]) -> None:
               str(_port()), "-m", "latent_ofer_hf.cli", *args]  # fmt: skip
     result = subprocess.run(launch, env=env, capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert result.returncode == 0, result.stderr[-4000:]
+    return result.stdout + result.stderr
 
 
 def test_evaluate_in_one_process_and_in_two_gives_the_same_results(system_dir, tmp_path):
@@ -231,8 +232,14 @@ def test_evaluate_in_one_process_and_in_two_gives_the_same_results(system_dir, t
     with Image.open(tmp_path / "one" / "reconstructions.png") as grid:  # occluded | MAE | hybrid | ground truth
         assert grid.size == (4 * 112, 20 + 4 * 112)  # the first batch: 4 faces
     assert one["recognition"]["num_samples"] == 14 and "detection" in one and "reconstruction" in one
-    _cli_in_two_processes([*args, "--output_dir", str(tmp_path / "two")])
-    two = json.loads((tmp_path / "two" / "results.json").read_text())
+    # into the same folder: the main process alone replaces the earlier files (another process removed the new
+    # results.json it had not seen written yet) and says so once
+    log = _cli_in_two_processes([*args, "--output_dir", str(tmp_path / "one")])
+    assert log.count("replaced the results in") == 1 and log.count("balanced accuracy") == 1, log[-3000:]
+    two = json.loads((tmp_path / "one" / "results.json").read_text())
+    assert (tmp_path / "one" / "confusion_matrix.png").is_file() and (
+        tmp_path / "one" / "reconstructions.png"
+    ).is_file()
     assert two["spec"]["num_processes"] == 2 and one["spec"]["num_processes"] == 1
     assert two["recognition"] == one["recognition"] and two["detection"] == one["detection"]
     assert two["detection_per_occluder"] == one["detection_per_occluder"] and two.get("peers") == one.get("peers")
