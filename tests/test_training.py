@@ -444,6 +444,32 @@ def test_a_resume_at_an_epoch_s_end_records_no_false_training_loss(tmp_path, cap
     assert "mae/train_loss" not in again[0] and again[0]["mae/val_loss"] == pytest.approx(first[0]["mae/val_loss"])
 
 
+def test_a_resume_with_other_flags_or_another_process_count_is_refused(tmp_path, capsys):
+    output = tmp_path / "run"
+    args = [*TINY, "--stage", "mae", "--checkpointing_steps", "6", "--max_train_steps", "6", "--output_dir",
+            str(output)]  # fmt: skip
+    main(args)
+    (output / "stages" / "mae" / "stage_done.json").unlink()  # as if killed at the step-6 checkpoint
+    capsys.readouterr()
+    state_file = output / "checkpoints" / "mae" / "step_6" / "train_state.json"
+    for extra, message in (
+        (["--seed", "5"], "not the flags of its run: --seed 5 (the run's: 0)"),
+        (["--mae_base_learning_rate", "0.01"], "--mae_base_learning_rate 0.01 (the run's: 0.00015)"),
+    ):
+        with pytest.raises(SystemExit):
+            main([*args, "--resume_from_checkpoint", "latest", *extra])
+        assert message in capsys.readouterr().err
+    saved = json.loads(state_file.read_text())
+    state_file.write_text(json.dumps({**saved, "num_processes": 2}))
+    with pytest.raises(SystemExit):
+        main([*args, "--resume_from_checkpoint", "latest"])
+    assert "written by a run of 2 process(es), resumed with 1" in capsys.readouterr().err
+    state_file.write_text(json.dumps(saved))
+    main([*args[:-4], "--output_dir", str(output), "--resume_from_checkpoint", "latest"])  # a later --max_train_steps
+    assert "resumed from" in capsys.readouterr().out
+    assert json.loads((output / "stages" / "mae" / "stage_done.json").read_text())["global_step"] == 12
+
+
 def test_a_stage_with_no_whole_batch_refuses_instead_of_training_nothing(tmp_path, capsys):
     for stage in ("mae", "teacher"):
         with pytest.raises(SystemExit):

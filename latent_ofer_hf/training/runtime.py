@@ -216,8 +216,9 @@ class StageRun:
             if path.parent.name != self.stage:  # a checkpoint of another stage: this stage starts fresh
                 self.accelerator.print(f"[{self.stage}] {path} is a checkpoint of {path.parent.name!r}: starting fresh")
                 return False
-        self.accelerator.load_state(str(path))
         saved = json.loads((path / STATE_FILE).read_text())
+        self._check_resumable(path, saved)
+        self.accelerator.load_state(str(path))
         self.state = TrainState(**saved["state"])
         self.history = saved["history"]
         self.accelerator.print(
@@ -226,13 +227,44 @@ class StageRun:
         )
         return True
 
+    def _resume_flags(self) -> dict[str, Any]:
+        """The flags a resumed run must share with its checkpoint's (``--max_train_steps`` may change: stopping a run
+        early and going on is what it is for)."""
+        return {key: self.arguments[key] for key in stage_flags(self.stage)
+                if key in self.arguments and key != "max_train_steps"}  # fmt: skip
+
+    def _check_resumable(self, path: Path, saved: dict[str, Any]) -> None:
+        """Refuse a resume the checkpoint cannot continue exactly: another process count (the batch position and the
+        per-process random states are those of its run) or other flags (the rest of the stage would train with
+        them, and its record would claim them for the whole run)."""
+        processes = saved.get("num_processes")
+        if processes is not None and processes != self.accelerator.num_processes:
+            raise SetupError(
+                f"--resume_from_checkpoint {path}: written by a run of {processes} process(es), resumed with "
+                f"{self.accelerator.num_processes}: resume it with {processes} (its batch position and random states "
+                "are per process)"
+            )
+        flags = saved.get("flags", {})
+        differ = [
+            f"--{key} {self.arguments[key]} (the run's: {flags[key]})"
+            for key, value in self._resume_flags().items()
+            if key in flags and json.dumps(flags[key], default=str) != json.dumps(value, default=str)
+        ]
+        if differ:
+            raise SetupError(
+                f"--resume_from_checkpoint {path}: not the flags of its run: {', '.join(differ)}; resume with the "
+                "run's flags, or delete the checkpoints to train afresh with these"
+            )
+
     def save_checkpoint(self) -> None:
         """``save_state`` on every process (random states are per process), the train state on the main one."""
         path = self.checkpoint_root / f"step_{self.state.global_step}"
         self.accelerator.wait_for_everyone()
         self.accelerator.save_state(str(path))
         if self.accelerator.is_main_process:
-            (path / STATE_FILE).write_text(json.dumps({"state": asdict(self.state), "history": self.history}))
+            record = {"state": asdict(self.state), "history": self.history, "flags": self._resume_flags(),
+                      "num_processes": self.accelerator.num_processes}  # fmt: skip
+            (path / STATE_FILE).write_text(json.dumps(record, default=str))
             limit = self.common.checkpoints_total_limit
             if limit is not None:
                 for old in self._checkpoints()[:-limit]:
