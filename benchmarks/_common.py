@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import platform
 from pathlib import Path
+
+from latent_ofer_hf.cli import whole_number_at_least
 
 
 def cpu_model() -> str:
@@ -30,15 +31,7 @@ def machine() -> str:
     return f"{text}, torch {torch.__version__} ({torch.get_num_threads()} threads)"
 
 
-def positive_int(text: str) -> int:
-    """An argparse type: a whole number ≥ 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+positive_int = whole_number_at_least(1)  # an argparse type: a whole number ≥ 1
 
 
 def preset_names() -> list[str]:

@@ -71,26 +71,24 @@ def _table(rows: list[tuple[str, list[dict] | None, str | None]]) -> str:
 SPLITS = ("test", "validation", "train")
 
 
-def _non_negative_int(text: str) -> int:
-    """An argparse type: a whole number ≥ 0."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {value}")
-    return value
+def whole_number_at_least(minimum: int):
+    """An argparse type: a whole number ≥ `minimum` (the benchmarks' scripts use it too)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+        if value < minimum:
+            wanted = "a non-negative integer" if minimum == 0 else f"at least {minimum}"
+            raise argparse.ArgumentTypeError(f"must be {wanted}, got {value}")
+        return value
+
+    return parse
 
 
-def _positive_int(text: str) -> int:
-    """An argparse type: a whole number ≥ 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+_non_negative_int = whole_number_at_least(0)
+_positive_int = whole_number_at_least(1)
 
 
 def _main_process() -> bool:

@@ -90,19 +90,8 @@ class OcclusionTransform:
         return f"{type(self).__name__}({self.transform_fn!r}, seed={self.seed}, image_column={self.image_column!r})"
 
 
-def as_dataset_transform(
-    transform_fn: TransformFn,
-    seed: int,
-    image_column: str = "image",
-    pixel_mask_column: str = "pixel_mask",
-    patch_mask_column: str = "patch_mask",
-) -> OcclusionTransform:
-    """Wrap ``transform_fn`` (called as ``transform_fn(image, seed=rng)``) for ``Dataset.with_transform``; name the
-    mask columns where the data has its own (SynthFER's ``pixel_mask``)."""
-    return OcclusionTransform(
-        transform_fn,
-        seed,
-        image_column=image_column,
-        pixel_mask_column=pixel_mask_column,
-        patch_mask_column=patch_mask_column,
-    )
+def as_dataset_transform(transform_fn: TransformFn, seed: int, **columns: str) -> OcclusionTransform:
+    """Wrap ``transform_fn`` (called as ``transform_fn(image, seed=rng)``) for ``Dataset.with_transform``;
+    ``columns``: ``image_column``, ``pixel_mask_column``, ``patch_mask_column`` (:class:`OcclusionTransform`) — name
+    the mask columns where the data has its own (SynthFER's ``pixel_mask``)."""
+    return OcclusionTransform(transform_fn, seed, **columns)
