@@ -87,6 +87,14 @@ def _hybrid_rows(
     ]
 
 
+def _detector_label(config) -> str:
+    """The detector's row name: its head, as configured."""
+    if config.projector == "identity":
+        return "occlusion detector (per-position statistics, no head)"
+    head = "Deep SAD" if config.objective == "semi-supervised" else "Deep-SVDD"
+    return f"occlusion detector ({head} head)"
+
+
 def measure(preset: str, masked_patches: int = 49) -> list[Row]:
     """Rows for one preset: latents pass, MAE fill (with `masked_patches` hidden), detector, recogniser, totals."""
     config = preset_config(preset)
@@ -115,9 +123,7 @@ def measure(preset: str, masked_patches: int = 49) -> list[Row]:
         Row(preset, f"MAE fill ({masked_patches} of {num_patches} patches masked)", _count(mae), _flops(fill)),
         Row(
             preset,
-            "occlusion detector (Deep-SVDD head)"
-            if config.detector_config.projector != "identity"
-            else "occlusion detector (per-position statistics, no head)",
+            _detector_label(config.detector_config),
             _count(model.detector),
             _flops(lambda: model.detector(patch_latents=latents, return_loss=False)),
         ),

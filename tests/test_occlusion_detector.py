@@ -273,6 +273,39 @@ def test_loss_uses_only_clean_patches_and_reaches_phi(objective):
         assert float(parameter.grad.abs().sum()) > 0, f"no gradient reaches {name}"
 
 
+def test_the_semi_supervised_loss_pulls_clean_patches_in_and_pushes_known_occluded_ones_out():
+    """Deep SAD: mean over all patches of d² (clean) and η / (d² + eps) (known occluded); without a mask every patch
+    counts as clean; training on it moves the occluded patches away from c and the clean ones towards it."""
+    model = fitted_detector(objective="semi-supervised", eta=2.0).train()
+    generator = torch.Generator().manual_seed(2)
+    latents = torch.randn(2, N, 32, generator=generator)
+    occluded = torch.rand(2, N, generator=generator) < 0.3
+    outputs = model(latents, occlusion_mask=occluded)
+    d_sq = outputs.distances.detach().double() ** 2
+    expected = torch.where(occluded, 2.0 / (d_sq + modeling.SAD_EPS), d_sq).mean()
+    assert outputs.loss.item() == pytest.approx(float(expected), rel=1e-5)
+    assert model(latents, return_loss=True).loss.item() == pytest.approx(float(d_sq.mean()), rel=1e-5)
+
+    latents = torch.randn(8, N, 32, generator=generator)
+    occluded = torch.zeros(8, N, dtype=torch.bool)
+    occluded[:, :40] = True
+    latents[occluded] += 3.0  # the known occluders differ from the clean patches
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    with torch.no_grad():
+        before = model(latents, return_loss=False).distances
+    for _ in range(30):
+        loss = model(latents, occlusion_mask=occluded).loss
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    with torch.no_grad():
+        after = model(latents, return_loss=False).distances
+    assert after[occluded].mean() > before[occluded].mean() and after[~occluded].mean() < before[~occluded].mean()
+    assert after[occluded].mean() > 2 * after[~occluded].mean()
+    with pytest.raises(ValueError, match="occlusion_mask must have the shape"):
+        model.semi_supervised_loss(torch.ones(2, N), torch.ones(2, N - 1, dtype=torch.bool))
+
+
 @pytest.mark.parametrize("objective", ["soft-boundary", "one-class"])
 def test_all_clean_all_occluded_and_empty_cases_are_finite(objective):
     model = fitted_detector(objective=objective).train()
@@ -359,6 +392,8 @@ def test_bad_fit_inputs_raise():
         ({"hidden_act": "swishy"}, "hidden_act 'swishy' is unknown"),
         ({"hidden_act": "sigmoid"}, "not zero at 0"),
         ({"center_eps": -1.0}, "center_eps must be"),
+        ({"eta": 0.0}, "eta must be a finite number > 0"),
+        ({"eta": float("inf")}, "eta must be a finite number > 0"),
     ],
 )
 def test_bad_config_raises(overrides, match):

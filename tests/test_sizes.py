@@ -6,7 +6,7 @@ from tempfile import TemporaryDirectory
 import torch
 
 from latent_ofer_hf import LatentOferModel, preset_config
-from latent_ofer_hf.sizes import main, measure
+from latent_ofer_hf.sizes import _detector_label, main, measure
 
 
 def test_tiny_rows_match_the_real_model():
@@ -22,6 +22,8 @@ def test_tiny_rows_match_the_real_model():
     assert whole.weight_bytes <= files < whole.weight_bytes + 64_000, (whole.weight_bytes, files)
     demo = {row.part: row for row in measure("demo")}
     assert "occlusion detector (per-position statistics, no head)" in demo
+    sad = preset_config("demo", detector_config={"projector": "mlp", "objective": "semi-supervised"}).detector_config
+    assert _detector_label(sad) == "occlusion detector (Deep SAD head)"
     assert all(row.flops > 0 for part, row in rows.items() if "of which" not in part)
 
 

@@ -2,6 +2,7 @@
 after SIGKILL, losses that go down, corrupt images skipped and counted."""
 
 import json
+import math
 import os
 import shutil
 import signal
@@ -384,6 +385,39 @@ def test_the_per_position_detector_fits_its_statistics_in_the_stage(trained, tmp
     assert ("nothing trained" in card) == (projector == "identity"), card
 
 
+def test_the_semi_supervised_detector_learns_from_the_seen_occluders_of_its_training_faces(
+    trained, tmp_path, monkeypatch
+):
+    """--detector_objective semi-supervised (the demo preset's Deep SAD): a share of the training faces carries a
+    `seen` occluder and its ground-truth patches reach the loss as the known-occluded ones; c and R still come from
+    clean faces only."""
+    from latent_ofer_hf import presets
+    from latent_ofer_hf.models.occlusion_detector import OcclusionPatchDetector
+
+    config = {"latent_dim": 32, "hidden_dims": [16], "rep_dim": 8, "input_normalization": "per_position"}
+    monkeypatch.setitem(presets.PRESETS["tiny"], "detector_config", config)
+    seen_masks = []
+    original = OcclusionPatchDetector.semi_supervised_loss
+
+    def recording(self, distances_sq, occlusion_mask):
+        seen_masks.append(None if occlusion_mask is None else occlusion_mask.detach().clone())
+        return original(self, distances_sq, occlusion_mask)
+
+    monkeypatch.setattr(OcclusionPatchDetector, "semi_supervised_loss", recording)
+    output = tmp_path / "run"
+    shutil.copytree(trained / "stages" / "mae", output / "stages" / "mae")
+    flags = ["--detector_objective", "semi-supervised", "--detector_occlusion_probability", "0.5"]
+    main([*TINY, "--stage", "detector", *flags, "--detector_epochs", "1", "--detector_warmup_epochs", "0",
+          "--output_dir", str(output)])  # fmt: skip
+    assert seen_masks and all(mask is not None for mask in seen_masks)
+    occluded_faces = torch.cat([mask.any(-1) for mask in seen_masks])
+    assert 0 < int(occluded_faces.sum()) < len(occluded_faces)  # about half of the faces carry an occluder
+    detector = OcclusionPatchDetector.from_pretrained(output / "stages" / "detector" / "detector")
+    assert detector.config.objective == "semi-supervised" and float(detector.radius) > 0
+    history = json.loads((output / "stages" / "detector" / "metrics.json").read_text())
+    assert len(history) == 1 and math.isfinite(history[0]["detector/train_loss"])
+
+
 def test_the_detector_s_statistics_count_each_clean_face_once_in_two_processes(trained, tmp_path):
     """48 clean faces in batches of 8 over 2 processes: the last batch is uneven and accelerate repeats faces to even
     it out; the per-position statistics, centre and radius must be those of one process (each face once)."""
@@ -497,6 +531,12 @@ def test_bad_training_flags_are_one_line_errors_before_any_work(tmp_path, capsys
             "must be in [0, 1]",
         ),
         "--seed": (["--seed", "-1"], "--seed must be in [0, 2**32)"),
+        "--detector_masks": (
+            ["--detector_masks", "seen,hands"],
+            "--detector_masks: unknown occlusion protocol 'hands'",
+        ),
+        "--reconstructor_masks": (["--reconstructor_masks", "seen:-1"], "--reconstructor_masks: "),
+        "--detector_occlusion_probability": (["--detector_occlusion_probability", "0"], "must be in (0, 1]"),
         "--baseline with all": (["--stage", "all", "--baseline"], "use it with --stage recognizer"),
         "--output_dir a file": (["--output_dir", str(tmp_path / "a_file")], "is a file, not a folder"),
         "unknown flag": (["--max_train_samples", "8"], "--max_train_samples"),

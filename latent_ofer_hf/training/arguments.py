@@ -20,6 +20,7 @@ import yaml
 from transformers import HfArgumentParser
 
 from ..presets import PRESET_TRAINING_DEFAULTS
+from .protocols import parse_protocols
 
 STAGES = ("mae", "teacher", "detector", "reconstructor", "recognizer")
 # not FED-RO: a test set only (the paper trains on RAF-DB / AffectNet, tests on FED-RO; latent_ofer_hf.data.load_fedro)
@@ -151,6 +152,23 @@ class DetectorArguments:
         "The detector's Φ (default: the preset's): `mlp`, Deep SVDD's learned map as the paper, or `identity` "
         "(ours: nothing trained; rep_dim is set to latent_dim). Saved in the detector's config.",
         default=None,
+    )
+    detector_objective: Literal["soft-boundary", "one-class", "semi-supervised"] | None = _help(
+        "The detector's objective (default: the preset's): `soft-boundary` or `one-class` Deep SVDD on clean faces "
+        "(Eq. 1), or `semi-supervised` (ours, Deep SAD: clean patches pulled to c, the occluded patches of the "
+        "training faces pushed away; --detector_masks, --detector_occlusion_probability). Saved in the detector's "
+        "config.",
+        default=None,
+    )
+    detector_occlusion_probability: float = _help(
+        "With the `semi-supervised` objective: the chance that a training face is occluded (drawn from "
+        "--detector_masks; its ground-truth patches are the known-occluded ones).",
+        default=0.5,
+    )
+    detector_masks: str = _help(
+        "With the `semi-supervised` objective: the occlusion protocols of the training faces, comma-separated "
+        "name:weight as --reconstructor_masks (default: the recogniser's, `seen` occluders and random patches).",
+        default="seen:0.5,random_patch:0.5",
     )
     detector_nu: float | None = _help(
         "ν in (0, 1]: the fraction of clean training patches outside the radius, i.e. the false-alarm rate the "
@@ -377,9 +395,10 @@ STAGE_FLAG_RANGES: dict[str, tuple[float, float, bool]] = {
     "recognizer_step_size": (1, math.inf, True),
     "recognizer_occlusion_probability": (0.0, 1.0, True),
     "detector_nu": (0.0, 1.0, False),
+    "detector_occlusion_probability": (0.0, 1.0, False),
 }
 # Upper bounds that are themselves allowed (the others, e.g. a mask ratio of 1, leave nothing to train on).
-INCLUSIVE_UPPER = {"recognizer_occlusion_probability", "detector_nu"}
+INCLUSIVE_UPPER = {"recognizer_occlusion_probability", "detector_nu", "detector_occlusion_probability"}
 
 
 def _check_range(flags: dict[str, Any], name: str) -> None:
@@ -401,6 +420,11 @@ def _check(arguments: TrainingArguments) -> None:
     flags = arguments.to_dict()
     for name in STAGE_FLAG_RANGES:
         _check_range(flags, name)
+    for name in ("detector_masks", "reconstructor_masks"):
+        try:
+            parse_protocols(flags[name])
+        except ValueError as error:
+            raise ValueError(f"--{name}: {error}") from None
     if common.per_device_eval_batch_size < 1:
         raise ValueError(
             f"--per_device_eval_batch_size must be a positive integer, got {common.per_device_eval_batch_size}"

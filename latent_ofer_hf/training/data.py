@@ -27,8 +27,8 @@ from ..data.occlusion import (
 from ..data.synthfer import SEEN_OCCLUDERS, UNSEEN_OCCLUDERS, synthfer_dataset
 from ..models.latent_ofer.image_processing_latent_ofer import LatentOferImageProcessor
 from .arguments import CommonArguments, SetupError
+from .protocols import PROTOCOLS, parse_protocols
 
-PROTOCOLS = ("seen", "random_patch", "free_form")
 IMAGE_SIZE = 224
 GRID = IMAGE_SIZE // 16
 # Decoded faces a FaceTensors keeps in memory (each epoch re-reads every face; decoding its PNG is a fifth of a demo
@@ -167,24 +167,6 @@ def occlude(
     else:
         raise ValueError(f"unknown occlusion protocol {protocol!r}; choose from {(*PROTOCOLS, 'unseen')}")
     return np.asarray(result.image), result.pixel_mask, result.patch_mask, name
-
-
-def parse_protocols(spec: str) -> dict[str, float]:
-    """``"seen:0.5,random_patch:0.25"`` → ``{"seen": 0.5, "random_patch": 0.25}`` (weights need not sum to 1)."""
-    weights = {}
-    for part in spec.split(","):
-        name, _, weight = part.strip().partition(":")
-        if name not in PROTOCOLS:
-            raise ValueError(f"unknown occlusion protocol {name!r} in {spec!r}; choose from {PROTOCOLS}")
-        try:
-            weights[name] = float(weight) if weight else 1.0
-        except ValueError:
-            raise ValueError(f"bad weight {weight!r} for {name} in {spec!r}") from None
-        if weights[name] < 0:
-            raise ValueError(f"weight of {name} must be >= 0 in {spec!r}")
-    if not sum(weights.values()) > 0:
-        raise ValueError(f"no positive protocol weight in {spec!r}")
-    return weights
 
 
 class FaceTensors(torch.utils.data.Dataset):

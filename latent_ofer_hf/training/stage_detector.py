@@ -11,7 +11,11 @@ docs/method.md#occlusion-detector], as Deep-SVDD's reference recipe does it:
    F1 (the model kept is the best F1); the embedding spread is logged as the collapse monitor (it falls toward 0
    when Φ collapses onto c).
 
-With ``projector="identity"`` there is nothing to train: steps 0, 1 and one pass for R, then validation (epoch 0).
+With ``objective="semi-supervised"`` (ours, Deep SAD) step 2 trains on faces of which a share
+(``--detector_occlusion_probability``) is occluded (``--detector_masks``: by default `seen` occluders and random
+patches, as the recogniser's), their ground-truth patches pushed away from c; steps 0, 1 and 3 still read clean faces
+only. With ``projector="identity"`` there is nothing to train: steps 0, 1 and one pass
+for R, then validation (epoch 0).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from ..models.occlusion_detector import OcclusionPatchDetector, OcclusionPatchDe
 from ..models.vit_latents import ViTLatentBackbone
 from ..presets import preset_config
 from .arguments import TrainingArguments
-from .data import FaceTensors
+from .data import FaceTensors, parse_protocols
 from .runtime import (
     StageRun,
     StageSettings,
@@ -101,10 +105,10 @@ def patch_scores(accelerator: Accelerator, vit, detector, loader) -> dict[str, f
 
 
 def detector_config(preset: str, own) -> OcclusionPatchDetectorConfig:
-    """The preset's detector, with ``--detector_input_normalization`` / ``--detector_projector`` / ``--detector_nu``
-    when given."""
+    """The preset's detector, with ``--detector_input_normalization`` / ``--detector_projector`` / ``--detector_nu`` /
+    ``--detector_objective`` when given."""
     flags = {"input_normalization": own.detector_input_normalization, "projector": own.detector_projector,
-             "nu": own.detector_nu}  # fmt: skip
+             "nu": own.detector_nu, "objective": own.detector_objective}  # fmt: skip
     overrides = {key: value for key, value in flags.items() if value is not None}
     if overrides.get("projector") == "identity":
         overrides["rep_dim"] = preset_config(preset).detector_config.latent_dim
@@ -122,8 +126,11 @@ def run_detector(accelerator: Accelerator, arguments: TrainingArguments) -> Path
     vit = frozen(ViTLatentBackbone.from_pretrained(previous_output(common, "mae", "vit")), accelerator.device)
     detector = OcclusionPatchDetector(detector_config(common.preset, own))
     eval_batch = common.per_device_eval_batch_size
-    train_loader = make_loader(common, FaceTensors(splits.train, seed=common.seed, train=True), settings.batch_size,
-                               train=True)  # fmt: skip
+    semi_supervised = detector.config.objective == "semi-supervised"
+    occlusion = {"protocols": parse_protocols(own.detector_masks), "purpose": 4,
+                 "occlusion_probability": own.detector_occlusion_probability}  # fmt: skip
+    train_set = FaceTensors(splits.train, seed=common.seed, train=True, **(occlusion if semi_supervised else {}))
+    train_loader = make_loader(common, train_set, settings.batch_size, train=True)
     clean_loader = make_loader(common, FaceTensors(splits.train, seed=common.seed, train=False), eval_batch,
                                train=False)  # fmt: skip
     occluded = FaceTensors(splits.validation, seed=common.seed, train=False, protocols={"seen": 1.0}, purpose=2)
@@ -154,7 +161,8 @@ def run_detector(accelerator: Accelerator, arguments: TrainingArguments) -> Path
                 with torch.no_grad():
                     latents = vit(batch["pixel_values"]).patch_latents.float()
                 # Φ may run in bf16 under autocast; distances to the float32 centre are float32 (type promotion)
-                loss = detector(patch_latents=latents, return_loss=True).loss
+                known = batch["patch_mask"] if semi_supervised else None  # the occluded patches, pushed away
+                loss = detector(patch_latents=latents, occlusion_mask=known, return_loss=True).loss
                 accelerator.backward(loss)
                 optimizer.step()
                 optimizer.zero_grad()

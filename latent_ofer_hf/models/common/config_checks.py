@@ -36,6 +36,14 @@ def require_non_negative(config: object, *names: str) -> None:
             raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
 
 
+def require_positive(config: object, *names: str) -> None:
+    """Each named field is a finite number > 0."""
+    for name in names:
+        value = getattr(config, name)
+        if not _is_number(value) or value <= 0:
+            raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+
+
 def require_choice(config: object, name: str, choices: Sequence[object]) -> None:
     """The named field is one of ``choices``."""
     value = getattr(config, name)
@@ -91,6 +99,7 @@ __all__ = [
     "ModelTypeChecked",
     "require_choice",
     "require_non_negative",
+    "require_positive",
     "require_positive_int_list",
     "require_positive_ints",
     "require_rgb_statistics",

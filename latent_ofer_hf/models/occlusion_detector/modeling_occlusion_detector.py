@@ -28,6 +28,9 @@ from .configuration_occlusion_detector import OcclusionPatchDetectorConfig
 
 logger = logging.get_logger(__name__)
 
+#: Added to d² before it is inverted for a known-occluded patch (Deep SAD's ``eps``).
+SAD_EPS = 1e-6
+
 #: Added to the per-position standard deviation so that a latent dimension constant over clean faces at one
 #: position does not turn any deviation there into an infinite score.
 NORMALIZATION_EPS = 1e-3
@@ -40,7 +43,8 @@ class OcclusionPatchDetectorOutput(ModelOutput):
 
     Args:
         loss (`torch.FloatTensor` of shape `()`, *optional*):
-            One-class objective over the clean patches only (see [`OcclusionPatchDetector.one_class_loss`]); returned
+            The config's objective: one-class over the clean patches only ([`OcclusionPatchDetector.one_class_loss`])
+            or semi-supervised ([`OcclusionPatchDetector.semi_supervised_loss`]); returned
             when `return_loss=True`, or when `return_loss` is `None` and `occlusion_mask` is given or the model is in
             training mode.
         embeddings (`torch.FloatTensor` of shape `[B, N, rep_dim]`):
@@ -248,6 +252,19 @@ class OcclusionPatchDetector(OcclusionPatchDetectorPreTrainedModel):
         excess = torch.clamp(distances_sq - radius_sq, min=0.0)
         return radius_sq + (excess * weights).sum() / (self.config.nu * num_clean)
 
+    def semi_supervised_loss(self, distances_sq: torch.Tensor, occlusion_mask: torch.Tensor | None) -> torch.Tensor:
+        """Deep SAD's objective (``objective="semi-supervised"``): the mean over all patches of d² for clean ones and
+        η·(d² + ``SAD_EPS``)⁻¹ for those known to be occluded (``occlusion_mask`` True; None = all clean)."""
+        if occlusion_mask is None:
+            return distances_sq.mean()
+        if occlusion_mask.shape != distances_sq.shape:
+            raise ValueError(
+                f"occlusion_mask must have the shape of distances_sq {list(distances_sq.shape)}, "
+                f"got {list(occlusion_mask.shape)}"
+            )
+        pushed = self.config.eta / (distances_sq + SAD_EPS)
+        return torch.where(occlusion_mask, pushed, distances_sq).mean()
+
     # ---------------------------------------------------------------------------------------------------- forward
     def forward(
         self,
@@ -261,8 +278,9 @@ class OcclusionPatchDetector(OcclusionPatchDetectorPreTrainedModel):
             patch_latents (`torch.FloatTensor` of shape `[B, N, D]`):
                 Per-patch ViT latents, cls token dropped (N = `num_patches`, D = `latent_dim`).
             occlusion_mask (`torch.BoolTensor` of shape `[B, N]` or `[B, g, g]`, *optional*):
-                True = patch known to be occluded; it is left out of the loss (the detector learns only from clean
-                patches [P §3.1]). Predictions are made for every patch regardless.
+                True = patch known to be occluded: left out of the one-class losses (they learn only from clean
+                patches [P §3.1]), pushed away from c by the `"semi-supervised"` one. Predictions are made for every
+                patch regardless.
             return_loss (`bool`, *optional*):
                 True: always compute the loss (all patches clean if no mask); False: never. None (default): compute it
                 when `occlusion_mask` is given or the model is in training mode.
@@ -291,7 +309,10 @@ class OcclusionPatchDetector(OcclusionPatchDetectorPreTrainedModel):
         if return_loss is None:
             return_loss = occlusion_mask is not None or self.training
         loss = None
-        if return_loss:
+        if return_loss and self.config.objective == "semi-supervised":
+            known = None if occlusion_mask is None else occlusion_mask.reshape(batch_size, -1)
+            loss = self.semi_supervised_loss(distances_sq, known)
+        elif return_loss:
             clean_mask = None if occlusion_mask is None else ~occlusion_mask
             loss = self.one_class_loss(distances_sq, clean_mask)
 
@@ -475,6 +496,7 @@ class OcclusionPatchDetector(OcclusionPatchDetectorPreTrainedModel):
 
 __all__ = [
     "NORMALIZATION_EPS",
+    "SAD_EPS",
     "DeepSVDDProjector",
     "OcclusionPatchDetectorOutput",
     "OcclusionPatchDetectorPreTrainedModel",
