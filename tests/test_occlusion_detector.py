@@ -393,6 +393,7 @@ def test_bad_fit_inputs_raise():
         ({"hidden_act": "sigmoid"}, "not zero at 0"),
         ({"center_eps": -1.0}, "center_eps must be"),
         ({"eta": 0.0}, "eta must be a finite number > 0"),
+        ({"objective": "semi-supervised", "projector": "identity", "rep_dim": 512}, "it needs projector='mlp'"),
         ({"eta": float("inf")}, "eta must be a finite number > 0"),
     ],
 )

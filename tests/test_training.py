@@ -537,6 +537,11 @@ def test_bad_training_flags_are_one_line_errors_before_any_work(tmp_path, capsys
         ),
         "--reconstructor_masks": (["--reconstructor_masks", "seen:-1"], "--reconstructor_masks: "),
         "--detector_occlusion_probability": (["--detector_occlusion_probability", "0"], "must be in (0, 1]"),
+        "Deep SAD without Φ": (
+            ["--detector_objective", "semi-supervised", "--detector_projector", "identity"],
+            "it needs projector='mlp'",
+        ),
+        "--preset unknown": (["--preset", "huge"], "--preset 'huge' is unknown"),
         "--baseline with all": (["--stage", "all", "--baseline"], "use it with --stage recognizer"),
         "--output_dir a file": (["--output_dir", str(tmp_path / "a_file")], "is a file, not a folder"),
         "unknown flag": (["--max_train_samples", "8"], "--max_train_samples"),

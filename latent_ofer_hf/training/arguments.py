@@ -19,7 +19,7 @@ from typing import Any, Literal
 import yaml
 from transformers import HfArgumentParser
 
-from ..presets import PRESET_TRAINING_DEFAULTS
+from ..presets import PRESET_TRAINING_DEFAULTS, PRESETS, preset_config
 from .protocols import parse_protocols
 
 STAGES = ("mae", "teacher", "detector", "reconstructor", "recognizer")
@@ -176,6 +176,17 @@ class DetectorArguments:
         "config.",
         default=None,
     )
+
+    def detector_config(self, preset: str):
+        """The preset's detector config with ``--detector_input_normalization`` / ``--detector_projector`` /
+        ``--detector_nu`` / ``--detector_objective`` when given (a ``ValueError`` naming the conflict otherwise)."""
+        flags = {"input_normalization": self.detector_input_normalization, "projector": self.detector_projector,
+                 "nu": self.detector_nu, "objective": self.detector_objective}  # fmt: skip
+        overrides = {key: value for key, value in flags.items() if value is not None}
+        if overrides.get("projector") == "identity":
+            overrides["rep_dim"] = preset_config(preset).detector_config.latent_dim
+            overrides.setdefault("objective", "soft-boundary")  # nothing trained: a preset's Deep SAD does not apply
+        return preset_config(preset, detector_config=overrides).detector_config
 
 
 @dataclass
@@ -425,6 +436,12 @@ def _check(arguments: TrainingArguments) -> None:
             parse_protocols(flags[name])
         except ValueError as error:
             raise ValueError(f"--{name}: {error}") from None
+    if common.preset not in PRESETS:
+        raise ValueError(f"--preset {common.preset!r} is unknown; choose one of {sorted(PRESETS)}")
+    try:
+        arguments.detector.detector_config(common.preset)
+    except ValueError as error:
+        raise ValueError(f"the detector flags with --preset {common.preset}: {error}") from None
     if common.per_device_eval_batch_size < 1:
         raise ValueError(
             f"--per_device_eval_batch_size must be a positive integer, got {common.per_device_eval_batch_size}"

@@ -25,9 +25,8 @@ from pathlib import Path
 import torch
 from accelerate import Accelerator
 
-from ..models.occlusion_detector import OcclusionPatchDetector, OcclusionPatchDetectorConfig
+from ..models.occlusion_detector import OcclusionPatchDetector
 from ..models.vit_latents import ViTLatentBackbone
-from ..presets import preset_config
 from .arguments import TrainingArguments
 from .data import FaceTensors, parse_protocols
 from .runtime import (
@@ -104,17 +103,6 @@ def patch_scores(accelerator: Accelerator, vit, detector, loader) -> dict[str, f
     }
 
 
-def detector_config(preset: str, own) -> OcclusionPatchDetectorConfig:
-    """The preset's detector, with ``--detector_input_normalization`` / ``--detector_projector`` / ``--detector_nu`` /
-    ``--detector_objective`` when given."""
-    flags = {"input_normalization": own.detector_input_normalization, "projector": own.detector_projector,
-             "nu": own.detector_nu, "objective": own.detector_objective}  # fmt: skip
-    overrides = {key: value for key, value in flags.items() if value is not None}
-    if overrides.get("projector") == "identity":
-        overrides["rep_dim"] = preset_config(preset).detector_config.latent_dim
-    return preset_config(preset, detector_config=overrides).detector_config
-
-
 def run_detector(accelerator: Accelerator, arguments: TrainingArguments) -> Path:
     """Fit the SVDD head; returns its folder (``stages/detector/detector``)."""
     common, own = arguments.common, arguments.detector
@@ -124,7 +112,7 @@ def run_detector(accelerator: Accelerator, arguments: TrainingArguments) -> Path
     settings = StageSettings.resolve(common, own.detector_batch_size, own.detector_learning_rate, own.detector_epochs)
     splits = run.faces()
     vit = frozen(ViTLatentBackbone.from_pretrained(previous_output(common, "mae", "vit")), accelerator.device)
-    detector = OcclusionPatchDetector(detector_config(common.preset, own))
+    detector = OcclusionPatchDetector(own.detector_config(common.preset))
     eval_batch = common.per_device_eval_batch_size
     semi_supervised = detector.config.objective == "semi-supervised"
     occlusion = {"protocols": parse_protocols(own.detector_masks), "purpose": 4,
@@ -207,4 +195,4 @@ def fit_only(accelerator: Accelerator, run: StageRun, vit, detector: OcclusionPa
     return run.finish({"detector": detector})
 
 
-__all__ = ["clean_pass", "detector_config", "fit_normalization", "fit_only", "patch_scores", "run_detector"]
+__all__ = ["clean_pass", "fit_normalization", "fit_only", "patch_scores", "run_detector"]

@@ -141,6 +141,11 @@ class OcclusionPatchDetectorConfig(ModelTypeChecked, PreTrainedConfig):
     def validate_normalization(self) -> None:
         require_choice(self, "input_normalization", INPUT_NORMALIZATIONS)
         require_choice(self, "projector", PROJECTORS)
+        if self.projector == "identity" and self.objective == "semi-supervised":
+            raise ValueError(
+                "objective='semi-supervised' trains Φ on known occluded patches: it needs projector='mlp' (the "
+                "identity projector has nothing to train)"
+            )
         if self.projector == "identity" and self.rep_dim != self.latent_dim:
             raise ValueError(
                 f"projector='identity' maps each latent to itself: rep_dim must equal latent_dim ({self.latent_dim}), "
