@@ -542,6 +542,24 @@ def test_the_sizes_command_takes_the_module_s_options_and_checks_them(capsys):
     assert "--masked-patches must be in 1..195" in capsys.readouterr().err
 
 
+def test_a_system_card_names_its_detector_as_it_was_trained(tmp_path):
+    """The shipped (one-class) detector is 'fitted on clean patches only'; a Deep SAD one is not said to be."""
+    from latent_ofer_hf import DEMO_CHECKPOINT
+    from latent_ofer_hf.evaluation.cards import DETECTOR_PHRASES, write_system_card
+
+    kwargs = {"trained_on": "synthfer", "training_command": "c", "labels": ["a"]}
+    folder = tmp_path / "system"
+    (folder / "detector").mkdir(parents=True)
+    for objective, phrase in (("soft-boundary", "one-class"), ("semi-supervised", "semi-supervised")):
+        (folder / "detector" / "config.json").write_text(json.dumps({"objective": objective}))
+        text = write_system_card(folder, [], **kwargs).read_text()
+        assert DETECTOR_PHRASES[phrase] in text, objective
+        other = DETECTOR_PHRASES["one-class" if phrase == "semi-supervised" else "semi-supervised"]
+        assert other not in text
+    shipped = (Path(DEMO_CHECKPOINT) / "README.md").read_text()
+    assert DETECTOR_PHRASES["one-class"] in shipped  # the template renders the shipped card's words unchanged
+
+
 def test_a_component_card_says_synthfer_is_not_for_real_photos():
     from huggingface_hub import ModelCard
 

@@ -416,6 +416,8 @@ def test_the_semi_supervised_detector_learns_from_the_seen_occluders_of_its_trai
     assert detector.config.objective == "semi-supervised" and float(detector.radius) > 0
     history = json.loads((output / "stages" / "detector" / "metrics.json").read_text())
     assert len(history) == 1 and math.isfinite(history[0]["detector/train_loss"])
+    card = (output / "stages" / "detector" / "detector" / "README.md").read_text()
+    assert "Deep SAD head" in card and "clean ones only" not in card, card
 
 
 def test_the_detector_s_statistics_count_each_clean_face_once_in_two_processes(trained, tmp_path):

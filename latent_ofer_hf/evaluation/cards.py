@@ -3,6 +3,7 @@ data set × metric), with usage, the training command, limitations and licence n
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +112,20 @@ def _card_data(model_name: str, trained_on: str | None, items: list[EvalResult])
                          **kwargs)  # fmt: skip
 
 
+#: How the system card names its occlusion detector, by the detector's objective.
+DETECTOR_PHRASES = {
+    "one-class": "a one-class head fitted on clean patches only",
+    "semi-supervised": "a Deep SAD head (clean patches pulled in, the training faces' known occluders pushed out)",
+}
+
+
+def detector_phrase(folder: str | Path) -> str:
+    """How the system card names the detector saved in ``folder/detector`` (one-class when there is none)."""
+    config = Path(folder) / "detector" / "config.json"
+    objective = json.loads(config.read_text(encoding="utf-8")).get("objective") if config.is_file() else None
+    return DETECTOR_PHRASES["semi-supervised" if objective == "semi-supervised" else "one-class"]
+
+
 def system_card(
     model_name: str,
     *,
@@ -120,8 +135,10 @@ def system_card(
     labels: list[str],
     repo_id: str = "path/to/this/folder",
     previous: list[EvalResult] = (),
+    detector: str = DETECTOR_PHRASES["one-class"],
 ) -> ModelCard:
-    """The card of a whole system: these `results`, and the `previous` card's results of other conditions."""
+    """The card of a whole system: these `results`, and the `previous` card's results of other conditions;
+    `detector`: how it names the occlusion detector (:data:`DETECTOR_PHRASES`)."""
     items = merged_results(list(previous), eval_results(results))
     return ModelCard.from_template(
         _card_data(model_name, trained_on, items),
@@ -135,6 +152,7 @@ def system_card(
         training_command=training_command,
         limitations=_limitations(trained_on),
         licence_notes=licence_notes(trained_on),
+        detector=detector,
     )
 
 
@@ -182,6 +200,7 @@ def write_system_card(
 ) -> Path:
     """Render and save ``folder/README.md`` (named `model_name`, default the folder's name); returns its path
     (``previous=card_results(folder)`` keeps the results of other conditions)."""
+    kwargs.setdefault("detector", detector_phrase(folder))
     card = system_card(model_name or Path(folder).name, results=results, **kwargs)
     path = Path(folder) / "README.md"
     card.save(path)
@@ -189,8 +208,10 @@ def write_system_card(
 
 
 __all__ = [
+    "DETECTOR_PHRASES",
     "card_results",
     "component_card",
+    "detector_phrase",
     "eval_results",
     "evaluation_commands",
     "merged_results",

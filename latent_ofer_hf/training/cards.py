@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,20 @@ WHAT = {
     "recognizer": "the Latent-OFER expression recogniser (CNN features fused with the selected ViT latents)",
     "baseline": "the plain CNN baseline (the recogniser's trunk and heads, no latents, no reconstruction)",
 }
+
+SEMI_SUPERVISED_DETECTOR = (
+    "the occlusion patch detector (a Deep SAD head on the ViT's patch latents: clean patches pulled in, the training "
+    "faces' known occluded ones pushed out)"
+)
+
+
+def _what(component: str, directory: Path) -> str:
+    """What the component is; for a detector, as its saved config says it was trained."""
+    config = directory / "config.json"
+    if component == "detector" and config.is_file():
+        if json.loads(config.read_text(encoding="utf-8")).get("objective") == "semi-supervised":
+            return SEMI_SUPERVISED_DETECTOR
+    return WHAT.get(component, component)
 
 
 # flags written first (or not at all: where and how a run is stored and logged do not change its result)
@@ -93,7 +108,7 @@ def write_component_card(
         "flag: `training_args.json` in the stage folder."
     )
     data = f"{common.data} ({common.synthfer_train_size} faces)" if common.data == "synthfer" else common.data
-    card = component_card(f"latent-ofer-hf {component}", what=WHAT.get(component, component),
+    card = component_card(f"latent-ofer-hf {component}", what=_what(component, directory),
                           trained_on=common.data, training_command=training_command(component, common, flags, stage),
                           training_summary=summary.replace("Preset", f"Data: {data}. Preset", 1))  # fmt: skip
     card.save(directory / "README.md")
