@@ -539,6 +539,10 @@ def test_bad_training_flags_are_one_line_errors_before_any_work(tmp_path, capsys
         ),
         "--reconstructor_masks": (["--reconstructor_masks", "seen:-1"], "--reconstructor_masks: "),
         "--detector_occlusion_probability": (["--detector_occlusion_probability", "0"], "must be in (0, 1]"),
+        "known occluders, one-class": (
+            ["--detector_masks", "seen", "--detector_occlusion_probability", "0.3"],
+            "--detector_masks and --detector_occlusion_probability only apply to the semi-supervised detector",
+        ),
         "Deep SAD without Φ": (
             ["--detector_objective", "semi-supervised", "--detector_projector", "identity"],
             "it needs projector='mlp'",
@@ -559,6 +563,8 @@ def test_bad_training_flags_are_one_line_errors_before_any_work(tmp_path, capsys
         err = capsys.readouterr().err
         assert exit_info.value.code == 2 and message in err and len(err.strip().splitlines()) == 1, (name, err)
     assert parse_args([*TINY, "--detector_nu", "1", "--recognizer_occlusion_probability", "1"])  # bounds allowed
+    assert parse_args([*TINY, "--detector_objective", "semi-supervised", "--detector_masks=seen"])
+    assert parse_args(["--preset", "demo", "--detector_masks", "seen"])  # the demo preset's detector is Deep SAD
 
 
 # --------------------------------------------------------------------------------------------------- bad data

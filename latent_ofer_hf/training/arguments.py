@@ -372,7 +372,20 @@ def _parse_args(argv: list[str] | None) -> TrainingArguments:
     groups = parser.parse_args_into_dataclasses(args=argv, look_for_args_file=False)
     arguments = TrainingArguments(*groups)
     _check(arguments)
+    _check_semi_supervised_flags(arguments, given={*values, *(arg[2:].split("=")[0] for arg in argv)})
     return arguments
+
+
+def _check_semi_supervised_flags(arguments: TrainingArguments, given: set[str]) -> None:
+    """The known-occluder flags only feed Deep SAD: given for a one-class detector, they would be silently unused."""
+    unused = [name for name in SEMI_SUPERVISED_FLAGS if name in given]
+    objective = arguments.detector.detector_config(arguments.common.preset).objective
+    if unused and objective != "semi-supervised":
+        flags = " and ".join(f"--{name}" for name in unused)
+        raise ValueError(
+            f"{flags} only apply to the semi-supervised detector (--detector_objective semi-supervised); the "
+            f"{objective!r} detector of --preset {arguments.common.preset} trains on clean faces only"
+        )
 
 
 # Per-stage flags and the range each must lie in: (lowest, highest, whether the lowest itself is allowed).
@@ -408,6 +421,8 @@ STAGE_FLAG_RANGES: dict[str, tuple[float, float, bool]] = {
     "detector_nu": (0.0, 1.0, False),
     "detector_occlusion_probability": (0.0, 1.0, False),
 }
+# The flags that only the semi-supervised (Deep SAD) detector reads.
+SEMI_SUPERVISED_FLAGS = ("detector_masks", "detector_occlusion_probability")
 # Upper bounds that are themselves allowed (the others, e.g. a mask ratio of 1, leave nothing to train on).
 INCLUSIVE_UPPER = {"recognizer_occlusion_probability", "detector_nu", "detector_occlusion_probability"}
 
