@@ -22,6 +22,7 @@ from safetensors.torch import load_file
 import latent_ofer_hf  # noqa: F401  (registers the task)
 from latent_ofer_hf.data.synthfer import synthfer_sample
 from latent_ofer_hf.training import parse_args
+from latent_ofer_hf.training.arguments import SetupError
 from latent_ofer_hf.training.run import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -564,7 +565,8 @@ def test_bad_training_flags_are_one_line_errors_before_any_work(tmp_path, capsys
         assert exit_info.value.code == 2 and message in err and len(err.strip().splitlines()) == 1, (name, err)
     assert parse_args([*TINY, "--detector_nu", "1", "--recognizer_occlusion_probability", "1"])  # bounds allowed
     assert parse_args([*TINY, "--detector_objective", "semi-supervised", "--detector_masks=seen"])
-    assert parse_args(["--preset", "demo", "--detector_masks", "seen"])  # the demo preset's detector is Deep SAD
+    with pytest.raises(SetupError, match="the one-class detector of --preset demo"):
+        parse_args(["--preset", "demo", "--detector_occlusion_probability", "0.5"])
 
 
 # --------------------------------------------------------------------------------------------------- bad data

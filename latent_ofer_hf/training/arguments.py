@@ -384,7 +384,8 @@ def _check_semi_supervised_flags(arguments: TrainingArguments, given: set[str]) 
         flags = " and ".join(f"--{name}" for name in unused)
         raise ValueError(
             f"{flags} only apply to the semi-supervised detector (--detector_objective semi-supervised); the "
-            f"{objective!r} detector of --preset {arguments.common.preset} trains on clean faces only"
+            f"one-class detector of --preset {arguments.common.preset} (objective {objective!r}) learns from clean "
+            "faces only"
         )
 
 
