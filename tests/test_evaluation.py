@@ -4,6 +4,8 @@ import importlib.util
 import json
 import math
 import os
+import re
+import shlex
 import socket
 import subprocess
 import sys
@@ -446,7 +448,16 @@ def test_a_card_keeps_other_conditions_records_its_faces_and_refuses_what_the_sy
     assert {r.dataset_config for r in card.data.eval_results} == {"unseen", "none"}  # the first run's kept
     assert {tuple(r.dataset_args.items()) for r in card.data.eval_results} == {(("num_images", 7), ("seed", 0))}
     assert card.data.model_name == "first" and card.data.pipeline_tag == "image-classification"
-    assert "--occlusion unseen --num_images 7 --seed 0`" in card.text and "| 7 |" in card.text
+    assert "--occlusion unseen --num_images 7 --seed 0 --output_dir results/unseen`" in card.text
+    assert "| 7 |" in card.text
+    # the card's command runs as printed, on the folder the card names ("path/to/this/folder" before upload)
+    printed = re.search(r"`(latent-ofer evaluate --model path/to/this/folder [^`]*--occlusion unseen[^`]*)`", card.text)
+    again = shlex.split(printed.group(1).replace("path/to/this/folder", str(folder)))[1:]
+    again[again.index("--output_dir") + 1] = str(tmp_path / "again")
+    assert cli(again) == 0
+    accuracy = json.loads((tmp_path / "again" / "results.json").read_text())["recognition"]["accuracy"]
+    carded = {(r.dataset_config, r.metric_type): r.metric_value for r in card.data.eval_results}
+    assert carded["unseen", "accuracy"] == round(accuracy, 6)
     before = (folder / "README.md").read_text()
     capsys.readouterr()
     refused = {

@@ -72,16 +72,18 @@ def merged_results(previous: list[EvalResult], new: list[EvalResult]) -> list[Ev
     return [item for item in previous if _condition(item) not in measured] + list(new)
 
 
-def evaluation_commands(items: list[EvalResult]) -> str:
-    """The ``latent-ofer evaluate`` command of every condition, as each was run."""
+def evaluation_commands(items: list[EvalResult], model: str = "path/to/this/folder") -> str:
+    """The ``latent-ofer evaluate`` command of every condition, as each was run, on `model` (this card's folder or
+    repo id), complete: it runs as printed."""
     commands = []
     for item in items:
-        command = f"`latent-ofer evaluate --data {item.dataset_type} --split {item.dataset_split} --occlusion "
-        command += f"{item.dataset_config}"
+        command = f"`latent-ofer evaluate --model {model} --data {item.dataset_type} --split {item.dataset_split} "
+        command += f"--occlusion {item.dataset_config}"
         for flag, value in (item.dataset_args or {}).items():
             command += f" --{flag} {value}"
-        if command + "`" not in commands:
-            commands.append(command + "`")
+        command += f" --output_dir results/{str(item.dataset_config).replace(':', '_')}`"
+        if command not in commands:
+            commands.append(command)
     return "; ".join(commands) or "not run yet"
 
 
@@ -148,7 +150,7 @@ def system_card(
         trained_on=_trained_on(trained_on),
         repo_id=repo_id,
         results_table=results_table(items),
-        evaluation_command=evaluation_commands(items),
+        evaluation_command=evaluation_commands(items, repo_id),
         training_command=training_command,
         limitations=_limitations(trained_on),
         licence_notes=licence_notes(trained_on),
