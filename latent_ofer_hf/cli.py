@@ -49,7 +49,8 @@ def _jsonable(face: dict[str, Any]) -> dict[str, Any]:
 
 
 def _table(rows: list[tuple[str, list[dict] | None, str | None]]) -> str:
-    lines = [f"{'image':<32} {'face':>4}  {'box (x0,y0)-(x1,y1)':<24} {'label':<9} {'score':>6}  occluded"]
+    """One line per face: its box, best label and score, flagged patches, then the next labels (``--top-k``)."""
+    lines = [f"{'image':<32} {'face':>4}  {'box (x0,y0)-(x1,y1)':<24} {'label':<9} {'score':>6}  occluded      next"]
     for name, faces, error in rows:
         shown = name if len(name) <= 32 else "…" + name[-31:]
         if error is not None:
@@ -61,9 +62,10 @@ def _table(rows: list[tuple[str, list[dict] | None, str | None]]) -> str:
             where = f"({box['xmin']},{box['ymin']})-({box['xmax']},{box['ymax']})"
             flagged = int(face["occlusion_mask"].sum())
             occluded = f"{face['occlusion_ratio']:.0%} ({flagged}/{face['occlusion_mask'].size})"
+            following = ", ".join(f"{item['label']} {item['score']:.2f}" for item in face["scores"][1:])
             lines.append(
                 f"{shown if index == 0 else '':<32} {index + 1:>4}  {where:<24} {face['label']:<9} "
-                f"{face['score']:>6.2f}  {occluded}"
+                f"{face['score']:>6.2f}  {occluded:<13} {following}".rstrip()
             )
     return "\n".join(lines)
 
@@ -126,6 +128,15 @@ def _device_problem(device: str | None) -> str | None:
     return None
 
 
+DATA_SET_OPTIONS = ("data_dir", "split", "occlusion", "num_images", "batch_size", "output")
+
+
+def _data_set_flags(args: argparse.Namespace) -> str | None:
+    """The data-set options given with image files (they would be silently unused), as one phrase, or None."""
+    given = [f"--{name}" for name in DATA_SET_OPTIONS if getattr(args, name) != args.data_set_defaults[name]]
+    return " and ".join(given) or None
+
+
 def predict_data(args: argparse.Namespace) -> int:
     """``latent-ofer predict --data … --output FILE``: one row per face of a data set (parquet or jsonl)."""
     from .checkpoints import DEMO_CHECKPOINT, demo_checkpoint_available
@@ -169,6 +180,8 @@ def predict(args: argparse.Namespace) -> int:
         return predict_data(args)
     if not args.images:
         return _fail("give image files or URLs, or --data (a data set) with --output")
+    if given := _data_set_flags(args):
+        return _fail(f"{given} are for --data (a whole data set); for image files use --json or --save-vis")
 
     if args.save_vis and Path(args.save_vis).exists() and not Path(args.save_vis).is_dir():
         return _fail(f"--save-vis {args.save_vis} is a file, not a directory")
@@ -194,7 +207,8 @@ def predict(args: argparse.Namespace) -> int:
     rows, failed = [], 0
     for index, name in enumerate(args.images):
         try:
-            faces = fer(name, **call)
+            picture = load_image_input(name)  # read once: the pipeline and the picture see the same image
+            faces = fer(picture, **call)
         except (InvalidImageError, ValueError) as error:
             rows.append((name, None, str(error)))
             failed += 1
@@ -202,12 +216,13 @@ def predict(args: argparse.Namespace) -> int:
         rows.append((name, faces, None))
         if args.save_vis:
             out = Path(args.save_vis) / f"{index:03d}_{Path(name).stem}.png"
-            visualize(load_image_input(name), faces).save(out)
+            visualize(picture, faces, notice=fer.model_notice).save(out)
     if args.json:
         print(
             json.dumps(
                 [
                     {"image": name, "faces": [_jsonable(f) for f in faces or []], "error": error}
+                    | ({"notice": fer.model_notice} if fer.model_notice else {})
                     for name, faces, error in rows
                 ],
                 indent=2,
@@ -518,6 +533,7 @@ def main(argv: list[str] | None = None) -> int:
         return demo_command(args)
     if args.command == "evaluate":
         return evaluate_command(args)
+    args.data_set_defaults = {name: run.get_default(name) for name in DATA_SET_OPTIONS}
     return predict(args)
 
 

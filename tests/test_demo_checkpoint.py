@@ -1,6 +1,7 @@
 """The shipped demo checkpoint: a real test of its weights (not of shapes), its notice, its size, and that it is
 installed by a non-editable install of the package."""
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -133,6 +134,15 @@ def test_the_command_line_says_the_notice_once_without_loading_bars_and_hints_at
     from transformers.utils import logging as hf_logging
 
     assert hf_logging.is_progress_bar_enabled()  # switched off only while the command loads
+    # what is kept of a run says it too: each JSON entry, and each picture below its panels
+    pictures = tmp_path / "vis"
+    assert main(["predict", str(face), "--no-detector", "--json", "--save-vis", str(pictures)]) == 0
+    (entry,) = json.loads(capsys.readouterr().out)
+    assert entry["notice"] == SYNTHETIC_DATA_NOTICE and len(entry["faces"]) == 1
+    (picture,) = pictures.glob("*.png")
+    pixels = np.asarray(Image.open(picture).convert("RGB"))
+    footer = pixels[-30:]  # the notice's strip: pale, with dark text on it
+    assert (footer == (255, 244, 214)).all(-1).mean() > 0.5 and (footer.sum(-1) < 200).any()
 
 
 _CHILD = textwrap.dedent(

@@ -4,6 +4,7 @@ import importlib.util
 import io
 import json
 import os
+import re
 import struct
 import subprocess
 import sys
@@ -224,6 +225,12 @@ def test_caller_boxes_single_and_per_image(fer):
         fer([image, image], boxes=boxes)
     with pytest.raises(ValueError, match="smaller than a face crop"):
         fer(image, boxes=[(10, 10, 11, 11)])
+    with pytest.raises(ValueError, match=r"\['top_k'\] in a dict input: only 'image' and 'boxes'"):
+        fer([{"image": image, "top_k": 2}])  # a call option, once silently dropped
+    assert len(fer({"image": image, "boxes": boxes[:1], "label": 3})) == 1  # a data set row's other columns
+    for size in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="batch_size must be a positive int"):
+            fer(image, batch_size=size)
 
 
 # --------------------------------------------------------------------------------------------------- bad inputs
@@ -419,6 +426,30 @@ def test_cli_predict_table_json_and_pictures(model_dir, tmp_path, capsys):
     assert len(pictures) == 1 and Image.open(pictures[0]).width >= 3 * 224
 
 
+def test_cli_predict_reads_each_image_once_and_lists_top_k_in_its_table(model_dir, tmp_path, capsys, monkeypatch):
+    """With --save-vis the picture is drawn on the image the pipeline read (a second read of a URL or a pipe could
+    fail, or differ); the table lists the --top-k labels after the best one."""
+    from latent_ofer_hf.pipelines import image_inputs, pipeline_occluded_fer
+
+    image = tmp_path / "face.png"
+    _face(7).save(image)
+    reads = []
+
+    def counting(source, **kwargs):
+        if isinstance(source, (str, os.PathLike)):
+            reads.append(str(source))
+        return image_inputs.load_image_input.__wrapped__(source, **kwargs)
+
+    counting.__wrapped__ = image_inputs.load_image_input
+    monkeypatch.setattr(image_inputs, "load_image_input", counting)
+    monkeypatch.setattr(pipeline_occluded_fer, "load_image_input", counting)
+    options = ["--model", str(model_dir), "--no-detector", "--top-k", "3", "--save-vis", str(tmp_path / "vis")]
+    assert cli_main(["predict", str(image), *options]) == 0
+    assert reads == [str(image)] and len(list((tmp_path / "vis").glob("*.png"))) == 1
+    row = capsys.readouterr().out.splitlines()[1]
+    assert re.search(r"\d/196\) +[a-z]+ \d\.\d\d, [a-z]+ \d\.\d\d$", row), row  # the 2nd and 3rd labels
+
+
 def test_cli_setup_errors_are_one_line_messages(model_dir, tmp_path, capsys):
     image = tmp_path / "face.png"
     _face(6).save(image)
@@ -433,6 +464,10 @@ def test_cli_setup_errors_are_one_line_messages(model_dir, tmp_path, capsys):
         "--save-vis cannot be made": (
             ["--model", str(model_dir), "--save-vis", str(tmp_path / "a_file" / "v")],
             "cannot",
+        ),
+        "data-set options with images": (
+            ["--model", str(model_dir), "--occlusion", "seen", "--output", str(tmp_path / "rows.jsonl")],
+            "--occlusion and --output are for --data (a whole data set)",
         ),
     }
     if not torch.cuda.is_available():

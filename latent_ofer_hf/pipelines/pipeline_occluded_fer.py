@@ -12,6 +12,7 @@ Steps, as the paper reads: detect faces (MTCNN, offline weights) and align them 
 
 from __future__ import annotations
 
+import inspect
 import numbers
 import os
 import types
@@ -186,6 +187,11 @@ class OccludedFERPipeline(ChunkPipeline):
             or _is_hf_dataset(inputs)
             or isinstance(inputs, types.GeneratorType)
         )
+        batch_size = kwargs.get("batch_size")
+        if batch_size is not None and (
+            isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1
+        ):
+            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
         if kwargs.get("boxes") is not None and several:
             raise ValueError(
                 "boxes= gives the boxes of a single image; for several images pass {'image': ..., 'boxes': [...]} items"
@@ -195,7 +201,7 @@ class OccludedFERPipeline(ChunkPipeline):
         return super().__call__(inputs, *args, **kwargs)
 
     # -- parameters ------------------------------------------------------------------------------------------------
-    def _sanitize_parameters(
+    def _sanitize_parameters(  # its keyword names are CALL_OPTIONS
         self,
         detector: Any = _UNSET,
         boxes: Sequence | None = None,
@@ -293,6 +299,12 @@ class OccludedFERPipeline(ChunkPipeline):
         if isinstance(image, Mapping):  # {"image": ..., "boxes": [...]} carries per-image boxes
             if "image" not in image:
                 raise InvalidImageError(f"a dict input needs an 'image' key, got keys {sorted(image)}")
+            options = sorted(set(image) & CALL_OPTIONS - {"boxes"})
+            if options:  # other keys (a data set row's label, say) are not ours to judge
+                raise ValueError(
+                    f"{options} in a dict input: only 'image' and 'boxes' are read per image; pass call options to "
+                    f"the call, e.g. fer(images, {options[0]}=...)"
+                )
             boxes = image.get("boxes") if image.get("boxes") is not None else boxes
             image = image["image"]
         picture = load_image_input(image, bgr=bgr, timeout=timeout or 10.0, max_pixels=max_pixels)
@@ -423,5 +435,8 @@ class OccludedFERPipeline(ChunkPipeline):
         write_flat_modules(type(self), save_directory)
         self.image_processor.save_pretrained(save_directory)
 
+
+# The keyword options of a call (``fer(images, top_k=2)``): a dict input carrying one of them is refused, not ignored.
+CALL_OPTIONS = frozenset(inspect.signature(OccludedFERPipeline._sanitize_parameters).parameters) - {"self"}
 
 __all__ = ["OccludedFERPipeline"]

@@ -55,8 +55,27 @@ def _bars(scores: Sequence[dict], width: int, height: int) -> Image.Image:
     return panel
 
 
-def visualize(image: Image.Image, faces: Sequence[dict], tile: int = 224) -> Image.Image:
-    """One picture: the image with its face boxes (scaled to fit 2·tile) above one row per face."""
+def _footer(notice: str, width: int) -> Image.Image:
+    """The notice in black on a pale strip as wide as the picture, wrapped to that width."""
+    draw = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    lines, current = [], ""
+    for word in notice.split():
+        trial = f"{current} {word}".strip()
+        if current and draw.textlength(trial) > width - 12:
+            lines.append(current)
+            trial = word
+        current = trial
+    lines.append(current)
+    strip = Image.new("RGB", (width, 8 + 14 * len(lines)), (255, 244, 214))
+    writer = ImageDraw.Draw(strip)
+    for index, text in enumerate(lines):
+        writer.text((6, 4 + 14 * index), text, fill="black")
+    return strip
+
+
+def visualize(image: Image.Image, faces: Sequence[dict], tile: int = 224, notice: str | None = None) -> Image.Image:
+    """One picture: the image with its face boxes (scaled to fit 2·tile) above one row per face, and below them
+    `notice` (e.g. the pipeline's ``model_notice``: what the model's predictions are not good for) when given."""
     picture = image.convert("RGB").copy()
     draw = ImageDraw.Draw(picture)
     line = max(2, round(max(picture.size) / 300))
@@ -76,6 +95,12 @@ def visualize(image: Image.Image, faces: Sequence[dict], tile: int = 224) -> Ima
         if "reconstruction" in face:
             sheet.paste(face["reconstruction"].resize((tile, tile)), (tile, y))
         sheet.paste(_bars(face["scores"], width - 2 * tile, tile), (2 * tile, y))
+    if notice:
+        footer = _footer(notice, width)
+        framed = Image.new("RGB", (width, sheet.height + footer.height), "white")
+        framed.paste(sheet, (0, 0))
+        framed.paste(footer, (0, sheet.height))
+        sheet = framed
     return sheet
 
 
