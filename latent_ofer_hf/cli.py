@@ -151,6 +151,8 @@ def predict_data(args: argparse.Namespace) -> int:
             return _fail(f"{flag} is for images; --data writes every face (an aligned crop) with all its scores")
     if args.output is None:
         return _fail("--data needs --output predictions.parquet (or .jsonl)")
+    if args.data != "synthfer" and args.num_images != args.data_set_defaults["num_images"]:
+        return _fail(f"--num_images counts generated SynthFER faces; --data {args.data} reads every face of its split")
     model = args.model or (DEMO_CHECKPOINT if demo_checkpoint_available() else None)
     if model is None:
         return _fail("--data needs --model (the demo checkpoint is not installed)")
@@ -259,17 +261,32 @@ def evaluate_command(args: argparse.Namespace) -> int:
             return _fail(problem)
         if args.write_card and (problem := check_write_card(args)):
             return _fail(problem)
+        if args.cam_model is not None and (problem := _not_a_classifier(args.cam_model, "--cam_model")):
+            return _fail(problem)
+        if args.baseline is not None and (problem := _not_a_classifier(args.baseline, "--baseline")):
+            return _fail(problem)
         output = Path(args.output_dir)
+        if not args.output_dir.strip():
+            return _fail("--output_dir is empty: name the folder for results.json and the plots")
         if output.exists() and not output.is_dir():
             return _fail(f"--output_dir {args.output_dir} is a file, not a folder")
+        try:  # before the model loads: a folder that cannot be made fails now, not after the evaluation
+            output.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            return _fail(f"--output_dir {args.output_dir}: cannot create it ({error.strerror or error})")
+        if args.data != "synthfer" and (notice := _synthfer_notice(args.model)):
+            print(f"NOTE: {notice}", file=sys.stderr)
         earlier = {}  # an earlier run's files, removed once this run has written its own (a failed run keeps them)
         if args.protocol == "single":
             for name in ("results.json", "confusion_matrix.png", "reconstructions.png"):
                 if (output / name).is_file():
                     earlier[output / name] = (output / name).stat().st_mtime_ns
+        kind = "grad_occlusion" if args.protocol == "robustness_grad" else "random_patch"
+        replaced_curve = args.protocol != "single" and (output / f"robustness_{kind}.json").is_file()
+        num_images = (args.num_images or 700) if args.data == "synthfer" else None
         spec = EvaluationSpec(
             model=args.model, data=args.data, data_dir=args.data_dir, split=args.split, occlusion=args.occlusion,
-            num_images=args.num_images, batch_size=args.batch_size, seed=args.seed, output_dir=args.output_dir,
+            num_images=num_images, batch_size=args.batch_size, seed=args.seed, output_dir=args.output_dir,
             reconstruction=args.reconstruction, cam_model=args.cam_model, peers=tuple(args.peer),
             latents=args.latents, mask=args.mask,
         )  # fmt: skip
@@ -277,11 +294,12 @@ def evaluate_command(args: argparse.Namespace) -> int:
             if getattr(args, flag) is not None and not Path(getattr(args, flag)).is_dir():
                 return _fail(f"--{flag} {getattr(args, flag)}: no such folder")
         if args.protocol.startswith("robustness"):
-            kind = "grad_occlusion" if args.protocol == "robustness_grad" else "random_patch"
             curves = robustness(spec, baseline=args.baseline, kind=kind)["accuracy"]
             shown = "; ".join(f"{name}: " + " ".join(f"{v:.3f}" for v in values) for name, values in curves.items())
             where = Path(args.output_dir) / f"robustness_{kind}.json"
             if _main_process():
+                if replaced_curve:
+                    print(f"replaced the {kind.replace('_', '-')} curves in {output}", file=sys.stderr)
                 print(f"accuracy at 0-60 % {kind.replace('_', '-')} occlusion — {shown}  → {where}")
             return 0
         results = evaluate(spec)
@@ -322,7 +340,39 @@ def _inapplicable_evaluate_options(args: argparse.Namespace) -> str | None:
         return "--cam_model picks the patches of --occlusion grad_occlusion (or --protocol robustness_grad)"
     if args.data == "synthfer" and args.data_dir is not None:
         return f"--data_dir {args.data_dir}: --data synthfer is generated, it reads no folder"
+    if args.data != "synthfer" and args.num_images is not None:
+        return f"--num_images counts generated SynthFER faces; --data {args.data} evaluates every face of its split"
+    if args.reconstruction == "none" and args.mask != "detected":
+        return f"--mask {args.mask} picks the patches the fill covers; --reconstruction none fills nothing"
     return None
+
+
+def _not_a_classifier(folder: str, flag: str) -> str | None:
+    """Why a local `folder` given as a Grad-CAM or baseline classifier is not one (a system or one of its
+    components), or None."""
+    from .pipelines.pipeline_occluded_fer import SYSTEM_MODEL_TYPE
+
+    config = Path(folder) / "config.json"
+    if not config.is_file():
+        return f"{flag} {folder}: no config.json (give a saved image classifier, e.g. the plain CNN baseline's folder)"
+    found = json.loads(config.read_text(encoding="utf-8")).get("model_type")
+    if found == SYSTEM_MODEL_TYPE or _component_folder(folder):
+        return (
+            f"{flag} {folder} holds a {found!r} model, not an image classifier: give the plain CNN baseline "
+            "(OUTPUT_DIR/stages/baseline/baseline) or a recogniser's folder"
+        )
+    return None
+
+
+def _synthfer_notice(model: str) -> str | None:
+    """The synthetic-data notice when the local system `model` was trained on SynthFER, else None."""
+    from .checkpoints.synthetic_notice import SYNTHETIC_DATA_NOTICE
+
+    config = Path(model) / "config.json"
+    if not config.is_file():
+        return None
+    trained_on = json.loads(config.read_text(encoding="utf-8")).get("training_data")
+    return SYNTHETIC_DATA_NOTICE if trained_on == "synthfer" else None
 
 
 def check_write_card(args: argparse.Namespace) -> str | None:
@@ -365,7 +415,7 @@ def write_card(model: Path, results: dict[str, Any]) -> Path:
     its training run recorded (``stages/*/training_args.json``)."""
     from huggingface_hub import ModelCard
 
-    from .evaluation.cards import card_results, write_system_card
+    from .evaluation.cards import card_results, eval_results, replaced_results, write_system_card
 
     trained = model / "stages" / "recognizer" / "training_args.json"
     flags = json.loads(trained.read_text()) if trained.is_file() else {}
@@ -380,8 +430,11 @@ def write_card(model: Path, results: dict[str, Any]) -> Path:
     labels = list(results["recognition"]["per_class_accuracy"])
     card = model / "README.md"
     name = ModelCard.load(card).data.model_name if card.is_file() else None  # kept when the folder is copied
+    previous = card_results(model)
+    for line in replaced_results(previous, eval_results([results])):
+        print(line, file=sys.stderr)
     return write_system_card(
-        model, [results], model_name=name, previous=card_results(model), trained_on=trained_on,
+        model, [results], model_name=name, previous=previous, trained_on=trained_on,
         training_command=command, labels=labels,
     )  # fmt: skip
 
@@ -398,10 +451,17 @@ def _card_training_command(card: Path) -> str | None:
 
 def demo_command(args: argparse.Namespace) -> int:
     """``latent-ofer demo``: the Space's app on loopback, serving until interrupted (``--console``: printed results)."""
+    if args.model and _looks_like_path(args.model) and not Path(args.model).expanduser().is_dir():
+        return _fail(f"--model {args.model}: no such folder (give a saved system's folder or a Hub repo id)")
+    if args.port is not None and not 1 <= args.port <= 65535:
+        return _fail(f"--port must be in 1..65535, got {args.port}")
     if args.console:
         from .demo import main as console_demo
 
-        console_demo(["--model", args.model] if args.model else [])
+        try:
+            console_demo(["--model", args.model] if args.model else [])
+        except (OSError, ValueError) as error:
+            return _fail(f"cannot load the model {args.model!r}: {error}")
         return 0
     from .space import build_demo, launch_demo
 
@@ -409,7 +469,11 @@ def demo_command(args: argparse.Namespace) -> int:
         app = build_demo(model=args.model)
     except (OSError, ValueError, RuntimeError) as error:
         return _fail(f"cannot load the model {args.model!r}: {error}")
-    _, url, _ = launch_demo(app, server_port=args.port, prevent_thread_lock=True, quiet=True)
+    try:
+        _, url, _ = launch_demo(app, server_port=args.port, prevent_thread_lock=True, quiet=True)
+    except OSError as error:  # the port is taken (gradio: "Cannot find empty port in range")
+        app.close()
+        return _fail(f"cannot serve the demo on port {args.port or 'from 7860'}: {str(error).splitlines()[0]}")
     print(f"Latent-OFER demo running at {url} (offline, this machine only); Ctrl+C stops it", flush=True)
     try:
         app.block_thread()
@@ -470,7 +534,9 @@ def main(argv: list[str] | None = None) -> int:
         help="none | seen | unseen | random_patch:<ratio> | grad_occlusion:<ratio> (with --cam_model) | free_form; "
         "a ratio left out is 0.3",
     )
-    judge.add_argument("--num_images", type=_positive_int, default=700, help="SynthFER faces to generate (default 700)")
+    judge.add_argument(
+        "--num_images", type=_positive_int, default=None, help="SynthFER faces to generate (default 700; synthfer only)"
+    )
     judge.add_argument("--batch_size", type=_positive_int, default=16)
     judge.add_argument("--seed", type=_non_negative_int, default=0)
     judge.add_argument("--output_dir", required=True, help="where results.json and the plots go")

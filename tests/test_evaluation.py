@@ -448,7 +448,7 @@ def test_a_card_keeps_other_conditions_records_its_faces_and_refuses_what_the_sy
     assert {r.dataset_config for r in card.data.eval_results} == {"unseen", "none"}  # the first run's kept
     assert {tuple(r.dataset_args.items()) for r in card.data.eval_results} == {(("num_images", 7), ("seed", 0))}
     assert card.data.model_name == "first" and card.data.pipeline_tag == "image-classification"
-    assert "--occlusion unseen --num_images 7 --seed 0 --output_dir results/unseen`" in card.text
+    assert "--occlusion unseen --num_images 7 --seed 0 --output_dir results/synthfer_test_unseen`" in card.text
     assert "| 7 |" in card.text
     # the card's command runs as printed, on the folder the card names ("path/to/this/folder" before upload)
     printed = re.search(r"`(latent-ofer evaluate --model path/to/this/folder [^`]*--occlusion unseen[^`]*)`", card.text)
@@ -472,6 +472,10 @@ def test_a_card_keeps_other_conditions_records_its_faces_and_refuses_what_the_sy
         err = capsys.readouterr().err
         assert message in err and len(err.strip().splitlines()) == 1, (name, err)
     assert (folder / "README.md").read_text() == before and not (folder / "recognizer" / "README.md").exists()
+    fewer = [*base, "--num_images", "5", "--occlusion", "unseen", "--output_dir", str(tmp_path / "five")]
+    assert cli([*fewer, "--write_card"]) == 0  # other faces than the card's: it says what it replaced
+    said = "synthfer test (occlusion: unseen): the card's results (7 faces, seed 0) replaced by this run's (5 faces"
+    assert said in capsys.readouterr().err
 
 
 def test_a_card_rewritten_by_evaluate_keeps_the_training_command_train_py_wrote(system_dir, tmp_path):
@@ -511,6 +515,17 @@ def test_evaluate_refuses_options_it_would_ignore_and_leaves_no_stale_plots(syst
         "--data_dir with synthfer": (["--data_dir", str(tmp_path)], "--data synthfer is generated"),
         "a component": (["--model", str(system_dir / "vit")], "holds one component of a system (its vit/)"),
         "a file as output": (["--output_dir", __file__], "is a file, not a folder"),
+        "an empty output": (["--output_dir", ""], "--output_dir is empty"),
+        "an output that cannot be made": (["--output_dir", str(Path(__file__) / "sub")], "cannot create it"),
+        "a mask with no fill": (
+            ["--occlusion", "unseen", "--mask", "ground_truth", "--reconstruction", "none"],
+            "--reconstruction none fills nothing",
+        ),
+        "a system as the CAM model": (
+            ["--occlusion", "grad_occlusion:0.3", "--cam_model", str(system_dir)],
+            "holds a 'latent-ofer' model, not an image classifier",
+        ),
+        "a count for a folder": (["--data", "imagefolder", "--data_dir", str(tmp_path)], "counts generated SynthFER"),
     }
     for name, (flags, message) in cases.items():
         assert cli([*base, "--output_dir", str(tmp_path / "x"), *flags]) == 2, name
@@ -529,6 +544,32 @@ def test_evaluate_refuses_options_it_would_ignore_and_leaves_no_stale_plots(syst
     assert "replaced the results in" in capsys.readouterr().err
     assert not (out / "reconstructions.png").exists()  # the unseen run's plot is not left beside clean results
     assert json.loads((out / "results.json").read_text())["spec"]["occlusion"] == "none"
+
+
+def test_evaluate_on_a_folder_skips_a_truncated_file_and_says_a_synthfer_model_is_not_for_photos(
+    system_dir, tmp_path, capsys
+):
+    import shutil
+
+    from latent_ofer_hf.evaluation.cards import eval_results, evaluation_commands
+
+    root = tmp_path / "faces"
+    for label, index in (("happy", 0), ("sad", 1)):
+        (root / label).mkdir(parents=True)
+        Image.fromarray(synthfer_sample(index, split="test").image).save(root / label / "face.jpg")
+    whole = (root / "happy" / "face.jpg").read_bytes()
+    (root / "sad" / "cut.jpg").write_bytes(whole[: len(whole) // 2])  # opens, fails only when decoded
+    model = tmp_path / "model"
+    shutil.copytree(system_dir, model)
+    config = json.loads((model / "config.json").read_text())
+    (model / "config.json").write_text(json.dumps({**config, "training_data": "synthfer"}))
+    args = ["evaluate", "--model", str(model), "--data", "imagefolder", "--data_dir", str(root)]
+    assert cli([*args, "--output_dir", str(tmp_path / "out")]) == 0
+    assert "NOTE: This model was trained only on SynthFER" in capsys.readouterr().err
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert results["recognition"]["num_samples"] == 2 and results["spec"]["num_images"] is None
+    command = evaluation_commands(eval_results([results]))
+    assert "--data imagefolder --data_dir path/to/imagefolder --split test --occlusion none --output_dir" in command
 
 
 def test_predict_over_a_data_set_honours_no_reconstruct_and_refuses_image_options(system_dir, tmp_path, capsys):

@@ -299,3 +299,25 @@ def test_a_haar_detected_face_shows_no_face_score(examples, tmp_path):
     assert "face score" not in _face_views([unscored], 0)[-1]
     (scored,) = analyze_image(haar, face, detect=True)
     assert scored.face_score == 1.0 and "face score 1.000" in _face_views([scored], 0)[-1]
+
+
+def test_the_demo_command_refuses_a_bad_port_a_missing_model_and_a_taken_port(tmp_path, capsys):
+    import socket
+
+    from latent_ofer_hf.cli import main
+
+    for args, message in (
+        (["--port", "99999"], "--port must be in 1..65535, got 99999"),
+        (["--console", "--model", str(tmp_path / "nope")], "no such folder"),
+        (["--model", str(tmp_path / "nope")], "no such folder"),
+    ):
+        assert main(["demo", *args]) == 2, args
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err, (args, err)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["demo", "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert f"cannot serve the demo on port {port}" in err and "Traceback" not in err, err

@@ -77,14 +77,35 @@ def evaluation_commands(items: list[EvalResult], model: str = "path/to/this/fold
     repo id), complete: it runs as printed."""
     commands = []
     for item in items:
-        command = f"`latent-ofer evaluate --model {model} --data {item.dataset_type} --split {item.dataset_split} "
-        command += f"--occlusion {item.dataset_config}"
+        data, split, occlusion = item.dataset_type, item.dataset_split, str(item.dataset_config)
+        command = f"`latent-ofer evaluate --model {model} --data {data}"
+        if data != "synthfer":  # the reader's own copy of the licensed data set
+            command += f" --data_dir path/to/{data}"
+        command += f" --split {split} --occlusion {occlusion}"
         for flag, value in (item.dataset_args or {}).items():
             command += f" --{flag} {value}"
-        command += f" --output_dir results/{str(item.dataset_config).replace(':', '_')}`"
+        command += f" --output_dir results/{data}_{split}_{occlusion.replace(':', '_')}`"
         if command not in commands:
             commands.append(command)
     return "; ".join(commands) or "not run yet"
+
+
+def replaced_results(previous: list[EvalResult], new: list[EvalResult]) -> list[str]:
+    """One line per condition whose results in the card `new` replaces with a run on other faces (another count or
+    seed), e.g. a quick 14-face check over the card's 700-face figures."""
+
+    def faces(args: dict | None) -> str:
+        return "every face" if not args else f"{args.get('num_images')} faces, seed {args.get('seed')}"
+
+    before = {_condition(item): item.dataset_args for item in previous}
+    lines = []
+    for item in new:
+        old = before.get(_condition(item), item.dataset_args)
+        now = faces(item.dataset_args)
+        line = f"{item.dataset_name}: the card's results ({faces(old)}) replaced by this run's ({now})"
+        if old != item.dataset_args and line not in lines:
+            lines.append(line)
+    return lines
 
 
 def results_table(items: list[EvalResult]) -> str:
@@ -217,6 +238,7 @@ __all__ = [
     "eval_results",
     "evaluation_commands",
     "merged_results",
+    "replaced_results",
     "system_card",
     "write_system_card",
 ]

@@ -48,7 +48,7 @@ class EvaluationSpec:
     data_dir: str | None = None
     split: str = "test"
     occlusion: str = "none"  # none | seen | unseen | random_patch:<ratio> | grad_occlusion:<ratio> | free_form
-    num_images: int = 700  # SynthFER faces to generate
+    num_images: int | None = 700  # SynthFER faces to generate (None with other data: every face of the split)
     batch_size: int = 16
     seed: int = 0
     output_dir: str | None = None
@@ -117,13 +117,14 @@ class EvaluationFaces(torch.utils.data.Dataset):
         from ..data.loaders import load_affectnet, load_image_folder, load_kdef, load_rafdb
 
         spec = self.spec
+        check = {"check_images": "decode"}  # every pixel decoded once here: a truncated file is skipped and named
         if spec.data == "rafdb":
-            return load_rafdb(spec.data_dir, split="test", label_order="rafdb")
+            return load_rafdb(spec.data_dir, split="test", label_order="rafdb", **check)
         if spec.data == "affectnet":
-            return load_affectnet(spec.data_dir, split="validation", num_classes=7, label_order="rafdb")
+            return load_affectnet(spec.data_dir, split="validation", num_classes=7, label_order="rafdb", **check)
         if spec.data == "kdef":
-            return load_kdef(spec.data_dir, label_order="rafdb", split="test")
-        return load_image_folder(spec.data_dir, label_order="rafdb")
+            return load_kdef(spec.data_dir, label_order="rafdb", split="test", **check)
+        return load_image_folder(spec.data_dir, label_order="rafdb", **check)
 
     def __len__(self) -> int:
         return len(self.rows)
