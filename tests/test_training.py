@@ -557,6 +557,12 @@ def test_bad_training_flags_are_one_line_errors_before_any_work(tmp_path, capsys
         "--push_to_hub, no system": (["--stage", "teacher", "--push_to_hub"], "only --stage all and --stage recog"),
         "--push_to_hub, baseline": (["--stage", "recognizer", "--baseline", "--push_to_hub"], "without --baseline"),
         "--hub_model_id alone": (["--hub_model_id", "me/x"], "names the repository of --push_to_hub: add it"),
+        "--push_to_hub offline": (["--push_to_hub"], "--push_to_hub needs the Hub, and HF_HUB_OFFLINE is set"),
+        "--learning_rate inf": (["--learning_rate", "inf"], "--learning_rate must be a finite number, got inf"),
+        "--learning_rate nan": (["--learning_rate", "nan"], "--learning_rate must be a finite number, got nan"),
+        "--reconstructor_lambda_sc nan": (["--reconstructor_lambda_sc", "nan"], "must be a finite number"),
+        "--synthfer_train_size 0": (["--synthfer_train_size", "0"], "--synthfer_train_size must be >= 1"),
+        "--output_dir empty": (["--output_dir", ""], "--output_dir is empty"),
     }
     for name, (flags, message) in cases.items():
         with pytest.raises(SystemExit) as exit_info:
@@ -567,6 +573,66 @@ def test_bad_training_flags_are_one_line_errors_before_any_work(tmp_path, capsys
     assert parse_args([*TINY, "--detector_objective", "semi-supervised", "--detector_masks=seen"])
     with pytest.raises(SetupError, match="the one-class detector of --preset demo"):
         parse_args(["--preset", "demo", "--detector_occlusion_probability", "0.5"])
+
+
+def test_a_config_file_s_values_are_checked_as_the_flags_are(tmp_path, capsys):
+    cases = {
+        "mae_epochs: [1, 2]\n": "mae_epochs takes one value, got [1, 2]",
+        "mae_epochs: null\n": "mae_epochs cannot be null",
+        "mae_epochs: 2.5\n": "mae_epochs: invalid value 2.5",
+        "teacher_optimizer: rmsprop\n": "teacher_optimizer: 'rmsprop' is not one of",
+        "mae_epochs: [1\n": "not valid YAML",
+    }
+    config = tmp_path / "train.yaml"
+    for text, message in cases.items():
+        config.write_text(text)
+        with pytest.raises(SystemExit):
+            main([*TINY, "--config", str(config), "--output_dir", str(tmp_path / "out")])
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1, (text, err)
+    config.write_text("mae_epochs: 3\nlearning_rate: 1e-3\ndetector_nu: null\nrecognizer_init_from_teacher: true\n")
+    parsed = parse_args([*TINY, "--config", str(config)])
+    assert parsed.mae.mae_epochs == 3 and parsed.common.learning_rate == 1e-3 and parsed.detector.detector_nu is None
+    assert parsed.recognizer.recognizer_init_from_teacher is True
+
+
+def test_an_output_folder_the_run_cannot_build_on_is_refused_before_any_work(trained, tmp_path, capsys):
+    """Another preset's stages, a stage without its weights, or later stages trained from a stage this run would
+    train anew: one line, nothing trained, nothing touched."""
+
+    def refused(folder: Path, flags: list[str], message: str) -> None:
+        with pytest.raises(SystemExit):
+            main([*TINY, *flags, "--output_dir", str(folder)])
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1, err
+
+    folder = tmp_path / "copy"
+    shutil.copytree(trained, folder)
+    refused(folder, ["--preset", "base"], "was trained with --preset tiny, this run asks for --preset base")
+    weights = folder / "stages" / "detector" / "detector" / "model.safetensors"
+    kept = weights.read_bytes()
+    weights.unlink()
+    refused(folder, [], "is incomplete (detector/model.safetensors is missing)")
+    weights.write_bytes(kept)
+    shutil.rmtree(folder / "stages" / "mae")
+    refused(folder, [], "stage mae would be trained anew, but")
+    assert not (folder / "stages" / "mae").exists()
+
+
+def test_a_rerun_that_trains_nothing_keeps_the_system_and_its_card(trained, tmp_path, capsys):
+    from huggingface_hub import ModelCard
+
+    from latent_ofer_hf.cli import main as cli
+
+    folder = tmp_path / "copy"
+    shutil.copytree(trained, folder)
+    faces = ["--num_images", "7", "--batch_size", "7", "--output_dir", str(tmp_path / "eval")]
+    assert cli(["evaluate", "--model", str(folder), *faces, "--write_card"]) == 0
+    card = (folder / "README.md").read_text()
+    assert ModelCard.load(folder / "README.md").data.eval_results
+    main([*TINY, "--output_dir", str(folder)])
+    assert "nothing trained: the system in" in capsys.readouterr().out
+    assert (folder / "README.md").read_text() == card
 
 
 # --------------------------------------------------------------------------------------------------- bad data

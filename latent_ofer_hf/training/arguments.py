@@ -8,6 +8,7 @@ run every stage with the paper's per-stage settings.
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import math
 import re
@@ -350,6 +351,36 @@ def parse_args(argv: list[str] | None = None) -> TrainingArguments:
         raise SetupError(str(error)) from None
 
 
+def _typed_config_values(parser: HfArgumentParser, values: dict[str, Any], path: str) -> dict[str, Any]:
+    """The YAML values converted and checked as the command line's would be (type, choices), so that a file cannot
+    pass what the flag refuses; ``null`` only where the flag's default is None."""
+    actions = {action.dest: action for action in parser._actions}
+    typed = {}
+    for key, value in values.items():
+        action = actions.get(key)
+        if action is None or key == "config":
+            typed[key] = value
+            continue
+        if value is None:
+            if action.default is not None:
+                raise ValueError(f"--config {path}: {key} cannot be null (the flag's default: {action.default!r})")
+            typed[key] = None
+            continue
+        if isinstance(value, (list, dict)):
+            raise ValueError(f"--config {path}: {key} takes one value, got {value!r}")
+        converted = value
+        if action.type is not None and not isinstance(value, bool):
+            try:
+                converted = action.type(str(value))
+            except (TypeError, ValueError, argparse.ArgumentTypeError):
+                raise ValueError(f"--config {path}: {key}: invalid value {value!r}") from None
+        if action.choices is not None and converted not in action.choices:
+            choices = ", ".join(map(str, action.choices))
+            raise ValueError(f"--config {path}: {key}: {value!r} is not one of {choices}")
+        typed[key] = converted
+    return typed
+
+
 def _parse_args(argv: list[str] | None) -> TrainingArguments:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = HfArgumentParser(ARGUMENT_CLASSES)
@@ -359,13 +390,17 @@ def _parse_args(argv: list[str] | None) -> TrainingArguments:
         file = Path(path)
         if not file.is_file():
             raise ValueError(f"--config {path}: no such file")
-        values = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+        try:
+            values = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as error:
+            raise ValueError(f"--config {path}: not valid YAML ({' '.join(str(error).split())})") from None
         if not isinstance(values, dict):
             raise ValueError(f"--config {path}: expected a mapping of flag: value, got {type(values).__name__}")
         known = {action.dest for action in parser._actions}
         unknown = sorted(set(values) - known - {"config"})
         if unknown:
             raise ValueError(f"--config {path}: unknown keys {unknown}; see `python train.py --help`")
+        values = _typed_config_values(parser, values, path)
     # precedence: the flags' own defaults < the preset's training defaults < the YAML file < the command line
     preset = _flag_value(argv, "--preset") or values.get("preset")
     parser.set_defaults(**{**PRESET_TRAINING_DEFAULTS.get(preset, {}), **values})
@@ -421,6 +456,10 @@ STAGE_FLAG_RANGES: dict[str, tuple[float, float, bool]] = {
     "recognizer_occlusion_probability": (0.0, 1.0, True),
     "detector_nu": (0.0, 1.0, False),
     "detector_occlusion_probability": (0.0, 1.0, False),
+    "learning_rate": (0.0, math.inf, False),
+    "reconstructor_lambda_sc": (0.0, math.inf, True),
+    "synthfer_train_size": (1, math.inf, True),
+    "synthfer_validation_size": (1, math.inf, True),
 }
 # The flags that only the semi-supervised (Deep SAD) detector reads.
 SEMI_SUPERVISED_FLAGS = ("detector_masks", "detector_occlusion_probability")
@@ -433,6 +472,8 @@ def _check_range(flags: dict[str, Any], name: str) -> None:
     if value is None:
         return
     low, high, low_allowed = STAGE_FLAG_RANGES[name]
+    if not math.isfinite(value):
+        raise ValueError(f"--{name} must be a finite number, got {value}")
     above = value >= low if low_allowed else value > low
     below = value <= high if name in INCLUSIVE_UPPER else value < high
     if not (above and below):
@@ -497,6 +538,13 @@ def _check(arguments: TrainingArguments) -> None:
             "--push_to_hub uploads the assembled system, which only --stage all and --stage recognizer (without "
             "--baseline) build"
         )
+    if common.push_to_hub:
+        from huggingface_hub import constants
+
+        if constants.HF_HUB_OFFLINE:
+            raise ValueError("--push_to_hub needs the Hub, and HF_HUB_OFFLINE is set: nothing would be uploaded")
+    if not common.output_dir.strip():
+        raise ValueError("--output_dir is empty: name the folder the stages and the system go to")
     if common.hub_model_id is not None and not common.push_to_hub:
         raise ValueError(f"--hub_model_id {common.hub_model_id} names the repository of --push_to_hub: add it")
     if not 0.0 < common.validation_fraction < 1.0:

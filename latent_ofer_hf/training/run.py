@@ -13,7 +13,9 @@ from pathlib import Path
 
 from accelerate import Accelerator
 
+from ..evaluation.cards import card_results
 from .arguments import STAGES, SetupError, TrainingArguments, parse_args
+from .output_folder import check_output_folder
 from .runtime import make_accelerator
 from .stage_detector import run_detector
 from .stage_mae import run_mae
@@ -54,6 +56,8 @@ def check_mixed_precision(accelerator: Accelerator) -> None:
 def train(arguments: TrainingArguments) -> Path:
     """Run the stages ``--stage`` asks for; returns the output folder."""
     common = arguments.common
+    stages = STAGES if common.stage == "all" else (common.stage,)
+    done = check_output_folder(common, stages)
     accelerator = make_accelerator(common)
     check_distributed_setup(accelerator)
     check_mixed_precision(accelerator)
@@ -62,20 +66,29 @@ def train(arguments: TrainingArguments) -> Path:
         f"num_processes {accelerator.num_processes}, mixed_precision {accelerator.mixed_precision}, "
         f"device {accelerator.device}"
     )
-    stages = STAGES if common.stage == "all" else (common.stage,)
     for stage in stages:
         if stage == "recognizer" and arguments.recognizer.baseline and common.stage == "all":
             continue  # --stage all trains the system; the baseline is its own run (--stage recognizer --baseline)
         STAGE_FUNCTIONS[stage](accelerator, arguments)
         accelerator.free_memory()
     output = Path(common.output_dir)
-    if "recognizer" in stages and not arguments.recognizer.baseline:
-        output = assemble_system(accelerator, common, arguments.recognizer)
+    own = arguments.recognizer
+    kept = own.ablation is None and set(stages) <= set(done) and (output / "config.json").is_file()
+    if "recognizer" in stages and not own.baseline and kept:  # nothing trained: its card keeps its results
+        accelerator.print(f"nothing trained: the system in {output} is kept as it is, its card too")
+    elif "recognizer" in stages and not own.baseline:
+        measured = card_results(output) if own.ablation is None else []
+        if measured:
+            accelerator.print(
+                f"the results in {output / 'README.md'} were measured on the earlier system: the new card has none "
+                "(latent-ofer evaluate --write_card measures this one)"
+            )
+        output = assemble_system(accelerator, common, own)
         accelerator.print(f"the trained system is in {output} (pipeline('occluded-fer', model='{output}'))")
-        if common.push_to_hub and accelerator.is_main_process:
-            from ..models.latent_ofer import LatentOferModel
+    if "recognizer" in stages and not own.baseline and common.push_to_hub and accelerator.is_main_process:
+        from ..models.latent_ofer import LatentOferModel
 
-            LatentOferModel.from_pretrained(output).push_to_hub(common.hub_model_id or output.name)
+        LatentOferModel.from_pretrained(output).push_to_hub(common.hub_model_id or output.name)
     accelerator.end_training()
     return output
 

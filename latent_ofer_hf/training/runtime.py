@@ -26,9 +26,9 @@ from tqdm.auto import tqdm
 from .arguments import STAGES, CommonArguments, SetupError, stage_flags
 from .cards import write_component_card
 from .data import FaceSplits, load_face_splits
+from .output_folder import DONE_FILE
 
 STATE_FILE = "train_state.json"
-DONE_FILE = "stage_done.json"
 
 
 def make_accelerator(common: CommonArguments) -> Accelerator:
