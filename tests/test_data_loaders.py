@@ -118,6 +118,10 @@ def test_rafdb_unknown_label_names_file_and_line(tmp_path):
     root = make_rafdb(tmp_path / "RAF-DB2", ["train_00001.jpg 1", "", "train_00002.jpg happy"])
     with pytest.raises(ValueError, match=r"list_patition_label\.txt:3: unknown label 'happy'"):
         load_rafdb(root, "train")
+    labels = root / "EmoLabel" / "list_patition_label.txt"
+    labels.write_bytes(b"train_00001.jpg 1\n\xff\xfe\x00binary\n")  # not a text file
+    with pytest.raises(ValueError, match=r"list_patition_label\.txt: not UTF-8 text"):
+        load_rafdb(root, "train")
 
 
 @pytest.mark.parametrize("line", ["train_00002.jpg", "train_00002.jpg 4 extra", "val_00002.jpg 4"])

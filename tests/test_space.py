@@ -321,3 +321,9 @@ def test_the_demo_command_refuses_a_bad_port_a_missing_model_and_a_taken_port(tm
         assert main(["demo", "--port", str(port)]) == 2
     err = capsys.readouterr().err
     assert f"cannot serve the demo on port {port}" in err and "Traceback" not in err, err
+
+
+def test_a_space_model_folder_that_does_not_exist_is_named(tmp_path, monkeypatch):
+    monkeypatch.setenv("LATENT_OFER_MODEL", str(tmp_path / "nope"))
+    with pytest.raises(ValueError, match="nope: no such folder"):
+        load_space_pipeline()

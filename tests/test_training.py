@@ -501,6 +501,11 @@ def test_a_resume_with_other_flags_or_another_process_count_is_refused(tmp_path,
     with pytest.raises(SystemExit):
         main([*args, "--resume_from_checkpoint", "latest"])
     assert "written by a run of 2 process(es), resumed with 1" in capsys.readouterr().err
+    state_file.write_text(json.dumps(saved)[:40])  # cut short, as by a crash while it was written
+    with pytest.raises(SystemExit):
+        main([*args, "--resume_from_checkpoint", "latest"])
+    err = capsys.readouterr().err
+    assert "train_state.json is damaged (JSONDecodeError" in err and len(err.strip().splitlines()) == 1, err
     state_file.write_text(json.dumps(saved))
     main([*args[:-4], "--output_dir", str(output), "--resume_from_checkpoint", "latest"])  # a later --max_train_steps
     assert "resumed from" in capsys.readouterr().out

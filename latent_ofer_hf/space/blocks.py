@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import uuid
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -42,6 +43,9 @@ def load_space_pipeline(model: str | None = None):
         if not demo_checkpoint_available():
             raise RuntimeError(f"the demo checkpoint is not installed at {DEMO_CHECKPOINT}; set LATENT_OFER_MODEL")
         model = DEMO_CHECKPOINT
+    local = Path(model).expanduser()
+    if (local.is_absolute() or model.startswith((".", "~")) or local.exists()) and not local.is_dir():
+        raise ValueError(f"{model}: no such folder (give a saved system's folder or a Hub repo id)")
     return pipeline("occluded-fer", model=model), model
 
 

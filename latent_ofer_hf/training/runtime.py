@@ -216,11 +216,17 @@ class StageRun:
             if path.parent.name != self.stage:  # a checkpoint of another stage: this stage starts fresh
                 self.accelerator.print(f"[{self.stage}] {path} is a checkpoint of {path.parent.name!r}: starting fresh")
                 return False
-        saved = json.loads((path / STATE_FILE).read_text())
+        try:
+            saved = json.loads((path / STATE_FILE).read_text())
+            state, history = TrainState(**saved["state"]), list(saved["history"])
+        except (OSError, ValueError, KeyError, TypeError) as error:  # a file cut short by a crash, or edited
+            raise SetupError(
+                f"--resume_from_checkpoint: {path / STATE_FILE} is damaged ({type(error).__name__}: {error}); delete "
+                f"{path} to resume from an earlier checkpoint"
+            ) from None
         self._check_resumable(path, saved)
         self.accelerator.load_state(str(path))
-        self.state = TrainState(**saved["state"])
-        self.history = saved["history"]
+        self.state, self.history = state, history
         self.accelerator.print(
             f"[{self.stage}] resumed from {path} (epoch {self.state.epoch}, "
             f"batch {self.state.batches_done}, step {self.state.global_step})"

@@ -86,10 +86,13 @@ def require_file(path: PathLike, what: str) -> Path:
 def read_lines(path: Path) -> Iterator[tuple[int, str]]:
     """``(line number, stripped text)`` of each non-empty line (1-based numbers; a UTF-8 BOM is ignored)."""
     with open(path, encoding="utf-8-sig") as handle:
-        for number, line in enumerate(handle, start=1):
-            text = line.strip()
-            if text:
-                yield number, text
+        try:
+            for number, line in enumerate(handle, start=1):
+                text = line.strip()
+                if text:
+                    yield number, text
+        except UnicodeDecodeError as error:  # a binary or mis-encoded list (read in blocks: no line number)
+            raise ValueError(f"{path}: not UTF-8 text ({error.reason})") from None
 
 
 def where(path: Path, line: int) -> str:
