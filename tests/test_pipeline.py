@@ -179,8 +179,9 @@ def test_dataset_and_generator_inputs(fer):
     )
     from_dataset = list(fer(dataset, detector=None, batch_size=2))
     from_generator = list(fer((image for image in images), detector=None))
+    from_column = fer(dataset["image"], detector=None)  # a datasets Column, not a list
     expected = [fer(image, detector=None) for image in images]
-    for results in (from_dataset, from_generator):
+    for results in (from_dataset, from_generator, from_column):
         assert len(results) == 3
         for got, want in zip(results, expected, strict=True):
             np.testing.assert_allclose(_scores(got), _scores(want), atol=1e-5)

@@ -70,6 +70,11 @@ def _is_hf_dataset(value: object) -> bool:
     return type(value).__module__.startswith("datasets.") and hasattr(value, "column_names")
 
 
+def _is_hf_column(value: object) -> bool:
+    """A 🤗 datasets ``Column`` (``dataset["image"]`` in datasets ≥ 4): a lazy sequence of the column's values."""
+    return type(value).__module__.startswith("datasets.") and type(value).__name__ == "Column"
+
+
 def _check_boxes(boxes: object, width: int, height: int) -> list[DetectedFace]:
     if isinstance(boxes, (np.ndarray, torch.Tensor)):  # e.g. another detector's [N, 4] output
         if boxes.ndim != 2 or boxes.shape[-1] != 4:
@@ -180,8 +185,10 @@ class OccludedFERPipeline(ChunkPipeline):
             raise InvalidImageError("no image given (None); pass a path, URL, PIL image, numpy array or bytes")
         if isinstance(inputs, (list, tuple)) and len(inputs) == 0:
             return []
-        if isinstance(inputs, tuple):
+        if isinstance(inputs, tuple) or _is_hf_column(inputs):  # a column, `ds["image"]`: its images in order
             inputs = list(inputs)
+            if not inputs:
+                return []
         several = (
             (isinstance(inputs, list) and len(inputs) > 1)
             or _is_hf_dataset(inputs)

@@ -206,7 +206,8 @@ def build_dataset(
                 continue
             raise ValueError(
                 f"{sample.where}: class {sample.label!r} is not in the target label order {names}; "
-                f"choose another label_order or pass drop_unmapped=True to drop such samples"
+                "choose another label_order or pass drop_unmapped=True to drop such samples (from train.py or "
+                "latent-ofer, move that class out of the data folder)"
             )
         problem = image_problem(sample.path, mode)
         if problem is not None:
