@@ -781,3 +781,15 @@ def test_bf16_from_the_launch_flag_trains_every_stage(tmp_path):
     weights = _weights(output / "recognizer")
     assert all(v.dtype == torch.float32 for v in weights.values() if v.is_floating_point())  # master weights: fp32
     assert all(torch.isfinite(value).all() for value in weights.values() if value.is_floating_point())
+
+
+def test_a_validation_fraction_that_leaves_no_face_on_one_side_is_a_clear_error():
+    import datasets
+
+    from latent_ofer_hf.training.data import _holdout
+
+    faces = datasets.Dataset.from_dict({"label": list(range(10))})
+    assert [len(part) for part in _holdout(faces, 0.2, seed=0)] == [8, 2]
+    assert [len(part) for part in _holdout(faces, 0.01, seed=0)] == [9, 1]  # at least one face held out
+    with pytest.raises(SetupError, match="--validation_fraction 0.99 of 10 training faces leaves no training"):
+        _holdout(faces, 0.99, seed=0)  # all ten would be held out

@@ -8,6 +8,7 @@ or the worker count, and a resumed run draws exactly what the uninterrupted one 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,6 +47,12 @@ class FaceSplits:
 
 
 def _holdout(dataset: datasets.Dataset, fraction: float, seed: int) -> tuple[datasets.Dataset, datasets.Dataset]:
+    held_out = math.ceil(fraction * len(dataset))  # as datasets rounds the test part
+    if len(dataset) < 2 or held_out < 1 or held_out >= len(dataset):
+        raise SetupError(
+            f"--validation_fraction {fraction} of {len(dataset)} training faces leaves no training or no validation "
+            "face: use more faces or another fraction"
+        )
     parts = dataset.train_test_split(test_size=fraction, seed=seed, shuffle=True)
     return parts["train"], parts["test"]
 
