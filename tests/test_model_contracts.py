@@ -343,8 +343,12 @@ def test_inputs_of_another_float_dtype_are_cast_to_the_model_s():
         reference = model(x).logits
         assert torch.equal(model(x.double()).logits, reference)  # float64 in, the float32 model's own result
         assert model.recognizer(x.double()).logits.dtype == torch.float32
+        holes = torch.zeros(2, 14, 14, dtype=torch.bool)
+        holes[:, 4:7, 4:7] = True
+        assert model.reconstruct(x.double(), holes, "hybrid").reconstruction.dtype == torch.float32  # U-Net too
         half = model.to(torch.bfloat16)
         assert half(x).logits.dtype == torch.bfloat16  # a float32 batch for a bfloat16 model
+        assert half.reconstruct(x, holes, "hybrid").reconstruction.dtype == torch.bfloat16
 
 
 def test_a_component_folder_is_refused_by_every_other_class_in_words(tmp_path):

@@ -47,10 +47,14 @@ class ReconstructionOutput(ModelOutput):
     assembly_features: torch.FloatTensor | None = None
 
 
-def check_square_pixels(pixel_values: object, name: str = "pixel_values") -> torch.Tensor:
-    """A float ``[B, 3, H, H]`` batch of any square size."""
-    size = pixel_values.shape[-1] if isinstance(pixel_values, torch.Tensor) and pixel_values.ndim == 4 else 0
-    return check_pixel_values(pixel_values, image_size=size, name=name)
+def check_square_pixels(
+    pixel_values: object, name: str = "pixel_values", dtype: torch.dtype | None = None
+) -> torch.Tensor:
+    """A float ``[B, 3, H, H]`` batch of any square size, in ``dtype`` when given (the model's)."""
+    if not isinstance(pixel_values, torch.Tensor):
+        raise ValueError(f"{name} must be a torch.Tensor of shape [B, 3, H, H], got {type(pixel_values).__name__}")
+    size = pixel_values.shape[-1] if pixel_values.ndim == 4 else 0
+    return check_pixel_values(pixel_values, image_size=size, name=name, dtype=dtype)
 
 
 def check_hole(

@@ -120,7 +120,7 @@ class ReconstructionDiscriminators(ReconstructionDiscriminatorsPreTrainedModel):
 
     def forward(self, images: torch.Tensor, return_dict: bool | None = None) -> DiscriminatorOutput | tuple:
         """``[B, 3, S, S]`` images in [-1, 1] → D's and F's patch scores (a tuple when `return_dict` is False)."""
-        images = check_square_pixels(images, "images")
+        images = check_square_pixels(images, "images", dtype=self.dtype)
         output = DiscriminatorOutput(
             image_scores=self.image_discriminator(images),
             feature_scores=self.feature_discriminator(self.frozen_features(images)),

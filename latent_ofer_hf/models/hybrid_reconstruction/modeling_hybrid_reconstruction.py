@@ -221,14 +221,14 @@ class HybridReconstructionNetwork(HybridReconstructionPreTrainedModel):
             target_pixel_values (`torch.FloatTensor`, *optional*): the unoccluded faces → `loss` = λ_re · L1.
             return_dict (`bool`, *optional*): False → a tuple of the output's non-None fields.
         """
-        pixel_values = check_square_pixels(pixel_values)
+        pixel_values = check_square_pixels(pixel_values, dtype=self.dtype)
         if coarse_pixel_values is None:
             raise ValueError(
                 "coarse_pixel_values is required: the MAE fill of the hole (stage 1), e.g. "
                 "`ViTLatentBackbone.fill(pixel_values, patch_mask)`; `LatentOferModel.reconstruct` runs "
                 "both stages"
             )
-        coarse_pixel_values = check_square_pixels(coarse_pixel_values, "coarse_pixel_values")
+        coarse_pixel_values = check_square_pixels(coarse_pixel_values, "coarse_pixel_values", dtype=self.dtype)
         if coarse_pixel_values.shape != pixel_values.shape:
             raise ValueError(
                 f"coarse_pixel_values {list(coarse_pixel_values.shape)} must match pixel_values "
@@ -237,7 +237,7 @@ class HybridReconstructionNetwork(HybridReconstructionPreTrainedModel):
         hole = check_hole(pixel_values, patch_mask, pixel_mask)
         target = None
         if target_pixel_values is not None:
-            target = check_square_pixels(target_pixel_values, "target_pixel_values")
+            target = check_square_pixels(target_pixel_values, "target_pixel_values", dtype=self.dtype)
             if target.shape[0] != pixel_values.shape[0]:
                 raise ValueError(
                     f"target_pixel_values holds {target.shape[0]} faces, pixel_values "
