@@ -179,6 +179,10 @@ def test_config_defaults():
         ({"backbone_config": {"model_type": "vit"}}, "must describe a ResNet"),
         ({"use_cnn_features": False, "use_latents": False}, "needs use_latents=True"),
         ({"cnn_image_size": 16}, "cnn_image_size must be None or an int >= 32"),
+        ({"id2label": {0: "happy", 5: "sad", 9: "neutral"}}, r"id2label must name the classes 0\.\.2"),
+        ({"backbone_config": {"depths": [-1, 2, 2, 2]}}, "backbone_config.depths must be 4 positive integers"),
+        ({"backbone_config": {"hidden_sizes": [64, 128, 256]}}, "backbone_config.hidden_sizes must be 4 positive"),
+        ({"backbone_config": {"embedding_size": 0}}, "backbone_config.embedding_size must be a positive integer"),
     ],
 )
 def test_config_rejects_bad_values(overrides, message):

@@ -229,9 +229,26 @@ class ExpressionRecognizerConfig(ModelTypeChecked, PreTrainedConfig):
         if not 0.0 <= self.latent_attention_dropout < 1.0:
             raise ValueError(f"latent_attention_dropout must be in [0, 1), got {self.latent_attention_dropout}")
 
+    def validate_backbone(self) -> None:
+        backbone = self.backbone_config
+        for name in ("depths", "hidden_sizes"):  # four stages: the last one's 7×7 map is the CAM and the features
+            values = list(getattr(backbone, name))
+            if len(values) != 4 or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in values):
+                raise ValueError(
+                    f"backbone_config.{name} must be 4 positive integers (the ResNet's stages), got {values}"
+                )
+        size = backbone.embedding_size
+        if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+            raise ValueError(f"backbone_config.embedding_size must be a positive integer, got {size!r}")
+        if backbone.layer_type not in ("basic", "bottleneck"):
+            raise ValueError(f"backbone_config.layer_type must be 'basic' or 'bottleneck', got {backbone.layer_type!r}")
+
     def validate_heads(self) -> None:
         if self.num_labels < 2:
             raise ValueError(f"num_labels must be at least 2 (expression classes), got {self.num_labels}")
+        ids = sorted(int(index) for index in (self.id2label or {}))
+        if ids and ids != list(range(len(ids))):  # the logits' columns are 0..n-1: each needs its name
+            raise ValueError(f"id2label must name the classes 0..{len(ids) - 1} (the logits' columns), got ids {ids}")
         require_positive_int_list(self, "fusion_dims")
         if not (self.use_cnn_features or self.use_latents):
             raise ValueError("use_cnn_features=False needs use_latents=True: the classifier must see some features")
