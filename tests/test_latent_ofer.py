@@ -169,6 +169,8 @@ def test_from_components_checks_they_fit():
         LatentOferModel.from_components(vit, OcclusionPatchDetector(wrong), recognizer)
     with pytest.raises(ValueError, match="latent_dim"):
         preset_config("tiny", detector_config={"latent_dim": 48})
+    with pytest.raises(ValueError, match="^detector: expected OcclusionPatchDetector, got ExpressionRecognizer$"):
+        LatentOferModel.from_components(vit, recognizer, recognizer)  # a part in the wrong slot
 
 
 def test_presets_and_overrides():

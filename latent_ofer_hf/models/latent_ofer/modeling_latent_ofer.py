@@ -137,6 +137,10 @@ class LatentOferModel(LatentOferPreTrainedModel):
     ) -> LatentOferModel:
         """Assemble a system from (separately trained or loaded) components; their configs are checked to fit."""
         components = {"vit": vit, "detector": detector, "recognizer": recognizer, "reconstructor": reconstructor}
+        expected = {"vit": ViTLatentBackbone, "detector": OcclusionPatchDetector, "recognizer": ExpressionRecognizer}
+        for slot, kind in expected.items():  # a part in the wrong slot: named here, not in a dump of its config
+            if not isinstance(components[slot], kind):
+                raise ValueError(f"{slot}: expected {kind.__name__}, got {type(components[slot]).__name__}")
         attention = vit.config._attn_implementation  # building the composite config resets it on the ViT's config
         config = LatentOferConfig(
             **{f"{slot}_config": None if part is None else part.config for slot, part in components.items()},
