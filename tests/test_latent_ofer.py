@@ -137,7 +137,12 @@ def test_save_load_subfolders_exact(tmp_path):
     x = torch.randn(2, 3, 224, 224)
     with torch.no_grad():
         torch.testing.assert_close(model(x).logits, reloaded(x).logits, rtol=0, atol=0)
+        for loaded in (AutoModel.from_pretrained(tmp_path, return_dict=False),
+                       LatentOferModel.from_pretrained(tmp_path, return_dict=False)):  # fmt: skip
+            assert isinstance(loaded(x), tuple)  # the system's own output, as its components'
     assert isinstance(AutoConfig.from_pretrained(tmp_path), LatentOferConfig)
+    with pytest.raises(RuntimeError, match="ignore_mismatched_sizes"):  # another head size: not silently dropped
+        LatentOferModel.from_pretrained(tmp_path, num_labels=8)
 
 
 def test_component_buffers_survive_reload(tmp_path):

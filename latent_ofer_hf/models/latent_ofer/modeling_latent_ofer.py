@@ -230,8 +230,10 @@ class LatentOferModel(LatentOferPreTrainedModel):
         system = {
             key: component_kwargs.pop(key) for key in ("reconstruction", "training_data") if key in component_kwargs
         }
-        labels = {key: component_kwargs.pop(key) for key in ("id2label", "label2id") if key in kwargs}
-        component_kwargs.pop("num_labels", None)  # implied by id2label
+        labels = {key: component_kwargs.pop(key) for key in ("id2label", "label2id", "num_labels") if key in kwargs}
+        return_dict = component_kwargs.get("return_dict")  # the system's outputs too, not only its components'
+        if return_dict is None and config is not None:  # AutoModel moves it into the config it passes
+            return_dict = config.return_dict
         attention = component_kwargs.pop("attn_implementation", None)  # only the ViT has attention
         if config is not None:
             attention = attention or getattr(config, "_attn_implementation_internal", None)
@@ -260,6 +262,8 @@ class LatentOferModel(LatentOferPreTrainedModel):
         )
         model = cls.from_components(**components, reconstruction=mode, training_data=training_data)
         model.config.name_or_path = path
+        if return_dict is not None:
+            model.config.return_dict = return_dict
         return model.eval()
 
     # -- the method ------------------------------------------------------------------------------------------------
