@@ -174,6 +174,9 @@ def test_from_components_checks_they_fit():
         LatentOferModel.from_components(vit, OcclusionPatchDetector(wrong), recognizer)
     with pytest.raises(ValueError, match="latent_dim"):
         preset_config("tiny", detector_config={"latent_dim": 48})
+    mae = preset_config("tiny").vit_config.mae_config.to_dict()
+    with pytest.raises(ValueError, match="num_channels must be 3"):
+        preset_config("tiny", vit_config={"mae_config": {**mae, "num_channels": 1}})
     with pytest.raises(ValueError, match="^detector: expected OcclusionPatchDetector, got ExpressionRecognizer$"):
         LatentOferModel.from_components(vit, recognizer, recognizer)  # a part in the wrong slot
 

@@ -180,6 +180,9 @@ def test_bad_config():
         ({"image_size": -224}, "mae_config.image_size must be a positive integer"),
         ({"patch_size": 0}, "mae_config.patch_size must be a positive integer"),
         ({"num_attention_heads": 3}, "must be a multiple of num_attention_heads 3"),
+        ({"hidden_act": "nope"}, "mae_config.hidden_act must be a transformers activation name"),
+        ({"layer_norm_eps": -1.0}, "mae_config.layer_norm_eps must be > 0"),
+        ({"initializer_range": -1.0}, "mae_config.initializer_range must be >= 0"),
     ):
         with pytest.raises(ValueError, match=message):
             ViTLatentBackboneConfig(mae_config={**base, **change})
@@ -187,3 +190,5 @@ def test_bad_config():
 
     with pytest.raises(ValueError, match="num_labels must be at least 2"):
         ExpressionRecognizerConfig(num_labels=1)
+    with pytest.raises(ValueError, match="got -3"):  # the value given, not what transformers makes of it
+        ExpressionRecognizerConfig(num_labels=-3)

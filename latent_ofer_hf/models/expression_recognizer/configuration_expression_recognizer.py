@@ -172,6 +172,9 @@ class ExpressionRecognizerConfig(ModelTypeChecked, PreTrainedConfig):
             )
         self.paper_latent_dims = [int(width) for width in self.paper_latent_dims]
         self.fusion_dims = [int(width) for width in self.fusion_dims]
+        asked = kwargs.get("num_labels")
+        if asked is not None and (not isinstance(asked, int) or isinstance(asked, bool) or asked < 2):
+            raise ValueError(f"num_labels must be at least 2 (expression classes), got {asked!r}")
         if self.id2label is None and kwargs.get("num_labels") in (None, len(RAFDB_7)):
             kwargs.pop("num_labels", None)
             self.id2label = id2label_for(RAFDB_7)

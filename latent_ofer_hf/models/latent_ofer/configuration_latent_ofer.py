@@ -111,6 +111,10 @@ class LatentOferConfig(ModelTypeChecked, PreTrainedConfig):
             raise ValueError(f"detector_config.patch_size={detector.patch_size} != ViT patch size {vit.patch_size}")
         if recognizer.image_size != vit.image_size:
             raise ValueError(f"recognizer_config.image_size={recognizer.image_size} != ViT image size {vit.image_size}")
+        if vit.mae_config.num_channels != 3:  # the recogniser's ResNet and the pipeline read RGB faces
+            raise ValueError(
+                f"vit_config.mae_config.num_channels must be 3 (RGB faces), got {vit.mae_config.num_channels}"
+            )
 
 
 __all__ = ["COMPONENT_SUBFOLDERS", "LatentOferConfig", "RECONSTRUCTION_MODES", "check_reconstruction_mode"]

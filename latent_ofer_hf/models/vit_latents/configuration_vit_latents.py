@@ -2,6 +2,7 @@
 
 from huggingface_hub.dataclasses import strict
 from transformers import PreTrainedConfig, ViTMAEConfig
+from transformers.activations import ACT2FN
 
 from ..common.config_checks import ModelTypeChecked, require_choice, run_validators
 from ..common.deprecation import deprecated_aliases
@@ -62,6 +63,15 @@ class ViTLatentBackboneConfig(ModelTypeChecked, PreTrainedConfig):
         image_size, patch_size = mae.image_size, mae.patch_size
         if image_size % patch_size:
             raise ValueError(f"image_size {image_size} is not a multiple of patch_size {patch_size}")
+
+    def validate_numerics(self) -> None:
+        mae = self.mae_config
+        if not isinstance(mae.hidden_act, str) or mae.hidden_act not in ACT2FN:
+            raise ValueError(f"mae_config.hidden_act must be a transformers activation name, got {mae.hidden_act!r}")
+        if not mae.layer_norm_eps > 0:  # 0 or less: NaN latents, not an error, further on
+            raise ValueError(f"mae_config.layer_norm_eps must be > 0, got {mae.layer_norm_eps}")
+        if not mae.initializer_range >= 0:
+            raise ValueError(f"mae_config.initializer_range must be >= 0, got {mae.initializer_range}")
 
     @property
     def image_size(self) -> int:
