@@ -352,6 +352,8 @@ def _not_a_classifier(folder: str, flag: str) -> str | None:
     components), or None."""
     from .pipelines.pipeline_occluded_fer import SYSTEM_MODEL_TYPE
 
+    if not Path(folder).is_dir():
+        return f"{flag} {folder}: no such folder"
     config = Path(folder) / "config.json"
     if not config.is_file():
         return f"{flag} {folder}: no config.json (give a saved image classifier, e.g. the plain CNN baseline's folder)"

@@ -526,6 +526,7 @@ def test_evaluate_refuses_options_it_would_ignore_and_leaves_no_stale_plots(syst
             "holds a 'latent-ofer' model, not an image classifier",
         ),
         "a count for a folder": (["--data", "imagefolder", "--data_dir", str(tmp_path)], "counts generated SynthFER"),
+        "a mistyped baseline": (["--protocol", "robustness", "--baseline", str(tmp_path / "typo")], "no such folder"),
     }
     for name, (flags, message) in cases.items():
         assert cli([*base, "--output_dir", str(tmp_path / "x"), *flags]) == 2, name

@@ -4,6 +4,7 @@ after SIGKILL, losses that go down, corrupt images skipped and counted."""
 import json
 import math
 import os
+import re
 import shutil
 import signal
 import socket
@@ -22,7 +23,7 @@ from safetensors.torch import load_file
 import latent_ofer_hf  # noqa: F401  (registers the task)
 from latent_ofer_hf.data.synthfer import synthfer_sample
 from latent_ofer_hf.training import parse_args
-from latent_ofer_hf.training.arguments import SetupError
+from latent_ofer_hf.training.arguments import STAGES, SetupError
 from latent_ofer_hf.training.run import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -599,6 +600,20 @@ def test_a_config_file_s_values_are_checked_as_the_flags_are(tmp_path, capsys):
     parsed = parse_args([*TINY, "--config", str(config)])
     assert parsed.mae.mae_epochs == 3 and parsed.common.learning_rate == 1e-3 and parsed.detector.detector_nu is None
     assert parsed.recognizer.recognizer_init_from_teacher is True
+    for text, message in (
+        ("mae_epochs: true\n", "mae_epochs: invalid value True"),  # a YAML boolean where a number goes
+        ("output_dir: true\n", "output_dir: invalid value True"),
+        ("recognizer_reconstruction: null\n", "(the flag's default: True)"),  # the flag, not its --no_ switch
+    ):
+        config.write_text(text)
+        with pytest.raises(SetupError, match=re.escape(message)):
+            parse_args([*TINY, "--config", str(config)])
+    # a stage's own record works as --config: it lists every flag, the known-occluder ones at their defaults
+    record = {**parse_args([*TINY]).to_dict(), "output_dir": str(tmp_path / "again")}
+    config.write_text(json.dumps(record))
+    assert parse_args(["--config", str(config)]).common.output_dir == str(tmp_path / "again")
+    with pytest.raises(SetupError, match="only apply to the semi-supervised detector"):  # the dashed spelling too
+        parse_args([*TINY, "--detector-masks", "seen"])
 
 
 def test_an_output_folder_the_run_cannot_build_on_is_refused_before_any_work(trained, tmp_path, capsys):
@@ -619,9 +634,12 @@ def test_an_output_folder_the_run_cannot_build_on_is_refused_before_any_work(tra
     weights.unlink()
     refused(folder, [], "is incomplete (detector/model.safetensors is missing)")
     weights.write_bytes(kept)
-    shutil.rmtree(folder / "stages" / "mae")
-    refused(folder, [], "stage mae would be trained anew, but")
-    assert not (folder / "stages" / "mae").exists()
+    shutil.rmtree(folder / "stages" / "mae")  # later stages trained from the earlier ViT: kept, and said so first
+    from latent_ofer_hf.training.output_folder import check_output_folder
+
+    done, warnings = check_output_folder(parse_args([*TINY, "--output_dir", str(folder)]).common, STAGES)
+    assert "mae" not in done and len(warnings) == 1, warnings
+    assert "stage mae is trained anew, but" in warnings[0] and "stages/detector" in warnings[0]
 
 
 def test_a_rerun_that_trains_nothing_keeps_the_system_and_its_card(trained, tmp_path, capsys):

@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 import yaml
 from transformers import HfArgumentParser
+from transformers.hf_argparser import string_to_bool
 
 from ..presets import PRESET_TRAINING_DEFAULTS, PRESETS, preset_config
 from .protocols import parse_protocols
@@ -354,7 +355,9 @@ def parse_args(argv: list[str] | None = None) -> TrainingArguments:
 def _typed_config_values(parser: HfArgumentParser, values: dict[str, Any], path: str) -> dict[str, Any]:
     """The YAML values converted and checked as the command line's would be (type, choices), so that a file cannot
     pass what the flag refuses; ``null`` only where the flag's default is None."""
-    actions = {action.dest: action for action in parser._actions}
+    actions: dict[str, argparse.Action] = {}
+    for action in parser._actions:  # the flag itself, not the --no_X switch a True default adds after it
+        actions.setdefault(action.dest, action)
     typed = {}
     for key, value in values.items():
         action = actions.get(key)
@@ -369,7 +372,10 @@ def _typed_config_values(parser: HfArgumentParser, values: dict[str, Any], path:
         if isinstance(value, (list, dict)):
             raise ValueError(f"--config {path}: {key} takes one value, got {value!r}")
         converted = value
-        if action.type is not None and not isinstance(value, bool):
+        takes_bool = action.type is string_to_bool
+        if isinstance(value, bool) != takes_bool and not (takes_bool and value in (0, 1)):
+            raise ValueError(f"--config {path}: {key}: invalid value {value!r}")  # `mae_epochs: true`, `flag: 3`
+        if action.type is not None and not takes_bool:
             try:
                 converted = action.type(str(value))
             except (TypeError, ValueError, argparse.ArgumentTypeError):
@@ -403,11 +409,16 @@ def _parse_args(argv: list[str] | None) -> TrainingArguments:
         values = _typed_config_values(parser, values, path)
     # precedence: the flags' own defaults < the preset's training defaults < the YAML file < the command line
     preset = _flag_value(argv, "--preset") or values.get("preset")
+    own_defaults = {action.dest: action.default for action in parser._actions}  # before the preset's and the file's
     parser.set_defaults(**{**PRESET_TRAINING_DEFAULTS.get(preset, {}), **values})
     groups = parser.parse_args_into_dataclasses(args=argv, look_for_args_file=False)
     arguments = TrainingArguments(*groups)
     _check(arguments)
-    _check_semi_supervised_flags(arguments, given={*values, *(arg[2:].split("=")[0] for arg in argv)})
+    # given: on the command line (either spelling), or in the file at another value than the flag's default (a
+    # stage's own training_args.json records every flag and must still work as --config)
+    in_file = {key for key, value in values.items() if value != own_defaults.get(key)}
+    on_line = {arg[2:].split("=")[0].replace("-", "_") for arg in argv if arg.startswith("--")}
+    _check_semi_supervised_flags(arguments, given=in_file | on_line)
     return arguments
 
 

@@ -30,8 +30,10 @@ def _read_json(path: Path) -> dict:
         raise SetupError(f"{path} cannot be read ({error}): delete {path.parent} to train that stage again") from None
 
 
-def check_output_folder(common: CommonArguments, stages: tuple[str, ...]) -> list[str]:
-    """A :class:`SetupError` naming what in ``--output_dir`` this run cannot build on; returns the finished stages."""
+def check_output_folder(common: CommonArguments, stages: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """A :class:`SetupError` naming what in ``--output_dir`` this run cannot build on; returns the finished stages
+    and warnings: later stages kept although trained from a stage this run trains anew (a swap some experiments
+    make on purpose, e.g. the λ_sc sweep of docs/RESULTS.md; said before any work, so never silently)."""
     root = Path(common.output_dir)
     done = finished_stages(root)
     for stage in done:
@@ -47,15 +49,16 @@ def check_output_folder(common: CommonArguments, stages: tuple[str, ...]) -> lis
             for file in ("config.json", "model.safetensors"):
                 if not (folder / name / file).is_file():
                     raise SetupError(f"{folder} is incomplete ({name}/{file} is missing): delete it to train it again")
+    warnings = []
     for stage in (stage for stage in stages if stage not in done):
         built_on_it = [later for later in done if stage in STAGE_INPUTS.get(later, ())]
         if built_on_it:
             folders = ", ".join(str(root / "stages" / later) for later in built_on_it)
-            raise SetupError(
-                f"stage {stage} would be trained anew, but {folders} were trained from the earlier one and would be "
-                "kept: delete them too to train them again (or use another --output_dir)"
+            warnings.append(
+                f"warning: stage {stage} is trained anew, but {folders} (trained from its earlier version) are kept "
+                "as they are: delete them too to train them on the new one"
             )
-    return done
+    return done, warnings
 
 
 __all__ = ["DONE_FILE", "STAGE_INPUTS", "check_output_folder", "finished_stages"]

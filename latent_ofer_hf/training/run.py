@@ -15,7 +15,7 @@ from accelerate import Accelerator
 
 from ..evaluation.cards import card_results
 from .arguments import STAGES, SetupError, TrainingArguments, parse_args
-from .output_folder import check_output_folder
+from .output_folder import DONE_FILE, check_output_folder
 from .runtime import make_accelerator
 from .stage_detector import run_detector
 from .stage_mae import run_mae
@@ -57,8 +57,19 @@ def train(arguments: TrainingArguments) -> Path:
     """Run the stages ``--stage`` asks for; returns the output folder."""
     common = arguments.common
     stages = STAGES if common.stage == "all" else (common.stage,)
-    done = check_output_folder(common, stages)
+    done, warnings = check_output_folder(common, stages)
+    output, own = Path(common.output_dir), arguments.recognizer
+    # the system this run assembles (an --ablation variant's in ablations/NAME), and whether it trains anything
+    system = output if own.ablation is None else output / "ablations" / own.ablation
+    system_stage = "recognizer" if own.ablation is None else f"ablation-{own.ablation}"
+    trains_nothing = (
+        all(stage in done for stage in stages if stage != "recognizer")
+        and (output / "stages" / system_stage / DONE_FILE).is_file()
+    )
+    kept = trains_nothing and (system / "config.json").is_file()
     accelerator = make_accelerator(common)
+    for warning in warnings:
+        accelerator.print(warning)
     check_distributed_setup(accelerator)
     check_mixed_precision(accelerator)
     accelerator.print(
@@ -71,16 +82,14 @@ def train(arguments: TrainingArguments) -> Path:
             continue  # --stage all trains the system; the baseline is its own run (--stage recognizer --baseline)
         STAGE_FUNCTIONS[stage](accelerator, arguments)
         accelerator.free_memory()
-    output = Path(common.output_dir)
-    own = arguments.recognizer
-    kept = own.ablation is None and set(stages) <= set(done) and (output / "config.json").is_file()
     if "recognizer" in stages and not own.baseline and kept:  # nothing trained: its card keeps its results
-        accelerator.print(f"nothing trained: the system in {output} is kept as it is, its card too")
+        accelerator.print(f"nothing trained: the system in {system} is kept as it is, its card too")
+        output = system
     elif "recognizer" in stages and not own.baseline:
-        measured = card_results(output) if own.ablation is None else []
+        measured = card_results(system)
         if measured:
             accelerator.print(
-                f"the results in {output / 'README.md'} were measured on the earlier system: the new card has none "
+                f"the results in {system / 'README.md'} were measured on the earlier system: the new card has none "
                 "(latent-ofer evaluate --write_card measures this one)"
             )
         output = assemble_system(accelerator, common, own)
