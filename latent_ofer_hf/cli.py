@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .pipelines.model_source import missing_folder
+
 UNTRAINED_NOTICE = (
     "NOTE: no --model given and the demo checkpoint is not installed: using the UNTRAINED 'tiny' system with random "
     "weights. Its labels and masks are meaningless."
@@ -104,11 +106,6 @@ def _fail(message: str) -> int:
     return 2
 
 
-def _looks_like_path(model: str) -> bool:
-    """A local path rather than a Hub repo id ("user/name")."""
-    return Path(model).is_absolute() or model.startswith((".", "~")) or model.count("/") > 1 or Path(model).exists()
-
-
 def _device_problem(device: str | None) -> str | None:
     """Why `device` cannot be used here, or None."""
     if device is None:
@@ -195,7 +192,7 @@ def predict(args: argparse.Namespace) -> int:
     device_problem = _device_problem(args.device)
     if device_problem:
         return _fail(device_problem)
-    if args.model and _looks_like_path(args.model) and not Path(args.model).expanduser().is_dir():
+    if args.model and missing_folder(args.model):
         return _fail(f"--model {args.model}: no such folder (give a saved system's folder or a Hub repo id)")
     try:
         fer = _build_pipeline(args.model, args.device)
@@ -250,7 +247,7 @@ def evaluate_command(args: argparse.Namespace) -> int:
             args.occlusion = f"{name}:{ratio:g}"
         if args.data != "synthfer" and (args.data_dir is None or not Path(args.data_dir).is_dir()):
             return _fail(f"--data {args.data}: --data_dir {args.data_dir!r} is not a folder")
-        if args.model and _looks_like_path(args.model) and not Path(args.model).expanduser().is_dir():
+        if args.model and missing_folder(args.model):
             return _fail(f"--model {args.model}: no such folder")
         if component := _component_folder(args.model):
             return _fail(
@@ -290,9 +287,6 @@ def evaluate_command(args: argparse.Namespace) -> int:
             reconstruction=args.reconstruction, cam_model=args.cam_model, peers=tuple(args.peer),
             latents=args.latents, mask=args.mask,
         )  # fmt: skip
-        for flag in ("baseline", "cam_model"):
-            if getattr(args, flag) is not None and not Path(getattr(args, flag)).is_dir():
-                return _fail(f"--{flag} {getattr(args, flag)}: no such folder")
         if args.protocol.startswith("robustness"):
             curves = robustness(spec, baseline=args.baseline, kind=kind)["accuracy"]
             shown = "; ".join(f"{name}: " + " ".join(f"{v:.3f}" for v in values) for name, values in curves.items())
@@ -368,13 +362,10 @@ def _not_a_classifier(folder: str, flag: str) -> str | None:
 
 def _synthfer_notice(model: str) -> str | None:
     """The synthetic-data notice when the local system `model` was trained on SynthFER, else None."""
-    from .checkpoints.synthetic_notice import SYNTHETIC_DATA_NOTICE
+    from .checkpoints.synthetic_notice import synthetic_data_notice
 
     config = Path(model) / "config.json"
-    if not config.is_file():
-        return None
-    trained_on = json.loads(config.read_text(encoding="utf-8")).get("training_data")
-    return SYNTHETIC_DATA_NOTICE if trained_on == "synthfer" else None
+    return synthetic_data_notice(json.loads(config.read_text(encoding="utf-8"))) if config.is_file() else None
 
 
 def check_write_card(args: argparse.Namespace) -> str | None:
@@ -453,7 +444,7 @@ def _card_training_command(card: Path) -> str | None:
 
 def demo_command(args: argparse.Namespace) -> int:
     """``latent-ofer demo``: the Space's app on loopback, serving until interrupted (``--console``: printed results)."""
-    if args.model and _looks_like_path(args.model) and not Path(args.model).expanduser().is_dir():
+    if args.model and missing_folder(args.model):
         return _fail(f"--model {args.model}: no such folder (give a saved system's folder or a Hub repo id)")
     if args.port is not None and not 1 <= args.port <= 65535:
         return _fail(f"--port must be in 1..65535, got {args.port}")

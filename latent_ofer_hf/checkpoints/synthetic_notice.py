@@ -16,8 +16,10 @@ SYNTHETIC_DATA_NOTICE = (
 
 
 def synthetic_data_notice(config: Any) -> str | None:
-    """The notice for a system trained on SynthFER (``config.training_data == "synthfer"``), else None."""
-    return SYNTHETIC_DATA_NOTICE if getattr(config, "training_data", None) == "synthfer" else None
+    """The notice for a system trained on SynthFER (``config.training_data == "synthfer"``; a saved config.json's
+    dict too), else None."""
+    trained_on = config.get("training_data") if isinstance(config, dict) else getattr(config, "training_data", None)
+    return SYNTHETIC_DATA_NOTICE if trained_on == "synthfer" else None
 
 
 class _DropNotice(logging.Filter):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import os
 import uuid
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -15,6 +14,7 @@ from PIL import Image, ImageDraw, ImageFont
 from ..checkpoints import DEMO_CHECKPOINT, demo_checkpoint_available
 from ..faces.haar import HaarFaceDetector
 from ..pipelines.image_inputs import DEFAULT_MAX_PIXELS, InvalidImageError, describe_input, load_image_input
+from ..pipelines.model_source import missing_folder
 from ..pipelines.pipeline_occluded_fer import MIN_FACE_CROP
 from ..pipelines.visualize import shade_patches
 from .analysis import OCCLUDER_CHOICES, FaceAnalysis, analyze_image
@@ -43,8 +43,7 @@ def load_space_pipeline(model: str | None = None):
         if not demo_checkpoint_available():
             raise RuntimeError(f"the demo checkpoint is not installed at {DEMO_CHECKPOINT}; set LATENT_OFER_MODEL")
         model = DEMO_CHECKPOINT
-    local = Path(model).expanduser()
-    if (local.is_absolute() or model.startswith((".", "~")) or local.exists()) and not local.is_dir():
+    if missing_folder(model):
         raise ValueError(f"{model}: no such folder (give a saved system's folder or a Hub repo id)")
     return pipeline("occluded-fer", model=model), model
 

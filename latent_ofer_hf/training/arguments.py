@@ -352,12 +352,18 @@ def parse_args(argv: list[str] | None = None) -> TrainingArguments:
         raise SetupError(str(error)) from None
 
 
+def _flag_actions(parser: HfArgumentParser) -> dict[str, argparse.Action]:
+    """Each flag's own argparse action by name (not the ``--no_X`` switch a True default adds after it)."""
+    actions: dict[str, argparse.Action] = {}
+    for action in parser._actions:
+        actions.setdefault(action.dest, action)
+    return actions
+
+
 def _typed_config_values(parser: HfArgumentParser, values: dict[str, Any], path: str) -> dict[str, Any]:
     """The YAML values converted and checked as the command line's would be (type, choices), so that a file cannot
     pass what the flag refuses; ``null`` only where the flag's default is None."""
-    actions: dict[str, argparse.Action] = {}
-    for action in parser._actions:  # the flag itself, not the --no_X switch a True default adds after it
-        actions.setdefault(action.dest, action)
+    actions = _flag_actions(parser)
     typed = {}
     for key, value in values.items():
         action = actions.get(key)
@@ -409,7 +415,7 @@ def _parse_args(argv: list[str] | None) -> TrainingArguments:
         values = _typed_config_values(parser, values, path)
     # precedence: the flags' own defaults < the preset's training defaults < the YAML file < the command line
     preset = _flag_value(argv, "--preset") or values.get("preset")
-    own_defaults = {action.dest: action.default for action in parser._actions}  # before the preset's and the file's
+    own_defaults = {name: action.default for name, action in _flag_actions(parser).items()}  # before preset and file
     parser.set_defaults(**{**PRESET_TRAINING_DEFAULTS.get(preset, {}), **values})
     groups = parser.parse_args_into_dataclasses(args=argv, look_for_args_file=False)
     arguments = TrainingArguments(*groups)

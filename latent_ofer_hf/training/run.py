@@ -66,6 +66,7 @@ def train(arguments: TrainingArguments) -> Path:
         all(stage in done for stage in stages if stage != "recognizer")
         and (output / "stages" / system_stage / DONE_FILE).is_file()
     )
+    assembles = "recognizer" in stages and not own.baseline
     kept = trains_nothing and (system / "config.json").is_file()
     accelerator = make_accelerator(common)
     for warning in warnings:
@@ -82,10 +83,10 @@ def train(arguments: TrainingArguments) -> Path:
             continue  # --stage all trains the system; the baseline is its own run (--stage recognizer --baseline)
         STAGE_FUNCTIONS[stage](accelerator, arguments)
         accelerator.free_memory()
-    if "recognizer" in stages and not own.baseline and kept:  # nothing trained: its card keeps its results
+    if assembles and kept:  # nothing trained: its card keeps its results
         accelerator.print(f"nothing trained: the system in {system} is kept as it is, its card too")
         output = system
-    elif "recognizer" in stages and not own.baseline:
+    elif assembles:
         measured = card_results(system)
         if measured:
             accelerator.print(
@@ -94,7 +95,7 @@ def train(arguments: TrainingArguments) -> Path:
             )
         output = assemble_system(accelerator, common, own)
         accelerator.print(f"the trained system is in {output} (pipeline('occluded-fer', model='{output}'))")
-    if "recognizer" in stages and not own.baseline and common.push_to_hub and accelerator.is_main_process:
+    if assembles and common.push_to_hub and accelerator.is_main_process:
         from ..models.latent_ofer import LatentOferModel
 
         LatentOferModel.from_pretrained(output).push_to_hub(common.hub_model_id or output.name)
