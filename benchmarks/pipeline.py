@@ -133,7 +133,7 @@ def run_preset(preset: str, images: list, real: bool, repeats: int) -> tuple[flo
     pixel_values = torch.stack([processor.to_pixel_values(crop) for crop in crops])
     with torch.inference_mode():
         latents = model.vit(pixel_values).patch_latents
-        if model.detector.config.input_normalization == "per_position":  # the demo preset's detector
+        if model.detector.config.input_normalization == "per_position":  # the demo preset's detector reads z-scores
             model.detector.fit_input_normalization(latents)
         model.detector.init_center(latents)
         # ν = 0.1 whatever the preset's (the demo's is 0.01): the timed faces get about 10 % of their patches filled

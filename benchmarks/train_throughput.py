@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> None:
                                      "--output_dir", str(folder)])  # fmt: skip
                     done = json.loads((folder / "stages" / stage / "stage_done.json").read_text())
                     rate = done["train_samples_per_second"]
-                    if rate is None:  # nothing trained (the demo preset's per-position detector is only fitted)
+                    if rate is None:  # nothing trained (a detector with the identity projector is only fitted)
                         print(f"{preset:<6} {processes} process(es)  {stage:<14} trains nothing (fitted in passes)")
                         continue
                     results[f"{preset}:{processes}:{stage}"] = rate

@@ -596,7 +596,7 @@ def test_the_sizes_command_takes_the_module_s_options_and_checks_them(capsys):
 
 
 def test_a_system_card_names_its_detector_as_it_was_trained(tmp_path):
-    """The shipped (one-class) detector is 'fitted on clean patches only'; a Deep SAD one is not said to be."""
+    """A one-class detector is 'fitted on clean patches only'; a Deep SAD one (the shipped one) is not said to be."""
     from latent_ofer_hf import DEMO_CHECKPOINT
     from latent_ofer_hf.evaluation.cards import DETECTOR_PHRASES, write_system_card
 
@@ -610,7 +610,7 @@ def test_a_system_card_names_its_detector_as_it_was_trained(tmp_path):
         other = DETECTOR_PHRASES["one-class" if phrase == "semi-supervised" else "semi-supervised"]
         assert other not in text
     shipped = (Path(DEMO_CHECKPOINT) / "README.md").read_text()
-    assert DETECTOR_PHRASES["one-class"] in shipped  # the template renders the shipped card's words unchanged
+    assert DETECTOR_PHRASES["semi-supervised"] in shipped and DETECTOR_PHRASES["one-class"] not in shipped
 
 
 def test_a_component_card_says_synthfer_is_not_for_real_photos():

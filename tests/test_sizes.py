@@ -21,9 +21,9 @@ def test_tiny_rows_match_the_real_model():
         files = sum(path.stat().st_size for path in Path(folder).rglob("*.safetensors"))
     assert whole.weight_bytes <= files < whole.weight_bytes + 64_000, (whole.weight_bytes, files)
     demo = {row.part: row for row in measure("demo")}
-    assert "occlusion detector (per-position statistics, no head)" in demo
-    sad = preset_config("demo", detector_config={"projector": "mlp", "objective": "semi-supervised"}).detector_config
-    assert _detector_label(sad) == "occlusion detector (Deep SAD head)"
+    assert "occlusion detector (Deep SAD head)" in demo
+    gaussian = preset_config("demo", detector_config={"projector": "identity", "objective": "soft-boundary"})
+    assert _detector_label(gaussian.detector_config) == "occlusion detector (per-position statistics, no head)"
     assert all(row.flops > 0 for part, row in rows.items() if "of which" not in part)
 
 

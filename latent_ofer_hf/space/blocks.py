@@ -50,8 +50,8 @@ def load_space_pipeline(model: str | None = None):
 
 #: what the demo checkpoint's detector can and cannot do (docs/RESULTS.md), said where its results are shown
 DEMO_DETECTION_CAVEAT = (
-    "Its occlusion detector is weak: it finds most random black patches but only a small share of a drawn "
-    "occluder's patches (hands, scarves, phones…), so those are mostly left as they are."
+    "Its occlusion detector is weak: it finds every random black patch but only about half of a drawn occluder's "
+    "patches (hands hardly at all), so the rest of each occluder is left as it is and the fill continues it."
 )
 
 
@@ -213,9 +213,9 @@ def build_demo(fer: Any = None, model: str | None = None) -> gr.Blocks:
     with gr.Blocks(title="Latent-OFER: occluded facial expression recognition") as demo:
         gr.Markdown(
             "# Latent-OFER — occluded facial expression recognition\n"
-            "Detect the occluded patches of each face (ViT latents + a one-class head), reconstruct them (MAE + U-Net "
-            "with self-assembly), recognise the expression (ResNet + expression-relevant latents) — Lee, Lee, Yoo, "
-            "ICCV 2023, as implemented by latent-ofer-hf."
+            "Detect the occluded patches of each face (ViT latents + a Deep SVDD-family head), reconstruct them "
+            "(MAE + U-Net with self-assembly), recognise the expression (ResNet + expression-relevant latents) — Lee, "
+            "Lee, Yoo, ICCV 2023, as implemented by latent-ofer-hf."
         )
         gr.Markdown(_model_description(fer, model))
         # the faces of a visitor's last request, for the face selector; dropped when the tab closes or after
