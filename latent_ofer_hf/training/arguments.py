@@ -360,10 +360,10 @@ def _flag_actions(parser: HfArgumentParser) -> dict[str, argparse.Action]:
     return actions
 
 
-def _typed_config_values(parser: HfArgumentParser, values: dict[str, Any], path: str) -> dict[str, Any]:
-    """The YAML values converted and checked as the command line's would be (type, choices), so that a file cannot
-    pass what the flag refuses; ``null`` only where the flag's default is None."""
-    actions = _flag_actions(parser)
+def _typed_config_values(actions: dict[str, argparse.Action], values: dict[str, Any], path: str) -> dict[str, Any]:
+    """The YAML values converted and checked as the command line's would be (type, choices; `actions` from
+    :func:`_flag_actions`), so that a file cannot pass what the flag refuses; ``null`` only where the flag's default
+    is None."""
     typed = {}
     for key, value in values.items():
         action = actions.get(key)
@@ -396,6 +396,8 @@ def _typed_config_values(parser: HfArgumentParser, values: dict[str, Any], path:
 def _parse_args(argv: list[str] | None) -> TrainingArguments:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = HfArgumentParser(ARGUMENT_CLASSES)
+    actions = _flag_actions(parser)
+    own_defaults = {name: action.default for name, action in actions.items()}  # before the preset's and the file's
     path = _config_file(argv)
     values: dict[str, Any] = {}
     if path is not None:
@@ -408,14 +410,12 @@ def _parse_args(argv: list[str] | None) -> TrainingArguments:
             raise ValueError(f"--config {path}: not valid YAML ({' '.join(str(error).split())})") from None
         if not isinstance(values, dict):
             raise ValueError(f"--config {path}: expected a mapping of flag: value, got {type(values).__name__}")
-        known = {action.dest for action in parser._actions}
-        unknown = sorted(set(values) - known - {"config"})
+        unknown = sorted(set(values) - set(actions) - {"config"})
         if unknown:
             raise ValueError(f"--config {path}: unknown keys {unknown}; see `python train.py --help`")
-        values = _typed_config_values(parser, values, path)
+        values = _typed_config_values(actions, values, path)
     # precedence: the flags' own defaults < the preset's training defaults < the YAML file < the command line
     preset = _flag_value(argv, "--preset") or values.get("preset")
-    own_defaults = {name: action.default for name, action in _flag_actions(parser).items()}  # before preset and file
     parser.set_defaults(**{**PRESET_TRAINING_DEFAULTS.get(preset, {}), **values})
     groups = parser.parse_args_into_dataclasses(args=argv, look_for_args_file=False)
     arguments = TrainingArguments(*groups)
