@@ -38,6 +38,12 @@ def test_weights_are_small_safetensors_only():
     assert sum(path.stat().st_size for path in weights) <= 25 * 10**6
 
 
+def test_its_configs_hold_no_remote_code_entry_or_training_folder():
+    for path in Path(DEMO_CHECKPOINT).rglob("config.json"):
+        text = path.read_text(encoding="utf-8")
+        assert "auto_map" not in text and "runs/" not in text, path
+
+
 def test_recognizes_unseen_people_far_above_chance(fer):
     labels, hits = [], 0
     for index in FACES:

@@ -221,3 +221,19 @@ def test_assembling_keeps_a_loaded_mae_untouched(tmp_path):
     )
     assert_state_dicts_equal(mae, model.vit.mae)
     assert model.vit.config._attn_implementation == "sdpa"
+
+
+def test_a_saved_system_records_no_folder_its_components_came_from(tmp_path):
+    """transformers drops `_name_or_path` only at a config's top level; a component loaded from a training folder
+    would otherwise write that local path into the system's shared config.json."""
+    model = _fitted_tiny_model()
+    for slot in ("vit", "detector", "recognizer"):
+        getattr(model, slot).save_pretrained(tmp_path / "stages" / slot)
+    loaded = {slot: AutoModel.from_pretrained(tmp_path / "stages" / slot) for slot in ("vit", "detector", "recognizer")}
+    assert loaded["detector"].config._name_or_path == str(tmp_path / "stages" / "detector")
+    LatentOferModel.from_components(loaded["vit"], loaded["detector"], loaded["recognizer"]).save_pretrained(
+        tmp_path / "system"
+    )
+    text = (tmp_path / "system" / "config.json").read_text()
+    assert "stages" not in text and str(tmp_path) not in text
+    assert isinstance(AutoModel.from_pretrained(tmp_path / "system"), LatentOferModel)

@@ -20,9 +20,14 @@ COMPONENT_FILES = ("config.json", "model.safetensors", "README.md")
 
 
 def _config_without_code(path: Path) -> dict:
+    """A saved config without remote-code entries, and its components' without the folders they came from."""
     config = json.loads(path.read_text(encoding="utf-8"))
     config.pop("auto_map", None)
     config.pop("custom_pipelines", None)
+    for value in config.values():
+        if isinstance(value, dict) and "model_type" in value:  # a component's config nested in the system's
+            for key in ("auto_map", "_name_or_path"):
+                value.pop(key, None)
     return config
 
 

@@ -92,6 +92,15 @@ class LatentOferConfig(ModelTypeChecked, PreTrainedConfig):
         self.label2id = {label: index for index, label in self.id2label.items()}
         run_validators(self)
 
+    def to_dict(self) -> dict:
+        """As transformers', less each component's `_name_or_path` (the folder it was loaded from, e.g. a local
+        training stage: transformers drops it only at the top level)."""
+        output = super().to_dict()
+        for field in COMPONENT_SUBFOLDERS:
+            if isinstance(output.get(field), dict):
+                output[field].pop("_name_or_path", None)
+        return output
+
     def validate_reconstruction(self) -> None:
         check_reconstruction_mode(self.reconstruction, self.reconstructor_config)
 
