@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .pipelines.model_source import missing_folder
+from .pipelines.model_source import load_failure, missing_folder
 
 UNTRAINED_NOTICE = (
     "NOTE: no --model given and the demo checkpoint is not installed: using the UNTRAINED 'tiny' system with random "
@@ -163,6 +163,8 @@ def predict_data(args: argparse.Namespace) -> int:
             num_images=args.num_images, batch_size=args.batch_size,
             reconstruction="none" if args.no_reconstruct else None,
         )  # fmt: skip
+        if args.data != "synthfer" and _main_process() and (notice := _synthfer_notice(model)):
+            print(f"NOTE: {notice}", file=sys.stderr)  # real faces through a SynthFER-trained system, as evaluate
         columns = predict_dataset(spec, args.output)
     except (OSError, ValueError) as error:
         return _fail(str(error))
@@ -197,7 +199,7 @@ def predict(args: argparse.Namespace) -> int:
     try:
         fer = _build_pipeline(args.model, args.device)
     except (OSError, ValueError) as error:  # missing folder, not a saved system, unreachable repo id
-        return _fail(f"cannot load the model {args.model!r}: {error}")
+        return _fail(load_failure(args.model, error))
     call = {"top_k": args.top_k or 3, "return_face": bool(args.save_vis)}
     if args.no_detector:
         call["detector"] = None
@@ -454,14 +456,14 @@ def demo_command(args: argparse.Namespace) -> int:
         try:
             console_demo(["--model", args.model] if args.model else [])
         except (OSError, ValueError) as error:
-            return _fail(f"cannot load the model {args.model!r}: {error}")
+            return _fail(load_failure(args.model, error))
         return 0
     from .space import build_demo, launch_demo
 
     try:
         app = build_demo(model=args.model)
     except (OSError, ValueError, RuntimeError) as error:
-        return _fail(f"cannot load the model {args.model!r}: {error}")
+        return _fail(load_failure(args.model, error))
     try:
         _, url, _ = launch_demo(app, server_port=args.port, prevent_thread_lock=True, quiet=True)
     except OSError as error:  # the port is taken (gradio: "Cannot find empty port in range")

@@ -567,6 +567,9 @@ def test_evaluate_on_a_folder_skips_a_truncated_file_and_says_a_synthfer_model_i
     args = ["evaluate", "--model", str(model), "--data", "imagefolder", "--data_dir", str(root)]
     assert cli([*args, "--output_dir", str(tmp_path / "out")]) == 0
     assert "NOTE: This model was trained only on SynthFER" in capsys.readouterr().err
+    rows = ["predict", "--model", str(model), "--data", "imagefolder", "--data_dir", str(root)]
+    assert cli([*rows, "--output", str(tmp_path / "rows.jsonl")]) == 0  # its rows: the same notice
+    assert "NOTE: This model was trained only on SynthFER" in capsys.readouterr().err
     results = json.loads((tmp_path / "out" / "results.json").read_text())
     assert results["recognition"]["num_samples"] == 2 and results["spec"]["num_images"] is None
     command = evaluation_commands(eval_results([results]))

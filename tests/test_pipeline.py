@@ -276,6 +276,36 @@ def test_bad_inputs_give_clear_errors(fer, tmp_path):
         fer(Image.new("RGB", (1, 1)), detector=None)
 
 
+def test_a_bad_item_of_several_is_named_and_a_missing_one_stops_the_call_before_any_compute(fer, tmp_path):
+    faces = [_face(0), _face(1)]
+    calls = []
+    forward = fer._forward
+    fer._forward = lambda *args, **kwargs: calls.append(1) or forward(*args, **kwargs)
+    try:
+        for bad, message in ((str(tmp_path / "nope.jpg"), "no such file"), (None, "None"), ("", "empty string")):
+            for inputs in (faces + [bad], faces + [{"image": bad}]):
+                with pytest.raises(InvalidImageError, match=rf"^inputs\[2\]: .*{message}"):
+                    fer(inputs, detector=None, batch_size=2)
+        assert not calls  # refused before the first face was computed
+        float_array = np.full((32, 32, 3), 2.0, dtype=np.float32)  # found only when read: still named
+        with pytest.raises(InvalidImageError, match=r"^inputs\[1\]: .*float"):
+            fer([faces[0], float_array, faces[1]], detector=None)
+        with pytest.raises(InvalidImageError, match=r"^inputs\[1\]: .*float"):
+            list(fer((face for face in [faces[0], float_array]), detector=None))  # lazy, as transformers
+        with pytest.raises(ValueError, match=r"^inputs\[0\]: boxes\[0\]"):
+            fer([{"image": faces[0], "boxes": [(500, 500, 600, 600)]}, faces[1]])
+        faces[0].save(tmp_path / "face.png")
+        rows = datasets.Dataset.from_dict({"image": [str(tmp_path / "face.png"), str(tmp_path / "nope.jpg")]})
+        with pytest.raises(InvalidImageError, match=r"^dataset row 1: no such file"):
+            list(fer(rows, detector=None))
+    finally:
+        fer._forward = forward
+    (single,) = fer(faces[0], detector=None)  # one input: its own message, no index
+    with pytest.raises(InvalidImageError, match=r"^no such file"):
+        fer(str(tmp_path / "nope.jpg"), detector=None)
+    assert set(single) == SCHEMA
+
+
 def test_unusual_but_valid_images_are_normalized(fer, tmp_path):
     face = _face(3)
     cmyk = io.BytesIO()
@@ -459,6 +489,7 @@ def test_cli_setup_errors_are_one_line_messages(model_dir, tmp_path, capsys):
     cases = {
         "missing model folder": (["--model", str(tmp_path / "nope")], "no such folder"),
         "empty model folder": (["--model", str(tmp_path / "empty")], "cannot load the model"),
+        "neither a folder nor a Hub id": (["--model", "no-such-model-here"], "no local folder of that name"),
         "--save-vis is a file": (["--model", str(model_dir), "--save-vis", str(tmp_path / "a_file")], "is a file"),
         "bad device": (["--model", str(model_dir), "--device", "gpu9"], "not a device"),
         "a component's folder": (["--model", str(model_dir / "recognizer")], "Pass the system's folder"),

@@ -340,6 +340,23 @@ def _normalize_min_size(min_size: int | tuple[int, int]) -> tuple[int, int]:
 
 
 # -- public entry point -----------------------------------------------------------------------------------------------
+def check_input_exists(image: Any) -> None:
+    """The checks of :func:`load_image_input` that read nothing: ``None``, an empty string, a missing local path or
+    a directory raise its :class:`InvalidImageError` (so a list can be checked before any of it is computed)."""
+    if image is None:
+        raise InvalidImageError("got None instead of an image (a path, URL, PIL image, array or bytes)")
+    if isinstance(image, (str, os.PathLike)):
+        path = os.fsdecode(os.fspath(image))
+        if not path.strip():
+            raise InvalidImageError("got an empty string instead of an image path or URL")
+        if not _is_url(path) and not _URL_SCHEME.match(path):
+            path = os.path.expanduser(path)
+            if os.path.isdir(path):
+                raise InvalidImageError(f"{describe_input(image)} is a directory, not an image file")
+            if not os.path.exists(path):
+                raise InvalidImageError(f"no such file: {describe_input(image)}")
+
+
 def load_image_input(
     image: Any,
     *,

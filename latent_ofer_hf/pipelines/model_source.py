@@ -15,4 +15,12 @@ def missing_folder(model: str) -> bool:
     return looks_like_path(model) and not Path(model).expanduser().is_dir()
 
 
-__all__ = ["looks_like_path", "missing_folder"]
+def load_failure(model: str | None, error: Exception) -> str:
+    """One line for a model that failed to load; a name that is no local folder either says so (offline, the Hub's
+    own message speaks only of the connection)."""
+    if model is None or Path(model).expanduser().exists():
+        return f"cannot load the model {model!r}: {error}"
+    return f"cannot load the model {model!r}: no local folder of that name, and as a Hub repo id: {error}"
+
+
+__all__ = ["load_failure", "looks_like_path", "missing_folder"]

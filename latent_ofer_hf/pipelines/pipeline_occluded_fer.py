@@ -17,6 +17,7 @@ import numbers
 import os
 import types
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -30,7 +31,13 @@ from ..faces.bounded_detection import DETECTION_MAX_SIDE, detect_bounded
 from ..faces.detector import DetectedFace, default_face_detector
 from ..models.common.hub_code import write_flat_modules
 from ..models.latent_ofer.image_processing_latent_ofer import LatentOferImageProcessor
-from .image_inputs import DEFAULT_MAX_PIXELS, InvalidImageError, describe_input, load_image_input
+from .image_inputs import (
+    DEFAULT_MAX_PIXELS,
+    InvalidImageError,
+    check_input_exists,
+    describe_input,
+    load_image_input,
+)
 
 SYSTEM_MODEL_TYPE = "latent-ofer"  # LatentOferConfig.model_type (also of the Hub's remote-code copy)
 
@@ -50,6 +57,22 @@ FACE_SCORE_THRESHOLD = 0.95
 MIN_FACE_CROP = 8  # a face crop given with detector=None must be at least this many pixels per side
 
 
+@dataclass(frozen=True)
+class _Numbered:
+    """One item of a list, data set or generator input, with where it sits (errors name it)."""
+
+    where: str
+    value: Any
+
+
+def _numbered(items: Any, name: str = "inputs") -> Any:
+    return (_Numbered(f"{name}[{index}]", item) for index, item in enumerate(items))
+
+
+def _image_of(item: Any) -> Any:
+    return item.get("image") if isinstance(item, Mapping) else item
+
+
 class _Rows(torch.utils.data.Dataset):
     """A 🤗 `datasets.Dataset` seen as a torch dataset of its rows (dicts with an ``"image"`` column)."""
 
@@ -61,9 +84,9 @@ class _Rows(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.dataset)
 
-    def __getitem__(self, index: int) -> dict:
+    def __getitem__(self, index: int) -> _Numbered:
         row = self.dataset[index]
-        return {"image": row[self.image_column], "boxes": row.get("boxes")}
+        return _Numbered(f"dataset row {index}", {"image": row[self.image_column], "boxes": row.get("boxes")})
 
 
 def _is_hf_dataset(value: object) -> bool:
@@ -205,6 +228,15 @@ class OccludedFERPipeline(ChunkPipeline):
             )
         if _is_hf_dataset(inputs):  # rows → the pipeline's own batching over a torch dataset
             inputs = _Rows(inputs)
+        elif isinstance(inputs, list):  # a missing file or None is refused before any item is computed
+            for index, item in enumerate(inputs):
+                try:
+                    check_input_exists(_image_of(item))
+                except InvalidImageError as error:
+                    raise InvalidImageError(f"inputs[{index}]: {error}") from None
+            inputs = list(_numbered(inputs))
+        elif isinstance(inputs, types.GeneratorType):
+            inputs = _numbered(inputs)
         return super().__call__(inputs, *args, **kwargs)
 
     # -- parameters ------------------------------------------------------------------------------------------------
@@ -292,7 +324,18 @@ class OccludedFERPipeline(ChunkPipeline):
         return detector
 
     # -- the three steps -------------------------------------------------------------------------------------------
-    def preprocess(
+    def preprocess(self, image, **options):
+        if not isinstance(image, _Numbered):
+            yield from self._preprocess(image, **options)
+            return
+        try:  # an item of several: its error says which one
+            yield from self._preprocess(image.value, **options)
+        except InvalidImageError as error:
+            raise InvalidImageError(f"{image.where}: {error}") from None
+        except ValueError as error:
+            raise ValueError(f"{image.where}: {error}") from error
+
+    def _preprocess(
         self,
         image,
         detector: Any = _AUTO,
