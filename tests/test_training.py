@@ -361,6 +361,19 @@ def test_the_reconstructor_s_schedule_trains_every_epoch_of_a_short_run(trained,
     assert any(not torch.equal(value, weights[1][key]) for key, value in weights[0].items())
 
 
+def test_a_warm_up_epoch_of_the_detector_is_never_the_one_kept(trained, tmp_path):
+    """R = 0 while warming up flags every patch: an F1 a barely trained detector does not reach (it was kept)."""
+    output = tmp_path / "run"
+    shutil.copytree(trained / "stages" / "mae", output / "stages" / "mae")
+    main([*TINY, "--stage", "detector", "--num_train_epochs", "3", "--detector_warmup_epochs", "2", "--output_dir",
+          str(output)])  # fmt: skip
+    history = json.loads((output / "stages" / "detector" / "metrics.json").read_text())
+    assert [epoch["detector/radius"] == 0 for epoch in history] == [True, True, False]
+    assert history[0]["detector/patch_recall"] == 1.0  # every patch flagged
+    assert json.loads((output / "stages" / "detector" / "stage_done.json").read_text())["best_epoch"] == 2
+    assert float(_weights(output / "stages" / "detector" / "detector")["radius"]) > 0
+
+
 @pytest.mark.parametrize("projector", ["identity", "mlp"])
 def test_the_per_position_detector_fits_its_statistics_in_the_stage(trained, tmp_path, monkeypatch, projector):
     """The demo preset's detector (per-position statistics, Φ = identity: nothing to train) and the learned Φ on

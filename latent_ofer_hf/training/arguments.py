@@ -141,7 +141,7 @@ class DetectorArguments:
     detector_epochs: int = _help("Epochs.", default=20)
     detector_warmup_epochs: int = _help(
         "Epochs with R = 0 before the radius follows the ν-quantile (the last epoch sets it in any case: a detector "
-        "with R = 0 flags every patch).",
+        "with R = 0 flags every patch); they are validated but never the epoch kept.",
         default=2,
     )
     detector_batch_size: int = _help("Faces per batch per process (each gives 196 patches).", default=32)

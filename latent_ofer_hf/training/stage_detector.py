@@ -8,8 +8,8 @@ docs/method.md#occlusion-detector], as Deep-SVDD's reference recipe does it:
 2. Adam (lr 1e-3, weight decay 1e-6 = Eq. 1's λ term) on the soft-boundary objective, in float32;
 3. R = 0 during the warm-up epochs, then after each epoch the (1 − ν)-quantile of the gathered clean distances;
 4. validation on occluded faces (seen occluders) against their ground-truth patch masks: patch precision, recall and
-   F1 (the model kept is the best F1); the embedding spread is logged as the collapse monitor (it falls toward 0
-   when Φ collapses onto c).
+   F1 (the model kept is the best F1 of the epochs after the warm-up); the embedding spread is logged as the
+   collapse monitor (it falls toward 0 when Φ collapses onto c).
 
 With ``objective="semi-supervised"`` (ours, Deep SAD) step 2 trains on faces of which a share
 (``--detector_occlusion_probability``) is occluded (``--detector_masks``: by default `seen` occluders and random
@@ -161,7 +161,8 @@ def run_detector(accelerator: Accelerator, arguments: TrainingArguments) -> Path
         # 3. the radius: 0 while warming up, then the (1 − ν)-quantile of the clean distances (set by the last epoch
         # in any case: a radius left at 0 would flag every patch)
         _, distances, spread = clean_pass(accelerator, vit, model, clean_loader)
-        if epoch >= own.detector_warmup_epochs or epoch == epochs - 1 or stop:
+        radius_set = epoch >= own.detector_warmup_epochs or epoch == epochs - 1 or stop
+        if radius_set:
             model.update_radius(distances)
         scores = patch_scores(accelerator, vit, detector, val_loader)
         train_loss = (epoch_means(accelerator, total, count) or [None])[0]
@@ -169,7 +170,9 @@ def run_detector(accelerator: Accelerator, arguments: TrainingArguments) -> Path
             {"train_loss": train_loss, "radius": float(model.radius), "embedding_spread": spread, **scores},
             epoch_end=True,
         )
-        if run.is_better(scores["patch_f1"], higher_is_better=True):
+        # a warm-up epoch is logged, never kept: with R = 0 it flags every patch, whose F1 (2p / (1 + p) for a
+        # share p of occluded patches) can beat a trained detector's
+        if radius_set and run.is_better(scores["patch_f1"], higher_is_better=True):
             save_component(accelerator, detector, run.dir / "detector")
         if stop:
             break
