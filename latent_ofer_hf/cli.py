@@ -134,6 +134,17 @@ def _data_set_flags(args: argparse.Namespace) -> str | None:
     return " and ".join(given) or None
 
 
+def _data_dir_problem(args: argparse.Namespace) -> str | None:
+    """What is wrong with ``--data_dir`` for a data set read from disk, or None."""
+    if args.data == "synthfer":
+        return None
+    if args.data_dir is None:
+        return f"--data {args.data} needs --data_dir (the data set's folder)"
+    if not Path(args.data_dir).is_dir():
+        return f"--data {args.data}: --data_dir {args.data_dir!r} is not a folder"
+    return None
+
+
 def predict_data(args: argparse.Namespace) -> int:
     """``latent-ofer predict --data … --output FILE``: one row per face of a data set (parquet or jsonl)."""
     from .checkpoints import DEMO_CHECKPOINT, demo_checkpoint_available
@@ -156,8 +167,8 @@ def predict_data(args: argparse.Namespace) -> int:
     try:
         check_output_path(args.output)
         parse_occlusion(args.occlusion)
-        if args.data != "synthfer" and (args.data_dir is None or not Path(args.data_dir).is_dir()):
-            return _fail(f"--data {args.data}: --data_dir {args.data_dir!r} is not a folder")
+        if problem := _data_dir_problem(args):
+            return _fail(problem)
         spec = EvaluationSpec(
             model=model, data=args.data, data_dir=args.data_dir, split=args.split, occlusion=args.occlusion,
             num_images=args.num_images, batch_size=args.batch_size,
@@ -247,8 +258,8 @@ def evaluate_command(args: argparse.Namespace) -> int:
         name, ratio = parse_occlusion(args.occlusion)
         if ratio is not None:  # recorded in results.json as run: `random_patch` is `random_patch:0.3`
             args.occlusion = f"{name}:{ratio:g}"
-        if args.data != "synthfer" and (args.data_dir is None or not Path(args.data_dir).is_dir()):
-            return _fail(f"--data {args.data}: --data_dir {args.data_dir!r} is not a folder")
+        if problem := _data_dir_problem(args):
+            return _fail(problem)
         if args.model and missing_folder(args.model):
             return _fail(f"--model {args.model}: no such folder")
         if component := _component_folder(args.model):

@@ -344,6 +344,7 @@ def test_a_ratio_protocol_without_a_ratio_records_the_default_it_ran(system_dir,
     ("extra", "message"),
     [
         (["--data", "rafdb", "--data_dir", "/no/such/folder"], "is not a folder"),
+        (["--data", "kdef"], "--data kdef needs --data_dir (the data set's folder)"),
         (["--occlusion", "sunglasses"], "unknown occlusion protocol"),
         (["--occlusion", "random_patch:2"], "ratio must be in"),
         (["--occlusion", "random_patch:0.001"], "hides no patch of the 196"),

@@ -472,6 +472,25 @@ def test_a_finished_stage_is_kept_and_says_so_with_the_flags_it_did_not_apply(tr
     assert all(torch.equal(value, after[key]) for key, value in before.items())
 
 
+def test_a_stage_capped_by_max_train_steps_says_how_to_go_on_and_going_on_works(tmp_path, capsys):
+    run = [*TINY, "--stage", "teacher", "--checkpointing_steps", "1", "--output_dir", str(tmp_path)]
+    main([*run, "--max_train_steps", "3"])
+    main([*run, "--max_train_steps", "6", "--resume_from_checkpoint", "latest"])
+    said = capsys.readouterr().out
+    assert "[teacher] already trained" in said and "it stopped at --max_train_steps 3; to go on, delete" in said
+    shutil.rmtree(tmp_path / "stages" / "teacher")  # as it says
+    main([*run, "--max_train_steps", "6", "--resume_from_checkpoint", "latest"])
+    assert "resumed from" in capsys.readouterr().out
+    done = json.loads((tmp_path / "stages" / "teacher" / "stage_done.json").read_text())
+    assert done["global_step"] == 6 and done["max_train_steps"] == 6
+    with pytest.raises(SystemExit) as exit_info:  # another stage's checkpoint, for one stage: refused
+        main([*TINY, "--stage", "mae", "--resume_from_checkpoint", str(tmp_path / "checkpoints" / "teacher" / "step_3"),
+              "--output_dir", str(tmp_path)])  # fmt: skip
+    assert (
+        exit_info.value.code == 2 and "a checkpoint of stage 'teacher', not of --stage mae" in capsys.readouterr().err
+    )
+
+
 def test_the_cards_command_carries_every_flag_that_changed_the_run(trained):
     system = (trained / "README.md").read_text()
     assert "--stage all --preset tiny --data synthfer --seed 0" in system
@@ -570,7 +589,8 @@ def test_bad_training_flags_are_one_line_errors_before_any_work(tmp_path, capsys
         "--preset unknown": (["--preset", "huge"], "--preset 'huge' is unknown"),
         "--baseline with all": (["--stage", "all", "--baseline"], "use it with --stage recognizer"),
         "--output_dir a file": (["--output_dir", str(tmp_path / "a_file")], "is a file, not a folder"),
-        "unknown flag": (["--max_train_samples", "8"], "--max_train_samples"),
+        "unknown flag": (["--max_train_samples", "8"], "unknown flags or values: --max_train_samples 8; see"),
+        "abbreviated flag": (["--detector_mask", "seen"], "unknown flags or values: --detector_mask seen"),
         "--init_from missing": (["--init_from", str(tmp_path / "nope")], "no such folder"),
         "--data_dir with synthfer": (["--data_dir", str(tmp_path)], "--data synthfer is generated, it reads no folder"),
         "--push_to_hub, no system": (["--stage", "teacher", "--push_to_hub"], "only --stage all and --stage recog"),
@@ -788,7 +808,7 @@ def test_fp16_launch_on_the_cpu_stops_with_the_message(tmp_path):
     assert not (tmp_path / "fp16" / "stages").exists()  # refused before any stage started
 
 
-def test_the_mae_stage_starts_from_a_given_mae_checkpoint(tmp_path):
+def test_the_mae_stage_starts_from_a_given_mae_checkpoint(tmp_path, capsys):
     """`--init_from` (a Hub id or a folder) wraps that ViTMAEForPreTraining; exercised on a local folder."""
     from transformers import ViTMAEConfig, ViTMAEForPreTraining
 
@@ -803,6 +823,16 @@ def test_the_mae_stage_starts_from_a_given_mae_checkpoint(tmp_path):
           "--output_dir", str(output)])  # fmt: skip
     trained = ViTLatentBackbone.from_pretrained(output / "stages" / "mae" / "vit")
     assert trained.config.mae_config.intermediate_size == 48
+    (tmp_path / "not_mae").mkdir()
+    (tmp_path / "not_mae" / "config.json").write_text('{"model_type": "bert"}')
+    (tmp_path / "no_config").mkdir()
+    capsys.readouterr()
+    for folder, message in (("not_mae", "holds a 'bert' model, not a ViT MAE"), ("no_config", "config.json")):
+        with pytest.raises(SystemExit) as exit_info:  # one line, before any face is read
+            main([*TINY, "--stage", "mae", "--init_from", str(tmp_path / folder), "--output_dir", str(tmp_path / "x")])
+        err = capsys.readouterr().err
+        assert exit_info.value.code == 2 and message in err and len(err.strip().splitlines()) == 1, err
+        assert not (tmp_path / "x" / "stages" / "mae" / "data_report.json").exists()
 
 
 def test_bf16_from_the_launch_flag_trains_every_stage(tmp_path):

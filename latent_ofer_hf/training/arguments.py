@@ -337,6 +337,12 @@ def _flag_value(argv: list[str], flag: str) -> str | None:
     return None
 
 
+USAGE = (
+    "train.py [--stage STAGE] [--preset PRESET] [--data DATA] [--output_dir DIR] [--config YAML] [FLAG VALUE ...] "
+    "(every flag: --help)"
+)
+
+
 def _config_file(argv: list[str]) -> str | None:
     return _flag_value(argv, "--config")
 
@@ -395,7 +401,9 @@ def _typed_config_values(actions: dict[str, argparse.Action], values: dict[str, 
 
 def _parse_args(argv: list[str] | None) -> TrainingArguments:
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = HfArgumentParser(ARGUMENT_CLASSES)
+    # no abbreviated flags: `--pres` would be taken for --preset by argparse but missed by the preset's defaults and
+    # the checks that read the command line (a YAML file refuses such keys too); a short usage line above an error
+    parser = HfArgumentParser(ARGUMENT_CLASSES, allow_abbrev=False, usage=USAGE)
     actions = _flag_actions(parser)
     own_defaults = {name: action.default for name, action in actions.items()}  # before the preset's and the file's
     path = _config_file(argv)
@@ -417,7 +425,11 @@ def _parse_args(argv: list[str] | None) -> TrainingArguments:
     # precedence: the flags' own defaults < the preset's training defaults < the YAML file < the command line
     preset = _flag_value(argv, "--preset") or values.get("preset")
     parser.set_defaults(**{**PRESET_TRAINING_DEFAULTS.get(preset, {}), **values})
-    groups = parser.parse_args_into_dataclasses(args=argv, look_for_args_file=False)
+    *groups, unknown = parser.parse_args_into_dataclasses(
+        args=argv, look_for_args_file=False, return_remaining_strings=True
+    )
+    if unknown:
+        raise ValueError(f"unknown flags or values: {' '.join(unknown)}; see `python train.py --help`")
     arguments = TrainingArguments(*groups)
     _check(arguments)
     # given: on the command line (either spelling), or in the file at another value than the flag's default (a

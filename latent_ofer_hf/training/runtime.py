@@ -140,6 +140,14 @@ class StageRun:
         ]
         if differ:
             self.accelerator.print(f"[{self.stage}] not applied to it: {', '.join(differ)}")
+        record = json.loads((self.dir / DONE_FILE).read_text())
+        cap = record.get("max_train_steps")
+        if cap is not None and record.get("global_step", 0) >= cap:
+            self.accelerator.print(
+                f"[{self.stage}] it stopped at --max_train_steps {cap}; to go on, delete {self.dir} (its checkpoints "
+                f"in {self.checkpoint_root} stay) and run again with --resume_from_checkpoint latest and a larger "
+                "--max_train_steps, then retrain the stages after it"
+            )
         return True
 
     def require_batches(self, loader: Any, faces: int, batch_size: int) -> None:
@@ -155,7 +163,8 @@ class StageRun:
         if self.accelerator.is_main_process:
             (self.dir / "metrics.json").write_text(json.dumps(self.history, indent=2))
             speed = {"train_samples_per_second": self.samples_per_second}
-            (self.dir / DONE_FILE).write_text(json.dumps({**summary, **asdict(self.state), **speed}, indent=2))
+            cap = {"max_train_steps": self.common.max_train_steps}
+            (self.dir / DONE_FILE).write_text(json.dumps({**summary, **asdict(self.state), **speed, **cap}, indent=2))
 
     def finish(self, components: dict[str, torch.nn.Module]) -> Path:
         """End the stage: save each component no epoch saved (a run resumed at its very end), write its card, mark
@@ -213,7 +222,12 @@ class StageRun:
                 raise SetupError(
                     f"--resume_from_checkpoint {request}: not a checkpoint of this script (no {STATE_FILE})"
                 )
-            if path.parent.name != self.stage:  # a checkpoint of another stage: this stage starts fresh
+            if path.parent.name != self.stage:  # in --stage all, a checkpoint of another stage: this one starts fresh
+                if self.common.stage != "all":
+                    raise SetupError(
+                        f"--resume_from_checkpoint {request}: a checkpoint of stage {path.parent.name!r}, not of "
+                        f"--stage {self.common.stage}"
+                    )
                 self.accelerator.print(f"[{self.stage}] {path} is a checkpoint of {path.parent.name!r}: starting fresh")
                 return False
         try:

@@ -15,7 +15,7 @@ from accelerate import Accelerator
 
 from ..models.vit_latents import ViTLatentBackbone
 from ..presets import preset_config
-from .arguments import TrainingArguments
+from .arguments import SetupError, TrainingArguments
 from .data import FaceTensors
 from .runtime import (
     StageRun,
@@ -78,12 +78,15 @@ def run_mae(accelerator: Accelerator, arguments: TrainingArguments) -> Path:
     settings = StageSettings.resolve(
         common, own.mae_batch_size, own.mae_base_learning_rate * total_batch / 256, own.mae_epochs
     )
-    splits = run.faces()
     vit_config = preset_config(common.preset).vit_config
-    if own.init_from is not None:
-        backbone = ViTLatentBackbone.from_mae_pretrained(own.init_from, latent_source=vit_config.latent_source)
+    if own.init_from is not None:  # before the faces are read: an unreachable id or a wrong folder fails at once
+        try:
+            backbone = ViTLatentBackbone.from_mae_pretrained(own.init_from, latent_source=vit_config.latent_source)
+        except (OSError, ValueError) as error:
+            raise SetupError(f"--init_from {own.init_from}: {' '.join(str(error).split())}") from None
     else:
         backbone = ViTLatentBackbone(vit_config)
+    splits = run.faces()
     backbone.mae.config.mask_ratio = own.mae_mask_ratio
     train_set = FaceTensors(splits.train, seed=common.seed, train=True)
     val_set = FaceTensors(splits.validation, seed=common.seed, train=False)

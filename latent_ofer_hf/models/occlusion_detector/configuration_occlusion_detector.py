@@ -83,8 +83,10 @@ class OcclusionPatchDetectorConfig(ModelTypeChecked, PreTrainedConfig):
             `"mlp"`: the learned bias-free Φ of Deep SVDD (the paper [P §3.1]). `"identity"` (ours): Φ(z) = z, nothing
             trained; with `"per_position"` normalisation the distance to the centre is the norm of the per-position
             z-score (a diagonal-Gaussian one-class detector), R still the ν-quantile of clean distances. Needs
-            `rep_dim == latent_dim`. Measured with the demo ViT: better detection and accuracy than the learned Φ on
-            every protocol (docs/RESULTS.md#why-the-goals-are-not-met); the `demo` preset uses it.
+            `rep_dim == latent_dim`. Measured with the demo ViT: better detection and accuracy than the learned
+            one-class Φ on every protocol (docs/RESULTS.md#why-the-goals-are-not-met); the `demo` preset used it
+            until the learned Φ with `objective="semi-supervised"` (Deep SAD) found three times the `unseen`
+            occluder patches (docs/RESULTS.md).
 
     Example:
 

@@ -113,6 +113,8 @@ class ViTLatentBackbone(ViTLatentBackbonePreTrainedModel):
         refused instead of being completed with random weights."""
         where = {key: kwargs[key] for key in HUB_KWARGS if key in kwargs}  # where the files are, not model options
         found = PreTrainedConfig.get_config_dict(pretrained_model_name_or_path, **where)[0].get("model_type")
+        if found is None:
+            raise ValueError(f"{pretrained_model_name_or_path}: its config.json names no model type (no model_type)")
         if found != "vit_mae":
             raise ValueError(
                 f"{pretrained_model_name_or_path} holds a {found!r} model, not a ViT MAE ('vit_mae', e.g. "
