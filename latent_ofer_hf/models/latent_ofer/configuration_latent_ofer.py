@@ -101,6 +101,17 @@ class LatentOferConfig(ModelTypeChecked, PreTrainedConfig):
                 output[field].pop("_name_or_path", None)
         return output
 
+    def to_diff_dict(self) -> dict:
+        """As transformers', with the optional reconstructor's config also written as its own `config.json` is (only
+        what differs from the defaults: transformers diffs only the sub-configs with a class default, and would
+        write a U-Net's config with `id2label`, `problem_type` and the like)."""
+        output = super().to_diff_dict()
+        if isinstance(self.reconstructor_config, PreTrainedConfig):
+            nested = self.reconstructor_config.to_diff_dict()
+            nested.pop("transformers_version", None)
+            output["reconstructor_config"] = {**nested, "model_type": self.reconstructor_config.model_type}
+        return output
+
     def validate_reconstruction(self) -> None:
         check_reconstruction_mode(self.reconstruction, self.reconstructor_config)
 
