@@ -630,6 +630,28 @@ def test_a_component_card_says_synthfer_is_not_for_real_photos():
     assert parsed.data.license == "mit" and "latent-ofer" in parsed.data.tags
     rafdb = component_card("x", what="y", trained_on="rafdb", training_command="c", training_summary="s")
     assert rafdb.data.license == "other" and "non-commercial" in rafdb.text
+    # weights that started from an MAE checkpoint (train.py --init_from) carry its licence, not the code's
+    hub_mae = component_card("x", what="y", trained_on="synthfer", training_command="c", training_summary="s",
+                             base_model="facebook/vit-mae-base")  # fmt: skip
+    assert hub_mae.data.license == "cc-by-nc-4.0" and hub_mae.data.base_model == "facebook/vit-mae-base"
+    local = component_card("x", what="y", trained_on="synthfer", training_command="c", training_summary="s",
+                           base_model="/data/my_mae")  # fmt: skip
+    assert local.data.license == "other" and local.data.base_model is None  # a local path is no Hub link
+
+
+def test_a_system_card_records_the_mae_its_vit_started_from(system_dir, tmp_path):
+    import shutil
+
+    from huggingface_hub import ModelCard
+
+    from latent_ofer_hf.evaluation.cards import write_system_card
+
+    folder = tmp_path / "system"
+    shutil.copytree(system_dir, folder)
+    (folder / "stages" / "mae").mkdir(parents=True, exist_ok=True)
+    (folder / "stages" / "mae" / "training_args.json").write_text(json.dumps({"init_from": "facebook/vit-mae-large"}))
+    card = ModelCard.load(write_system_card(folder, [], trained_on="synthfer", training_command="c", labels=["a"]))
+    assert card.data.license == "cc-by-nc-4.0" and card.data.base_model == "facebook/vit-mae-large"
 
 
 # ------------------------------------------------------------------------------------- ablations and the curve

@@ -11,6 +11,8 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from hub_cards import TEMPLATES
 
+from ..pipelines.model_source import looks_like_path
+
 # results.json key → (metric type, metric name)
 METRICS = {
     ("recognition", "accuracy"): ("accuracy", "Accuracy"),
@@ -127,12 +129,27 @@ def licence_notes(trained_on: str | None) -> str:
     return " ".join(notes)
 
 
-def _card_data(model_name: str, trained_on: str | None, items: list[EvalResult]) -> ModelCardData:
+def _card_data(
+    model_name: str, trained_on: str | None, items: list[EvalResult], base_model: str | None = None
+) -> ModelCardData:
+    """The card's metadata. Weights trained on SynthFER from scratch: MIT, as the code; on a licensed data set or
+    from an MAE checkpoint (`base_model`, train.py's ``--init_from``): that one's terms (the `facebook/vit-mae-*`
+    weights: CC BY-NC 4.0), "other" when this code cannot know them."""
     licence = "mit" if trained_on in (None, "synthfer") else "other"
-    kwargs = {"eval_results": items, "model_name": model_name} if items else {}
+    if base_model is not None:
+        licence = "cc-by-nc-4.0" if base_model.startswith("facebook/vit-mae") and licence == "mit" else "other"
+    kwargs: dict[str, Any] = {"eval_results": items, "model_name": model_name} if items else {}
+    if base_model is not None and not looks_like_path(base_model):  # a Hub id: the Hub links the model tree
+        kwargs["base_model"] = base_model
     return ModelCardData(license=licence, library_name="transformers", pipeline_tag="image-classification",
                          tags=["facial-expression-recognition", "occlusion", "latent-ofer", "image-classification"],
                          **kwargs)  # fmt: skip
+
+
+def mae_start(folder: Path) -> str | None:
+    """The MAE checkpoint a system's ViT started from (its mae stage's ``--init_from``), when train.py recorded it."""
+    arguments = Path(folder) / "stages" / "mae" / "training_args.json"
+    return json.loads(arguments.read_text(encoding="utf-8")).get("init_from") if arguments.is_file() else None
 
 
 #: How the system card names its occlusion detector, by the detector's objective.
@@ -159,12 +176,14 @@ def system_card(
     repo_id: str = "path/to/this/folder",
     previous: list[EvalResult] = (),
     detector: str = DETECTOR_PHRASES["one-class"],
+    base_model: str | None = None,
 ) -> ModelCard:
     """The card of a whole system: these `results`, and the `previous` card's results of other conditions;
-    `detector`: how it names the occlusion detector (:data:`DETECTOR_PHRASES`)."""
+    `detector`: how it names the occlusion detector (:data:`DETECTOR_PHRASES`); `base_model`: the MAE checkpoint
+    its ViT started from."""
     items = merged_results(list(previous), eval_results(results))
     return ModelCard.from_template(
-        _card_data(model_name, trained_on, items),
+        _card_data(model_name, trained_on, items, base_model),
         template_path=str(TEMPLATES / "system.md"),
         model_name=model_name,
         labels=", ".join(labels),
@@ -180,11 +199,17 @@ def system_card(
 
 
 def component_card(
-    model_name: str, *, what: str, trained_on: str | None, training_command: str, training_summary: str
+    model_name: str,
+    *,
+    what: str,
+    trained_on: str | None,
+    training_command: str,
+    training_summary: str,
+    base_model: str | None = None,
 ) -> ModelCard:
     """The card of one component (no results of its own: the system is what is evaluated)."""
     return ModelCard.from_template(
-        _card_data(model_name, trained_on, []),
+        _card_data(model_name, trained_on, [], base_model),
         template_path=str(TEMPLATES / "component.md"),
         model_name=model_name,
         what=what[:1].upper() + what[1:],
@@ -224,6 +249,7 @@ def write_system_card(
     """Render and save ``folder/README.md`` (named `model_name`, default the folder's name); returns its path
     (``previous=card_results(folder)`` keeps the results of other conditions)."""
     kwargs.setdefault("detector", detector_phrase(folder))
+    kwargs.setdefault("base_model", mae_start(folder))
     card = system_card(model_name or Path(folder).name, results=results, **kwargs)
     path = Path(folder) / "README.md"
     card.save(path)
@@ -237,6 +263,7 @@ __all__ = [
     "detector_phrase",
     "eval_results",
     "evaluation_commands",
+    "mae_start",
     "merged_results",
     "replaced_results",
     "system_card",

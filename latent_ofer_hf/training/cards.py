@@ -108,9 +108,11 @@ def write_component_card(
         "flag: `training_args.json` in the stage folder."
     )
     data = f"{common.data} ({common.synthfer_train_size} faces)" if common.data == "synthfer" else common.data
+    start = (flags or {}).get("init_from") if component == "mae" else None  # the ViT's MAE checkpoint
     card = component_card(f"latent-ofer-hf {component}", what=_what(component, directory),
                           trained_on=common.data, training_command=training_command(component, common, flags, stage),
-                          training_summary=summary.replace("Preset", f"Data: {data}. Preset", 1))  # fmt: skip
+                          training_summary=summary.replace("Preset", f"Data: {data}. Preset", 1),
+                          base_model=start)  # fmt: skip
     card.save(directory / "README.md")
 
 
