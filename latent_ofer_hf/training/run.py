@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from accelerate import Accelerator
+from transformers.utils import logging as transformers_logging
 
 from ..evaluation.cards import card_results
 from .arguments import STAGES, SetupError, TrainingArguments, parse_args
@@ -104,11 +105,17 @@ def train(arguments: TrainingArguments) -> Path:
 
 
 def main(argv: list[str] | None = None) -> Path:
+    # transformers' per-load and per-save bars ("Loading weights", "Writing model shards") would fill the log
+    bars = transformers_logging.is_progress_bar_enabled()
+    transformers_logging.disable_progress_bar()
     try:  # a bad flag, config file, data folder or output folder: one line, as argparse says it, not a traceback
         return train(parse_args(argv))
     except SetupError as error:
         print(f"train.py: error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
+    finally:
+        if bars:
+            transformers_logging.enable_progress_bar()
 
 
 __all__ = ["STAGE_FUNCTIONS", "check_distributed_setup", "check_mixed_precision", "main", "train"]
