@@ -120,6 +120,8 @@ def test_bad_arguments_raise():
     for bad in (7.0, {}, True):
         with pytest.raises(ValueError, match="num_images"):
             load_synthfer(bad)
+    with pytest.raises(ValueError, match=r"num_images\['test'\] must be a positive integer, got 0"):  # which split
+        load_synthfer({"train": 3, "test": 0})
     assert len(synthfer_dataset(np.int64(2))) == 2  # NumPy integers are integers
 
 

@@ -142,6 +142,9 @@ def load_synthfer(
     unknown = set(sizes) - set(SPLITS)
     if unknown:
         raise ValueError(f"unknown split(s) {sorted(unknown)}; choose from {SPLITS}")
+    for split, size in sizes.items():  # each split's own size, named (synthfer_dataset would not say which)
+        if not is_count(size) or size < 1:
+            raise ValueError(f"num_images[{split!r}] must be a positive integer, got {size!r}")
     if isinstance(occlusion, str):
         modes = dict.fromkeys(sizes, occlusion)
     elif isinstance(occlusion, Mapping):
