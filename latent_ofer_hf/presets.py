@@ -185,6 +185,25 @@ PRESET_TRAINING_DEFAULTS: dict[str, dict[str, Any]] = {
         "recognizer_optimizer": "adamw",
         "recognizer_learning_rate": 1e-3,
     },
+    # `paper`: the official code's schedules where it has them; the optimisers are the flags' own defaults
+    "paper": {
+        # the recogniser [C: main.py]: SGD 0.1 / 0.9 / 1e-4, StepLR(10, 0.1), batch 128, 60 epochs
+        "recognizer_batch_size": 128,
+        "recognizer_epochs": 60,
+        # the U-Net [C: hybrid_recon/train.ipynb]: batch 1 and the 'lambda' schedule of niter 20 + niter_decay 100,
+        # i.e. 120 epochs (lambda_policy: a sixth at the full rate; its test.ipynb loads epoch 30, our model is the
+        # best validation epoch)
+        "reconstructor_batch_size": 1,
+        "reconstructor_epochs": 120,
+        # the detector [C-dep: Deep-SVDD-PyTorch]: batch 128, 50 epochs, R after 10 warm-up epochs
+        "detector_batch_size": 128,
+        "detector_epochs": 50,
+        "detector_warmup_epochs": 10,
+        # the teacher is not released: DAN's RAF-DB recipe [C-dep: yaoing/DAN rafdb.py], SGD 0.1 for 40 epochs (its
+        # rate ÷10 every 10 epochs; ours ÷10 for the last third)
+        "teacher_learning_rate": 0.1,
+        "teacher_epochs": 40,
+    },
 }
 
 

@@ -99,6 +99,10 @@ def test_a_preset_s_training_defaults_sit_under_the_yaml_file_and_the_command_li
     demo = parse_args(["--preset", "demo"])
     assert demo.mae.mae_epochs == PRESET_TRAINING_DEFAULTS["demo"]["mae_epochs"] != parse_args([]).mae.mae_epochs
     assert demo.recognizer.recognizer_optimizer == "adamw" and demo.recognizer.recognizer_init_from_teacher
+    paper = parse_args(["--preset", "paper"])  # the official code's schedules [C: main.py, hybrid_recon/train.ipynb]
+    assert (paper.recognizer.recognizer_epochs, paper.recognizer.recognizer_batch_size) == (60, 128)
+    assert (paper.reconstructor.reconstructor_epochs, paper.reconstructor.reconstructor_batch_size) == (120, 1)
+    assert paper.recognizer.recognizer_optimizer == "sgd" and paper.recognizer.recognizer_learning_rate == 0.1
     config = tmp_path / "train.yaml"
     config.write_text("preset: demo\nmae_epochs: 9\nteacher_epochs: 4\n")
     mixed = parse_args(["--config", str(config), "--teacher_epochs", "6"])

@@ -3,7 +3,7 @@
 Flags use the names of Hugging Face's example scripts (``--output_dir``, ``--per_device_train_batch_size``, …).
 ``--config FILE.yaml`` gives defaults that the command line overrides; a key the parser does not know is an error.
 A common flag left unset (``None``) means "the stage's own default" (e.g. ``--learning_rate``), so one command can
-run every stage with the paper's per-stage settings.
+run every stage with its own settings (``--preset paper``: the official code's, see ``PRESET_TRAINING_DEFAULTS``).
 """
 
 from __future__ import annotations
@@ -195,8 +195,8 @@ class DetectorArguments:
 class ReconstructorArguments:
     """Stage `reconstructor`: the hybrid U-Net with its discriminators [P §3.2, §4.2]."""
 
-    reconstructor_learning_rate: float = _help("Adam learning rate of G and D (paper: 2e-4).", default=2e-4)
-    reconstructor_beta1: float = _help("Adam β1 (paper: 0.5; β2 = 0.999).", default=0.5)
+    reconstructor_learning_rate: float = _help("Adam learning rate of G and D (official code: 2e-4).", default=2e-4)
+    reconstructor_beta1: float = _help("Adam β1 (official code: 0.5; β2 = 0.999).", default=0.5)
     reconstructor_epochs: int = _help("Epochs.", default=30)
     reconstructor_batch_size: int = _help("Batch size per process.", default=8)
     reconstructor_masks: str = _help(
@@ -217,15 +217,15 @@ class RecognizerArguments:
     """Stage `recognizer`: the Latent-OFER recogniser on reconstructed faces with the selected ViT latents."""
 
     recognizer_optimizer: Literal["sgd", "adamw"] = _help(
-        "SGD as the paper, or AdamW (not the paper: for short schedules such as the demo preset's, where SGD from "
+        "SGD as the official code, or AdamW (ours: for short schedules such as the demo preset's, where SGD from "
         "scratch barely leaves chance level in a few hundred steps).",
         default="sgd",
     )
-    recognizer_learning_rate: float = _help("Learning rate (paper: SGD 0.1).", default=0.1)
-    recognizer_momentum: float = _help("SGD momentum (paper: 0.9).", default=0.9)
-    recognizer_weight_decay: float = _help("SGD weight decay (paper: 1e-4).", default=1e-4)
-    recognizer_step_size: int = _help("StepLR step in epochs (paper: 10).", default=10)
-    recognizer_gamma: float = _help("StepLR factor (paper: 0.1).", default=0.1)
+    recognizer_learning_rate: float = _help("Learning rate (official code: SGD 0.1).", default=0.1)
+    recognizer_momentum: float = _help("SGD momentum (official code: 0.9).", default=0.9)
+    recognizer_weight_decay: float = _help("SGD weight decay (official code: 1e-4).", default=1e-4)
+    recognizer_step_size: int = _help("StepLR step in epochs (official code: 10).", default=10)
+    recognizer_gamma: float = _help("StepLR factor (official code: 0.1).", default=0.1)
     recognizer_epochs: int = _help("Epochs.", default=40)
     recognizer_batch_size: int = _help("Batch size per process.", default=64)
     recognizer_occlusion_probability: float = _help(

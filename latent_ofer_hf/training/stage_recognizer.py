@@ -1,7 +1,7 @@
 """Stage `recognizer`: Latent-OFER's recogniser trained on reconstructed faces with the selected ViT latents
-[P §3.3, §4.2; docs/method.md#expression-recognizer], the ViT, detector and reconstructor frozen; the paper's
-SGD 0.1 / momentum 0.9 / weight decay 1e-4 / StepLR(10, 0.1). Training faces are occluded with the seen protocols
-with `--recognizer_occlusion_probability`. Ends by writing the whole system into `--output_dir`.
+[P §3.3, §4.2; docs/method.md#expression-recognizer], the ViT, detector and reconstructor frozen; the official
+code's SGD 0.1 / momentum 0.9 / weight decay 1e-4 / StepLR(10, 0.1) [C: main.py]. Training faces are occluded
+with the seen protocols with `--recognizer_occlusion_probability`. Ends by writing the whole system into `--output_dir`.
 
 `--baseline` trains the plain CNN every comparison needs instead: the same trunk and heads (no latent branch), the
 same data, augmentation and occlusion, on the faces as they are (no detection, no reconstruction).

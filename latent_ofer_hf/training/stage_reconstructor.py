@@ -3,8 +3,9 @@
 Per batch, in ONE ``accelerator.accumulate(G, D)`` (entering it twice would advance the step counter twice):
 the frozen MAE fills the hole (stage 1), G refines it, then one D step (RaLSGAN on real faces and the detached
 output) and one G step (L_re + L_c + L_sc with the frozen teacher + the adversarial terms) with D's trainable
-parameters frozen, so G's adversarial gradients never pile up in D. Adam 2e-4, β = (0.5, 0.999) for both; the
-learning rate follows the official 'lambda' policy (constant for the first sixth of the epochs, then linear to 0).
+parameters frozen, so G's adversarial gradients never pile up in D. Adam 2e-4, β = (0.5, 0.999) for both
+[C: hybrid_recon/train.ipynb]; the learning rate follows the official 'lambda' policy (constant for the first
+sixth of the epochs, then linear to 0).
 Holes come from the occlusion protocols over clean ground truth (seen occluders, random patches, free-form masks).
 """
 

@@ -19,8 +19,9 @@ class ViTLatentBackboneConfig(ModelTypeChecked, PreTrainedConfig):
 
     mae_config (`dict` or `ViTMAEConfig`, *optional*):
         The MAE architecture. Default: `ViTMAEConfig()` = ViT-B/16 MAE (`facebook/vit-mae-base`), 224×224 input,
-        16×16 patches → 14×14 = 196 patches [P §1, §3.2]. The paper preset uses ViT-L/16 (docs/method.md#vit-latents
-        [R]). `mask_ratio` is unused: which patches are masked is always given explicitly (the detector's mask).
+        16×16 patches → 14×14 = 196 patches [P §1, §3.2]; the paper does not name its ViT's size, so the default is
+        transformers' own (ours), and the paper preset uses ViT-L/16 (docs/method.md#vit-latents [R]). `mask_ratio`
+        is unused: which patches are masked is always given explicitly (the detector's mask).
     latent_source (`str`, *optional*, defaults to `"decoder_embed"`):
         Which tokens are "the latents" (the paper leaves the layer open, docs/method.md#open-questions Q1):
         - `"decoder_embed"` (default): the final encoder tokens (all 196 patches visible) projected by the MAE's
