@@ -121,6 +121,8 @@ def test_every_registry_model_is_registered_with_its_auto_classes(component):
     for name in component.auto_classes:
         mapping = getattr(__import__("transformers"), name)._model_mapping
         assert mapping[component.config_class] is component.model_class, name
+    if component.model_class.main_input_name in ("pixel_values", "images"):  # transformers' default says "text"
+        assert component.model_class.input_modalities == ("image",)
 
 
 def test_the_composite_saves_one_subfolder_per_component(system, tmp_path):
@@ -451,3 +453,9 @@ def test_a_system_saved_again_without_its_reconstructor_leaves_no_old_one_behind
     without.save_pretrained(tmp_path)
     assert not (tmp_path / "reconstructor").exists()
     assert LatentOferModel.from_pretrained(tmp_path).reconstructor is None
+
+
+def test_the_system_and_its_image_components_declare_image_inputs():
+    """The pipeline's repr (and transformers' modality checks) read `input_modalities`, whose default is "text"."""
+    assert LatentOferModel.input_modalities == ("image",)
+    assert all(c.model_class.input_modalities == ("image",) for c in COMPONENTS if c.slot != "detector")

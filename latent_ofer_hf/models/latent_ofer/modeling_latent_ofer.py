@@ -77,6 +77,7 @@ class LatentOferPreTrainedModel(HubCodeMixin, PreTrainedModel):
     config_class = LatentOferConfig
     base_model_prefix = "latent_ofer"
     main_input_name = "pixel_values"
+    input_modalities = ("image",)
     _supports_sdpa = True  # the ViT's attention; the other components have none
 
     def _init_weights(self, module: nn.Module) -> None:

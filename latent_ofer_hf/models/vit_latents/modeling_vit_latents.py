@@ -54,6 +54,7 @@ class ViTLatentBackbonePreTrainedModel(HubCodeMixin, PreTrainedModel):
     config_class = ViTLatentBackboneConfig
     base_model_prefix = "vit_latents"
     main_input_name = "pixel_values"
+    input_modalities = ("image",)
     _no_split_modules = ["ViTMAEEmbeddings", "ViTMAELayer", "ViTMAEDecoder"]
     _supports_sdpa = True
 
