@@ -287,6 +287,8 @@ def test_a_bad_item_of_several_is_named_and_a_missing_one_stops_the_call_before_
                 with pytest.raises(InvalidImageError, match=rf"^inputs\[2\]: .*{message}"):
                     fer(inputs, detector=None, batch_size=2)
         assert not calls  # refused before the first face was computed
+        with pytest.raises(InvalidImageError, match=r"^inputs\[1\]: a dict input needs an 'image' key"):
+            fer([faces[0], {"picture": faces[1]}], detector=None)
         float_array = np.full((32, 32, 3), 2.0, dtype=np.float32)  # found only when read: still named
         with pytest.raises(InvalidImageError, match=r"^inputs\[1\]: .*float"):
             fer([faces[0], float_array, faces[1]], detector=None)

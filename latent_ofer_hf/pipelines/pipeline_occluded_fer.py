@@ -69,8 +69,12 @@ def _numbered(items: Any, name: str = "inputs") -> Any:
     return (_Numbered(f"{name}[{index}]", item) for index, item in enumerate(items))
 
 
-def _image_of(item: Any) -> Any:
-    return item.get("image") if isinstance(item, Mapping) else item
+def _check_exists(item: Any) -> None:
+    """:func:`check_input_exists` on an item's image (a dict without one is left to preprocess to name)."""
+    if not isinstance(item, Mapping):
+        check_input_exists(item)
+    elif "image" in item:
+        check_input_exists(item["image"])
 
 
 class _Rows(torch.utils.data.Dataset):
@@ -231,7 +235,7 @@ class OccludedFERPipeline(ChunkPipeline):
         elif isinstance(inputs, list):  # a missing file or None is refused before any item is computed
             for index, item in enumerate(inputs):
                 try:
-                    check_input_exists(_image_of(item))
+                    _check_exists(item)
                 except InvalidImageError as error:
                     raise InvalidImageError(f"inputs[{index}]: {error}") from None
             inputs = list(_numbered(inputs))
