@@ -308,6 +308,14 @@ def test_a_bad_item_of_several_is_named_and_a_missing_one_stops_the_call_before_
     assert set(single) == SCHEMA
 
 
+def test_an_unknown_option_is_named_with_the_closest_known_one(fer, model_dir):
+    with pytest.raises(ValueError, match=r"unknown option 'topk' of the occluded-fer pipeline; did you mean 'top_k'"):
+        fer(_face(), topk=3, detector=None)
+    with pytest.raises(ValueError, match=r"unknown option 'return_reconstructions'.*'return_reconstruction'"):
+        pipeline("occluded-fer", model=str(model_dir), return_reconstructions=False)
+    assert len(fer(_face(), top_k=2, detector=None)[0]["scores"]) == 2  # the known spelling still works
+
+
 def test_unusual_but_valid_images_are_normalized(fer, tmp_path):
     face = _face(3)
     cmyk = io.BytesIO()

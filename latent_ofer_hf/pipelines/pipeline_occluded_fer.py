@@ -12,6 +12,7 @@ Steps, as the paper reads: detect faces (MTCNN, offline weights) and align them 
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import numbers
 import os
@@ -244,7 +245,18 @@ class OccludedFERPipeline(ChunkPipeline):
         return super().__call__(inputs, *args, **kwargs)
 
     # -- parameters ------------------------------------------------------------------------------------------------
-    def _sanitize_parameters(  # its keyword names are CALL_OPTIONS
+    def _sanitize_parameters(self, **options: Any):
+        """transformers hands every option of ``pipeline(...)`` and of a call here: an unknown one (a typo such as
+        ``topk``) is named, with the closest known one, rather than a TypeError about this method."""
+        unknown = sorted(set(options) - CALL_OPTIONS)
+        if unknown:
+            close = difflib.get_close_matches(unknown[0], sorted(CALL_OPTIONS | {"batch_size"}), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            known = ", ".join(sorted(CALL_OPTIONS | {"batch_size", "num_workers"}))
+            raise ValueError(f"unknown option {unknown[0]!r} of the occluded-fer pipeline{hint} (its options: {known})")
+        return self._sanitize_options(**options)
+
+    def _sanitize_options(  # its keyword names are CALL_OPTIONS
         self,
         detector: Any = _UNSET,
         boxes: Sequence | None = None,
@@ -491,6 +503,6 @@ class OccludedFERPipeline(ChunkPipeline):
 
 
 # The keyword options of a call (``fer(images, top_k=2)``): a dict input carrying one of them is refused, not ignored.
-CALL_OPTIONS = frozenset(inspect.signature(OccludedFERPipeline._sanitize_parameters).parameters) - {"self"}
+CALL_OPTIONS = frozenset(inspect.signature(OccludedFERPipeline._sanitize_options).parameters) - {"self"}
 
 __all__ = ["OccludedFERPipeline"]
