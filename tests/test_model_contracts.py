@@ -423,6 +423,32 @@ def test_the_image_processor_loads_through_auto_and_takes_arrays(tmp_path):
         processor(face.astype(np.float32))
 
 
+def test_processor_normalises_every_uint8_value_as_the_float_formula_to_the_bit(tmp_path):
+    import json
+
+    import numpy as np
+    from PIL import Image
+
+    from latent_ofer_hf import LatentOferImageProcessor
+
+    rng = np.random.default_rng(0)
+    # every value 0..255 in every channel, in a different order per channel
+    face = np.stack([rng.permutation(256) for _ in range(3)], -1).astype(np.uint8).reshape(16, 16, 3)
+    for mean, std in (([0.485, 0.456, 0.406], [0.229, 0.224, 0.225]), ([0.5, 0.25, 0.1], [0.3, 0.7, 0.11])):
+        processor = LatentOferImageProcessor(size=16, image_mean=mean, image_std=std)
+        expected = (np.asarray(face, dtype=np.float32) / 255.0 - np.asarray(mean, dtype=np.float32)) / np.asarray(
+            std, dtype=np.float32
+        )
+        got = processor.to_pixel_values(Image.fromarray(face))
+        assert got.dtype == torch.float32 and got.shape == (3, 16, 16)
+        assert torch.equal(got, torch.from_numpy(expected.transpose(2, 0, 1).copy()))
+    processor.image_mean = [0.0, 0.0, 0.0]  # a changed attribute is honoured, not a stale table
+    assert float(processor.to_pixel_values(Image.fromarray(face))[0].max()) == np.float32(1.0) / np.float32(0.3)
+    processor.save_pretrained(tmp_path)  # nothing of the lookup table leaks into the saved config
+    assert set(json.loads((tmp_path / "preprocessor_config.json").read_text())) >= {"size", "image_mean", "image_std"}
+    assert "table" not in (tmp_path / "preprocessor_config.json").read_text()
+
+
 def test_load_options_reach_the_same_parts_through_automodel_and_the_class(tmp_path):
     from transformers import AutoModel
 

@@ -1,6 +1,8 @@
 """Training with Accelerate (`train.py`): arguments, every stage on the tiny preset, two real processes, exact resume
 after SIGKILL, losses that go down, corrupt images skipped and counted."""
 
+import argparse
+import collections
 import json
 import math
 import os
@@ -439,6 +441,30 @@ def test_the_semi_supervised_detector_learns_from_the_seen_occluders_of_its_trai
     assert "Deep SAD head" in card and "clean ones only" not in card, card
 
 
+@pytest.mark.parametrize("max_bytes", [1024**3, 0])
+def test_the_detector_stage_s_clean_latents_are_computed_once_when_they_fit(max_bytes):
+    """The detector stage reads the clean training faces' latents 2 + epochs times: kept after the first pass (the
+    same tensors every pass), recomputed every pass when they exceed the budget."""
+    from accelerate import Accelerator
+
+    from latent_ofer_hf import preset_config
+    from latent_ofer_hf.models.vit_latents import ViTLatentBackbone
+    from latent_ofer_hf.training.stage_detector import CleanLatents
+
+    vit = ViTLatentBackbone(preset_config("tiny").vit_config).eval()
+    calls = []
+    vit.register_forward_hook(lambda module, args, output: calls.append(1))
+    faces = torch.randn(10, 3, 224, 224, generator=torch.Generator().manual_seed(0))
+    loader = torch.utils.data.DataLoader([{"pixel_values": face} for face in faces], batch_size=4)
+    latents = CleanLatents(Accelerator(cpu=True), vit, loader, max_bytes=max_bytes)
+    first, second = list(latents), list(latents)
+    assert [len(batch) for batch in first] == [4, 4, 2] and len(calls) == (3 if max_bytes else 6)
+    assert all(torch.equal(a, b) for a, b in zip(first, second, strict=True))
+    with torch.no_grad():  # what the ViT gives for those batches
+        expected = torch.cat([vit(faces[start : start + 4]).patch_latents for start in (0, 4, 8)])
+    assert torch.equal(torch.cat(first), expected)
+
+
 def test_the_detector_s_statistics_count_each_clean_face_once_in_two_processes(trained, tmp_path):
     """48 clean faces in batches of 8 over 2 processes: the last batch is uneven and accelerate repeats faces to even
     it out; the per-position statistics, centre and radius must be those of one process (each face once)."""
@@ -717,6 +743,7 @@ def test_faces_kept_in_memory_give_the_items_of_a_fresh_read_every_epoch(monkeyp
 
     faces = synthfer_dataset(6, split="train", seed=0, occlusion="none")
     protocols = {"seen": 1.0, "random_patch": 1.0, "free_form": 1.0}
+    monkeypatch.setattr(data, "_DECODED", collections.OrderedDict())  # nothing decoded by earlier tests
     cached = data.FaceTensors(faces, seed=0, train=True, augmentation="fer", protocols=protocols)
     monkeypatch.setattr(data, "FACE_CACHE_BYTES", 0)
     uncached = data.FaceTensors(faces, seed=0, train=True, augmentation="fer", protocols=protocols)
@@ -727,6 +754,33 @@ def test_faces_kept_in_memory_give_the_items_of_a_fresh_read_every_epoch(monkeyp
             a, b = cached[index], uncached[index]
             assert a.keys() == b.keys() and all(torch.equal(a[key], b[key]) for key in a), (epoch, index)
     assert len(cached._faces) == len(faces) and not cached._faces[0].flags.writeable
+
+
+def test_the_stages_share_decoded_faces_and_loader_workers_get_them_decoded(monkeypatch):
+    """Every stage builds its own FaceTensors over the run's train and validation sets: a face is decoded once per
+    run, not once per stage; with loader workers the faces are decoded before the workers fork (else each epoch's
+    fresh workers would decode them all again), and the workers give the items of the main process."""
+    from latent_ofer_hf.data.synthfer import synthfer_dataset
+    from latent_ofer_hf.training import data, runtime
+
+    monkeypatch.setattr(data, "_DECODED", collections.OrderedDict())
+    decoded = []
+    original = data.face_array
+    monkeypatch.setattr(data, "face_array", lambda image: decoded.append(1) or original(image))
+    faces = synthfer_dataset(8, split="train", seed=0, occlusion="none")
+    first = data.FaceTensors(faces, seed=0, train=True)
+    items = [first[index] for index in range(len(faces))]
+    second = data.FaceTensors(faces, seed=0, train=False, protocols={"seen": 1.0})
+    second[3]
+    assert len(decoded) == len(faces)  # the second stage's set decoded nothing again
+    common = argparse.Namespace(dataloader_num_workers=1)
+    monkeypatch.setattr(data, "_DECODED", collections.OrderedDict())
+    third = data.FaceTensors(faces, seed=0, train=True)
+    loader = runtime.make_loader(common, third, 4, train=False)
+    assert len(third._faces) == len(faces) and len(decoded) == 2 * len(faces)  # decoded before the workers start
+    batches = list(loader)
+    assert torch.equal(torch.cat([batch["pixel_values"] for batch in batches]),
+                       torch.stack([item["pixel_values"] for item in items]))  # fmt: skip
 
 
 def test_corrupt_images_are_skipped_and_counted(tmp_path):

@@ -8,13 +8,17 @@ or the worker count, and a resumed run draws exactly what the uninterrupted one 
 
 from __future__ import annotations
 
+import collections
 import math
+import os
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 import datasets
 import numpy as np
 import torch
+from accelerate import PartialState
 from PIL import Image
 
 from ..data.loaders import load_affectnet, load_image_folder, load_kdef, load_rafdb
@@ -70,6 +74,19 @@ def load_face_splits(common: CommonArguments) -> FaceSplits:
     return _LOADED[key]
 
 
+# SynthFER sets from this size on are drawn by several processes (the same faces; spawning them costs seconds)
+PARALLEL_SYNTHFER_FACES = 2000
+
+
+def _generate_synthfer(num_images: int, split: str, seed: int) -> datasets.Dataset:
+    """One SynthFER split, drawn by the CPU cores this training process has to itself."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    workers = max(1, cores // PartialState().num_processes) if num_images >= PARALLEL_SYNTHFER_FACES else 1
+    with warnings.catch_warnings():  # pyarrow's deprecation notice from datasets' shard merge, not ours
+        warnings.simplefilter("ignore", FutureWarning)
+        return synthfer_dataset(num_images, split=split, seed=seed, num_proc=workers if workers > 1 else None)
+
+
 def read_face_splits(common: CommonArguments) -> FaceSplits:
     """Train and validation faces for ``--data`` (labels in the RAF-DB order, the system's default).
 
@@ -78,8 +95,8 @@ def read_face_splits(common: CommonArguments) -> FaceSplits:
     held out for model selection; their test split is never read here. Unreadable images are skipped and counted.
     """
     if common.data == "synthfer":
-        train = synthfer_dataset(common.synthfer_train_size, split="train", seed=common.seed)
-        validation = synthfer_dataset(common.synthfer_validation_size, split="validation", seed=common.seed)
+        train = _generate_synthfer(common.synthfer_train_size, "train", common.seed)
+        validation = _generate_synthfer(common.synthfer_validation_size, "validation", common.seed)
         return FaceSplits(train, validation, {"source": "synthfer", "skipped": 0, "skipped_files": []})
     root = common.data_dir
     try:  # a missing list file, a bad label line: one line naming the file, not a traceback
@@ -176,6 +193,21 @@ def occlude(
     return np.asarray(result.image), result.pixel_mask, result.patch_mask, name
 
 
+_DECODED: collections.OrderedDict[str, dict[int, np.ndarray]] = collections.OrderedDict()
+
+
+def _decoded_faces(dataset: datasets.Dataset) -> dict[int, np.ndarray]:
+    """The decoded-face store of a data set, shared by every FaceTensors over it (the stages of one run read the same
+    training and validation faces); the two most recently used data sets are kept."""
+    key = dataset._fingerprint
+    if key not in _DECODED:
+        _DECODED[key] = {}
+        while len(_DECODED) > 2:
+            _DECODED.popitem(last=False)
+    _DECODED.move_to_end(key)
+    return _DECODED[key]
+
+
 class FaceTensors(torch.utils.data.Dataset):
     """A face data set as tensors: ``pixel_values`` (ImageNet-normalised, possibly occluded), ``labels``, and with
     occlusion ``patch_mask [14, 14]``, ``pixel_mask [1, 224, 224]`` and the unoccluded ``clean_pixel_values``.
@@ -210,7 +242,7 @@ class FaceTensors(torch.utils.data.Dataset):
         self._faces: dict[int, np.ndarray] | None = None  # decoded faces (read-only), when they fit the budget
         self._labels: list[int] | None = None
         if len(dataset) * IMAGE_SIZE * IMAGE_SIZE * 3 <= FACE_CACHE_BYTES:
-            self._faces, self._labels = {}, [int(label) for label in dataset["label"]]
+            self._faces, self._labels = _decoded_faces(dataset), [int(label) for label in dataset["label"]]
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -220,6 +252,13 @@ class FaceTensors(torch.utils.data.Dataset):
 
     def _tensor(self, array: np.ndarray) -> torch.Tensor:
         return self.processor.to_pixel_values(Image.fromarray(np.ascontiguousarray(array)))
+
+    def preload(self) -> None:
+        """Decode every face now (when the set fits the budget), e.g. before loader workers fork, so that they share
+        the decoded faces instead of each decoding them again every epoch."""
+        if self._faces is not None and len(self._faces) < len(self.dataset):
+            for index in range(len(self.dataset)):
+                self._face(index)
 
     def _face(self, index: int) -> tuple[np.ndarray, int]:
         """The decoded face (read-only) and its label, from memory after the first read when the set fits."""

@@ -378,7 +378,10 @@ def make_loader(
     common: CommonArguments, dataset: torch.utils.data.Dataset, batch_size: int, *, train: bool
 ) -> torch.utils.data.DataLoader:
     """Training: shuffled (accelerate makes the sampler seedable), whole batches only (BatchNorm); validation: in
-    order, every face."""
+    order, every face. With worker processes the faces are decoded first, so the workers forked every epoch share
+    them."""
+    if common.dataloader_num_workers > 0 and hasattr(dataset, "preload"):
+        dataset.preload()
     return torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=train, drop_last=train,
                                        num_workers=common.dataloader_num_workers)  # fmt: skip
 

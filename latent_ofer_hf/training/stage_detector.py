@@ -40,18 +40,49 @@ from .runtime import (
     set_learning_rate,
 )
 
+# Clean latents kept in memory between the detector stage's passes over the clean training faces (2 + one per
+# epoch): 0.6 GB for the demo preset's 6,000 faces of 196 × 128 floats; larger sets are recomputed every pass.
+CLEAN_LATENT_CACHE_BYTES = 1024**3
+
+
+class CleanLatents:
+    """The frozen ViT's patch latents of the clean training faces (a fixed, in-order loader), gathered from every
+    process per batch (``gather_for_metrics``: the faces an uneven last batch repeats are dropped, so every face counts
+    once, as with one process). Computed on the first pass and kept when they fit ``max_bytes`` — the same values the
+    ViT would give again — else recomputed on every pass."""
+
+    def __init__(self, accelerator: Accelerator, vit, loader, max_bytes: int = CLEAN_LATENT_CACHE_BYTES):
+        self.accelerator, self.vit, self.loader, self.max_bytes = accelerator, vit, loader, max_bytes
+        self.kept: list[torch.Tensor] | None = None
+
+    def __iter__(self):
+        if self.kept is not None:
+            yield from self.kept
+            return
+        kept: list[torch.Tensor] | None = []
+        size = 0
+        for batch in self.loader:
+            with torch.no_grad():
+                latents = self.accelerator.gather_for_metrics(self.vit(batch["pixel_values"]).patch_latents)
+            size += latents.numel() * latents.element_size()
+            if kept is not None:
+                if size <= self.max_bytes:
+                    kept.append(latents)
+                else:
+                    kept = None
+            yield latents
+        self.kept = kept  # only after a whole pass
+
 
 @torch.no_grad()
-def clean_pass(accelerator: Accelerator, vit, detector: OcclusionPatchDetector, loader):
-    """Φ-mean, every clean distance and the embedding spread over one pass of clean faces: each process's batch
-    gathered (``gather_for_metrics``: the faces an uneven last batch repeats to even out the processes are dropped),
-    so every process sums every face once, as one process would."""
-    total = torch.zeros(detector.config.rep_dim, dtype=torch.float64, device=accelerator.device)
+def clean_pass(detector: OcclusionPatchDetector, latents: CleanLatents):
+    """Φ-mean, every clean distance and the embedding spread over one pass of the gathered clean latents (every
+    process computes Φ of every face, so each holds the same sums)."""
+    total = torch.zeros(detector.config.rep_dim, dtype=torch.float64, device=detector.center.device)
     count = 0
     distances, squares = [], torch.zeros_like(total)
-    for batch in loader:
-        latents = vit(batch["pixel_values"]).patch_latents.float()
-        embeddings = accelerator.gather_for_metrics(detector.embed(latents)).double()
+    for batch_latents in latents:
+        embeddings = detector.embed(batch_latents.float()).double()
         faces = embeddings.shape[0]
         embeddings = embeddings.reshape(-1, detector.config.rep_dim)
         total, count = total + embeddings.sum(0), count + embeddings.shape[0]
@@ -64,11 +95,9 @@ def clean_pass(accelerator: Accelerator, vit, detector: OcclusionPatchDetector, 
 
 
 @torch.no_grad()
-def fit_normalization(accelerator: Accelerator, vit, detector: OcclusionPatchDetector, loader) -> None:
-    """Per-position Σz, Σz² and counts over one pass of clean faces into the detector; every process's latents are
-    gathered (the padding of an uneven last batch dropped), so each face counts once whatever the process count."""
-    latents = (accelerator.gather_for_metrics(vit(batch["pixel_values"]).patch_latents) for batch in loader)
-    detector.set_input_normalization(*detector.input_statistics(latents))
+def fit_normalization(detector: OcclusionPatchDetector, latents: CleanLatents) -> None:
+    """Per-position Σz, Σz² and counts over one pass of the gathered clean latents into the detector."""
+    detector.set_input_normalization(*detector.input_statistics(iter(latents)))
 
 
 @torch.no_grad()
@@ -133,10 +162,11 @@ def run_detector(accelerator: Accelerator, arguments: TrainingArguments) -> Path
     )
     run.require_batches(train_loader, len(splits.train), settings.batch_size)
     model = accelerator.unwrap_model(detector)
+    clean = CleanLatents(accelerator, vit, clean_loader)
     if not run.resume():  # 0. the input statistics and 1. the centre, each from one gathered pass
         if model.config.input_normalization == "per_position":
-            fit_normalization(accelerator, vit, model, clean_loader)
-        center, _, _ = clean_pass(accelerator, vit, model, clean_loader)
+            fit_normalization(model, clean)
+        center, _, _ = clean_pass(model, clean)
         model.set_center(center)
         model.radius.zero_()
     epochs = settings.epochs_needed(len(train_loader), common.gradient_accumulation_steps)
@@ -160,7 +190,7 @@ def run_detector(accelerator: Accelerator, arguments: TrainingArguments) -> Path
                 break
         # 3. the radius: 0 while warming up, then the (1 − ν)-quantile of the clean distances (set by the last epoch
         # in any case: a radius left at 0 would flag every patch)
-        _, distances, spread = clean_pass(accelerator, vit, model, clean_loader)
+        _, distances, spread = clean_pass(model, clean)
         radius_set = epoch >= own.detector_warmup_epochs or epoch == epochs - 1 or stop
         if radius_set:
             model.update_radius(distances)
@@ -184,11 +214,12 @@ def fit_only(accelerator: Accelerator, run: StageRun, vit, detector: OcclusionPa
     passes, then the validation scores, logged as epoch 0."""
     detector = detector.to(accelerator.device)
     clean_loader, val_loader = accelerator.prepare(clean_loader, val_loader)
+    clean = CleanLatents(accelerator, vit, clean_loader)
     if detector.config.input_normalization == "per_position":
-        fit_normalization(accelerator, vit, detector, clean_loader)
-    center, _, _ = clean_pass(accelerator, vit, detector, clean_loader)
+        fit_normalization(detector, clean)
+    center, _, _ = clean_pass(detector, clean)
     detector.set_center(center)
-    _, distances, spread = clean_pass(accelerator, vit, detector, clean_loader)
+    _, distances, spread = clean_pass(detector, clean)
     detector.update_radius(distances)
     scores = patch_scores(accelerator, vit, detector.eval(), val_loader)
     for _ in run.epochs(1):
@@ -198,4 +229,4 @@ def fit_only(accelerator: Accelerator, run: StageRun, vit, detector: OcclusionPa
     return run.finish({"detector": detector})
 
 
-__all__ = ["clean_pass", "fit_normalization", "fit_only", "patch_scores", "run_detector"]
+__all__ = ["CleanLatents", "clean_pass", "fit_normalization", "fit_only", "patch_scores", "run_detector"]

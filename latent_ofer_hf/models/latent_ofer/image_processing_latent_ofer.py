@@ -5,11 +5,24 @@ Pure PIL + numpy (no torchvision); face detection and alignment happen before it
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import torch
 from PIL import Image
 from transformers.image_processing_utils import BaseImageProcessor, BatchFeature
 from transformers.image_utils import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
+
+
+@functools.lru_cache(maxsize=8)
+def normalization_table(mean: tuple[float, ...], std: tuple[float, ...]) -> np.ndarray:
+    """``[3, 256]`` float32: ``(value / 255 − mean) / std`` per channel and uint8 value, with the same float32
+    operations as on a whole image, so looking pixels up gives the same bits (and is about five times faster)."""
+    values = np.arange(256, dtype=np.float32)[:, None] / 255.0
+    table = (values - np.asarray(mean, dtype=np.float32)) / np.asarray(std, dtype=np.float32)
+    table = np.ascontiguousarray(table.T)
+    table.flags.writeable = False
+    return table
 
 
 class LatentOferImageProcessor(BaseImageProcessor):
@@ -42,9 +55,9 @@ class LatentOferImageProcessor(BaseImageProcessor):
             image = image.convert("RGB")
         if image.size != (self.size, self.size):
             image = image.resize((self.size, self.size), Image.Resampling.BILINEAR)
-        array = np.asarray(image, dtype=np.float32) / 255.0
-        array = (array - np.asarray(self.image_mean, dtype=np.float32)) / np.asarray(self.image_std, dtype=np.float32)
-        return torch.from_numpy(array.transpose(2, 0, 1).copy())
+        array = np.asarray(image)
+        table = normalization_table(tuple(self.image_mean), tuple(self.image_std))
+        return torch.from_numpy(np.stack([table[channel][array[..., channel]] for channel in range(3)]))
 
     def to_image(self, pixel_values: torch.Tensor) -> Image.Image:
         """Inverse for display: ``[3, H, W]`` normalised tensor → RGB PIL image (clipped to [0, 255])."""
