@@ -423,7 +423,7 @@ def test_the_image_processor_loads_through_auto_and_takes_arrays(tmp_path):
         processor(face.astype(np.float32))
 
 
-def test_processor_normalises_every_uint8_value_as_the_float_formula_to_the_bit(tmp_path):
+def test_processor_normalizes_every_uint8_value_as_the_float_formula_to_the_bit(tmp_path):
     import json
 
     import numpy as np
