@@ -250,10 +250,11 @@ class OccludedFERPipeline(ChunkPipeline):
         ``topk``) is named, with the closest known one, rather than a TypeError about this method."""
         unknown = sorted(set(options) - CALL_OPTIONS)
         if unknown:
-            close = difflib.get_close_matches(unknown[0], sorted(CALL_OPTIONS | {"batch_size"}), n=1)
+            known = sorted(CALL_OPTIONS | {"batch_size", "num_workers"})  # the last two: transformers' own
+            close = difflib.get_close_matches(unknown[0], known, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
-            known = ", ".join(sorted(CALL_OPTIONS | {"batch_size", "num_workers"}))
-            raise ValueError(f"unknown option {unknown[0]!r} of the occluded-fer pipeline{hint} (its options: {known})")
+            message = f"unknown option {unknown[0]!r} of the occluded-fer pipeline{hint}"
+            raise ValueError(f"{message} (its options: {', '.join(known)})")
         return self._sanitize_options(**options)
 
     def _sanitize_options(  # its keyword names are CALL_OPTIONS

@@ -84,7 +84,7 @@ def _generate_synthfer(num_images: int, split: str, seed: int) -> datasets.Datas
     workers = max(1, cores // PartialState().num_processes) if num_images >= PARALLEL_SYNTHFER_FACES else 1
     with warnings.catch_warnings():  # pyarrow's deprecation notice from datasets' shard merge, not ours
         warnings.simplefilter("ignore", FutureWarning)
-        return synthfer_dataset(num_images, split=split, seed=seed, num_proc=workers if workers > 1 else None)
+        return synthfer_dataset(num_images, split=split, seed=seed, num_proc=workers)
 
 
 def read_face_splits(common: CommonArguments) -> FaceSplits:

@@ -97,7 +97,7 @@ def clean_pass(detector: OcclusionPatchDetector, latents: CleanLatents):
 @torch.no_grad()
 def fit_normalization(detector: OcclusionPatchDetector, latents: CleanLatents) -> None:
     """Per-position Σz, Σz² and counts over one pass of the gathered clean latents into the detector."""
-    detector.set_input_normalization(*detector.input_statistics(iter(latents)))
+    detector.set_input_normalization(*detector.input_statistics(latents))
 
 
 @torch.no_grad()
