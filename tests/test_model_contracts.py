@@ -449,6 +449,25 @@ def test_processor_normalizes_every_uint8_value_as_the_float_formula_to_the_bit(
     assert "table" not in (tmp_path / "preprocessor_config.json").read_text()
 
 
+def test_processor_reads_arrays_without_pil_as_it_reads_their_images():
+    import numpy as np
+    from PIL import Image
+
+    from latent_ofer_hf import LatentOferImageProcessor
+
+    processor = LatentOferImageProcessor(size=32)
+    face = np.random.default_rng(1).integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    for array in (face, face[:, ::-1], face[::-1, :, ::-1]):  # strided views too, as the flips of training give
+        expected = processor.to_pixel_values(Image.fromarray(np.ascontiguousarray(array)))
+        assert torch.equal(processor.array_to_pixel_values(array), expected)
+    larger = np.random.default_rng(2).integers(0, 256, (48, 40, 3), dtype=np.uint8)  # resized, as its image is
+    got = processor.array_to_pixel_values(larger)
+    assert got.shape == (3, 32, 32) and torch.equal(got, processor.to_pixel_values(Image.fromarray(larger)))
+    for bad in (face.astype(np.float32), face[..., 0], face[..., :2]):
+        with pytest.raises(ValueError, match=r"RGB uint8 \[H, W, 3\]"):
+            processor.array_to_pixel_values(bad)
+
+
 def test_load_options_reach_the_same_parts_through_automodel_and_the_class(tmp_path):
     from transformers import AutoModel
 

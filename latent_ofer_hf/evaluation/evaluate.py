@@ -129,8 +129,8 @@ class EvaluationFaces(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.rows)
 
-    def _tensor(self, array: np.ndarray) -> torch.Tensor:
-        return self.processor.to_pixel_values(Image.fromarray(np.ascontiguousarray(array)))
+    def _tensor(self, image: np.ndarray | Image.Image) -> torch.Tensor:
+        return self.processor.array_to_pixel_values(np.asarray(image))
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         row = self.rows[int(index)]

@@ -151,14 +151,15 @@ def fer_augment(array: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     filled with the ImageNet mean (the value 0 after normalisation, as torchvision's default)."""
     if rng.random() < 0.5:
         array = array[:, ::-1]
-    image = Image.fromarray(np.ascontiguousarray(array))
     if rng.random() < 0.2:
+        image = Image.fromarray(np.ascontiguousarray(array))
         image = image.rotate(float(rng.uniform(-20, 20)), resample=Image.Resampling.BILINEAR)
         padded = Image.new("RGB", (IMAGE_SIZE + 64, IMAGE_SIZE + 64))
         padded.paste(image, (32, 32))
         top, left = (int(rng.integers(0, 65)) for _ in range(2))
-        image = padded.crop((left, top, left + IMAGE_SIZE, top + IMAGE_SIZE))
-    array = np.array(image)
+        array = np.array(padded.crop((left, top, left + IMAGE_SIZE, top + IMAGE_SIZE)))
+    else:
+        array = np.array(array)  # the erasing below writes into its own copy, never into the shared face
     if rng.random() < 0.5:
         for _ in range(10):  # torchvision's RandomErasing tries up to 10 boxes
             area = IMAGE_SIZE * IMAGE_SIZE * rng.uniform(0.02, 0.25)
@@ -251,7 +252,7 @@ class FaceTensors(torch.utils.data.Dataset):
         return len(self.dataset)
 
     def _tensor(self, array: np.ndarray) -> torch.Tensor:
-        return self.processor.to_pixel_values(Image.fromarray(np.ascontiguousarray(array)))
+        return self.processor.array_to_pixel_values(array)
 
     def preload(self) -> None:
         """Decode every face now (when the set fits the budget), e.g. before loader workers fork, so that they share

@@ -55,9 +55,21 @@ class LatentOferImageProcessor(BaseImageProcessor):
             image = image.convert("RGB")
         if image.size != (self.size, self.size):
             image = image.resize((self.size, self.size), Image.Resampling.BILINEAR)
-        array = np.asarray(image)
+        return self.array_to_pixel_values(np.asarray(image))
+
+    def array_to_pixel_values(self, array: np.ndarray) -> torch.Tensor:
+        """An RGB uint8 ``[H, W, 3]`` array → ``[3, size, size]`` float tensor, the same values as
+        :meth:`to_pixel_values` of that image; at ``size``×``size`` without a round trip through PIL (the training
+        and evaluation data sets' faces)."""
+        if array.dtype != np.uint8 or array.ndim != 3 or array.shape[-1] != 3:
+            raise ValueError(f"expected an RGB uint8 [H, W, 3] array, got shape {array.shape} and dtype {array.dtype}")
+        if array.shape[:2] != (self.size, self.size):
+            return self.to_pixel_values(Image.fromarray(np.ascontiguousarray(array)))
         table = normalization_table(tuple(self.image_mean), tuple(self.image_std))
-        return torch.from_numpy(np.stack([table[channel][array[..., channel]] for channel in range(3)]))
+        pixel_values = np.empty((3, self.size, self.size), dtype=np.float32)
+        for channel in range(3):
+            np.take(table[channel], array[..., channel], out=pixel_values[channel])
+        return torch.from_numpy(pixel_values)
 
     def to_image(self, pixel_values: torch.Tensor) -> Image.Image:
         """Inverse for display: ``[3, H, W]`` normalised tensor → RGB PIL image (clipped to [0, 255])."""
