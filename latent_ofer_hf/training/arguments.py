@@ -93,6 +93,13 @@ class CommonArguments:
         "Tracker for losses and metrics (tensorboard needs `pip install latent-ofer-hf[train]`).", default="none"
     )
     dataloader_num_workers: int = _help("Data loading worker processes per training process.", default=0)
+    cpu_threads: int = _help(
+        "CPU threads per training process (torch.set_num_threads); 0: the cores this process may use, divided by the "
+        "training processes on this machine. OMP_NUM_THREADS is not read: `accelerate launch` sets it to 1 unless "
+        "told otherwise, leaving all but one core idle. CPU kernels round differently with another thread count, so "
+        "a seed repeats a run bit for bit with the same count on the same kind of CPU (docs/training.md).",
+        default=0,
+    )
     push_to_hub: bool = _help("Upload the final system to the Hub (needs network and a token).", default=False)
     hub_model_id: str | None = _help(
         "Hub repository for --push_to_hub (default: the output folder's name).", default=None
@@ -534,6 +541,8 @@ def _check(arguments: TrainingArguments) -> None:
         )
     if common.dataloader_num_workers < 0:
         raise ValueError(f"--dataloader_num_workers must be >= 0, got {common.dataloader_num_workers}")
+    if common.cpu_threads < 0:
+        raise ValueError(f"--cpu_threads must be >= 0 (0: this process's share of the cores), got {common.cpu_threads}")
     if not 0 <= common.seed < 2**32:
         raise ValueError(f"--seed must be in [0, 2**32), got {common.seed}")
     if Path(common.output_dir).exists() and not Path(common.output_dir).is_dir():

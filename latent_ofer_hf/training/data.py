@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import collections
 import math
-import os
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +31,7 @@ from ..data.occlusion import (
 from ..data.synthfer import SEEN_OCCLUDERS, UNSEEN_OCCLUDERS, synthfer_dataset
 from ..models.latent_ofer.image_processing_latent_ofer import LatentOferImageProcessor
 from .arguments import CommonArguments, SetupError
+from .cpu import cores_per_process, local_processes
 from .protocols import PROTOCOLS, parse_protocols
 
 IMAGE_SIZE = 224
@@ -80,8 +80,8 @@ PARALLEL_SYNTHFER_FACES = 2000
 
 def _generate_synthfer(num_images: int, split: str, seed: int) -> datasets.Dataset:
     """One SynthFER split, drawn by the CPU cores this training process has to itself."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    workers = max(1, cores // PartialState().num_processes) if num_images >= PARALLEL_SYNTHFER_FACES else 1
+    processes = local_processes(PartialState().num_processes)
+    workers = cores_per_process(processes) if num_images >= PARALLEL_SYNTHFER_FACES else 1
     with warnings.catch_warnings():  # pyarrow's deprecation notice from datasets' shard merge, not ours
         warnings.simplefilter("ignore", FutureWarning)
         return synthfer_dataset(num_images, split=split, seed=seed, num_proc=workers)

@@ -16,6 +16,7 @@ from transformers.utils import logging as transformers_logging
 
 from ..evaluation.cards import card_results
 from .arguments import STAGES, SetupError, TrainingArguments, parse_args
+from .cpu import set_cpu_threads
 from .output_folder import DONE_FILE, check_output_folder
 from .runtime import make_accelerator
 from .stage_detector import run_detector
@@ -74,10 +75,11 @@ def train(arguments: TrainingArguments) -> Path:
         accelerator.print(warning)
     check_distributed_setup(accelerator)
     check_mixed_precision(accelerator)
+    threads = set_cpu_threads(common.cpu_threads, accelerator.num_processes)
     accelerator.print(
         f"latent-ofer train: stage {common.stage}, preset {common.preset}, data {common.data}, "
-        f"num_processes {accelerator.num_processes}, mixed_precision {accelerator.mixed_precision}, "
-        f"device {accelerator.device}"
+        f"num_processes {accelerator.num_processes}, cpu_threads {threads} per process, "
+        f"mixed_precision {accelerator.mixed_precision}, device {accelerator.device}"
     )
     for stage in stages:
         if stage == "recognizer" and arguments.recognizer.baseline and common.stage == "all":
