@@ -249,12 +249,54 @@ def test_the_lambda_sc_of_a_reconstructor_run_is_the_flag_s(trained, tmp_path):
         parse_args([*TINY, "--reconstructor_lambda_sc", "-1"])
 
 
+def test_cpu_threads_are_the_process_s_share_of_its_cores_whatever_omp_num_threads_says(monkeypatch):
+    from latent_ofer_hf.training.cpu import set_cpu_threads
+
+    before = torch.get_num_threads()
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3, 4}, raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # what `accelerate launch` sets unless told otherwise
+    monkeypatch.delenv("LOCAL_WORLD_SIZE", raising=False)
+    try:
+        assert set_cpu_threads(0, 1) == 5 and torch.get_num_threads() == 5
+        assert set_cpu_threads(0, 2) == 2  # 5 cores, 2 processes: 2 each
+        monkeypatch.setenv("LOCAL_WORLD_SIZE", "4")  # 8 processes on 2 machines: 4 share these cores
+        assert set_cpu_threads(0, 8) == 1
+        assert set_cpu_threads(3, 8) == 3 and torch.get_num_threads() == 3  # asked for: as asked
+    finally:
+        torch.set_num_threads(before)
+    with pytest.raises(ValueError, match="--cpu_threads must be >= 0"):
+        parse_args([*TINY, "--cpu_threads", "-1"])
+    from latent_ofer_hf.training.cards import changed_flags
+
+    run = {"preset": "demo", "data": "synthfer"}  # a count given is part of the command that repeats the run
+    assert changed_flags({**run, "cpu_threads": 1}, ["cpu_threads"]) == ["--cpu_threads 1"]
+    assert changed_flags({**run, "cpu_threads": 0}, ["cpu_threads"]) == []
+
+
+def test_accelerate_launch_of_one_process_trains_on_every_core(tmp_path):
+    """`accelerate launch` (no --cpu, no config) sets OMP_NUM_THREADS=1 in the process it starts: train.py must still
+    use the cores, and record how many."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    launch = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", "1", "--num_machines", "1",
+              "--mixed_precision", "no", "--dynamo_backend", "no"]  # fmt: skip
+    env = {key: value for key, value in _env().items() if key != "OMP_NUM_THREADS"}
+    command = [*launch, str(ROOT / "train.py"), *TINY, "--stage", "teacher", "--max_train_steps", "1"]
+    result = subprocess.run([*command, "--output_dir", str(tmp_path)], env=env, capture_output=True, text=True,
+                            timeout=600, cwd=ROOT)  # fmt: skip
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log[-3000:]
+    assert f"num_processes 1, cpu_threads {cores} per process" in log, log[-2000:]
+    assert json.loads((tmp_path / "stages" / "teacher" / "stage_done.json").read_text())["cpu_threads"] == cores
+
+
 def test_two_processes_train_every_stage(tmp_path):
     """Two real gloo processes (the log proves it); DDP with find_unused_parameters=False would raise on the second
     step if a trainable parameter got no gradient, so finishing also shows there are none."""
     output = tmp_path / "two"
     log = _run(2, [*TINY, "--stage", "all", "--max_train_steps", "3", "--output_dir", str(output)])
     assert "num_processes 2" in log, log[-2000:]
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    assert f"cpu_threads {max(1, cores // 2)} per process" in log, log[-2000:]  # the cores shared by the two
     for stage in ("mae", "teacher", "detector", "reconstructor", "recognizer"):
         assert json.loads((output / "stages" / stage / "stage_done.json").read_text())["global_step"] == 3
     from transformers import pipeline

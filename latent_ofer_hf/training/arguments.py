@@ -299,10 +299,11 @@ ARGUMENT_CLASSES = (
 )
 
 
-# the common flags that change what a stage trains (the others choose where, how often and how it is logged)
+# the common flags that change what a stage trains (cpu_threads: its float rounding; the others choose where, how
+# often and how it is logged)
 TRAINING_FLAGS = ("preset", "data", "data_dir", "synthfer_train_size", "synthfer_validation_size",
                   "validation_fraction", "seed", "per_device_train_batch_size", "gradient_accumulation_steps",
-                  "learning_rate", "num_train_epochs", "max_train_steps")  # fmt: skip
+                  "learning_rate", "num_train_epochs", "max_train_steps", "cpu_threads")  # fmt: skip
 
 
 def stage_flags(stage: str) -> tuple[str, ...]:
