@@ -1,15 +1,17 @@
 """Training throughput per stage: faces per second of `train.py`, one process and two (gloo on the CPU).
 
     python benchmarks/train_throughput.py [--presets tiny] [--steps 8] [--batch 4] [--processes 1 2]
-                                          [--cpu_threads 0]
+                                          [--cpu_threads 0] [--workers 0] [--stages mae ...]
 
 Each stage runs `--steps` optimizer steps from the same prerequisites (the earlier stages trained for one step
 first) and reports the `train_samples_per_second` its run measured itself: faces over every process per second of
 its training loop (data loading and steps; the first batch, start-up and validation excluded). The machine is
 printed; compare the figures of one run with each other, not with other days. ``--cpu_threads 1 2`` runs every stage
 with each thread count per process (0, the default: train.py's own, the process's share of the cores) and prints
-the ratios of the last count to the first.
-Last line: `train_faces_per_s <preset>:<processes>:<stage>=<float> ...` (`<processes>x<threads>` for a count given).
+the ratios of the last count to the first; ``--workers 0 1`` does the same with data loading worker processes
+(`--dataloader_num_workers`).
+Last line: `train_faces_per_s <preset>:<processes>:<stage>=<float> ...` (`<processes>x<threads>` for a count given,
+`...w<workers>` for several worker counts).
 """
 
 from __future__ import annotations
@@ -54,9 +56,11 @@ def _run(processes: int, args: list[str]) -> float:
     return time.perf_counter() - started
 
 
-def _label(processes: int, threads: int) -> str:
-    """``2``, or ``2x1`` for two processes of one thread each (a thread count given)."""
-    return f"{processes}x{threads}" if threads else str(processes)
+def _label(processes: int, threads: int, workers: int | None = None) -> str:
+    """``2``, ``2x1`` for two processes of one thread each (a thread count given), ``2x1w1`` with one data loading
+    worker each (several worker counts compared)."""
+    label = f"{processes}x{threads}" if threads else str(processes)
+    return label if workers is None else f"{label}w{workers}"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -66,6 +70,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch", type=positive_int, default=4, help="per-process batch size")
     parser.add_argument("--processes", nargs="+", type=positive_int, default=[1, 2])
     parser.add_argument("--cpu_threads", nargs="+", type=int, default=[0], help="threads per process, 0: train.py's")
+    parser.add_argument("--workers", nargs="+", type=int, default=[0], help="data loading workers per process")
+    parser.add_argument("--stages", nargs="+", default=list(STAGES), choices=STAGES, help="the stages measured")
     args = parser.parse_args(argv)
     print(machine())
     results = {}
@@ -78,14 +84,18 @@ def main(argv: list[str] | None = None) -> None:
                       "--per_device_eval_batch_size", batch, "--num_train_epochs", "1"]  # fmt: skip
             base = Path(scratch) / preset
             _run(1, [*common, "--stage", "all", "--max_train_steps", "1", "--output_dir", str(base)])
-            for processes, threads, stage in product(args.processes, args.cpu_threads, STAGES):
-                run = _label(processes, threads)
+            several = len(args.workers) > 1
+            stages = [stage for stage in STAGES if stage in args.stages]
+            # the counts compared run side by side, stage by stage, so that a machine slowing down shows in both
+            for processes, stage, threads, workers in product(args.processes, stages, args.cpu_threads, args.workers):
+                run = _label(processes, threads, workers if several else None)
                 folder = Path(scratch) / f"{preset}-{run}-{stage}"
                 shutil.copytree(base / "stages", folder / "stages")
                 for later in STAGES[STAGES.index(stage) :]:
                     shutil.rmtree(folder / "stages" / later)
                 _run(processes, [*common, "--stage", stage, "--max_train_steps", str(args.steps),
-                                 "--cpu_threads", str(threads), "--output_dir", str(folder)])  # fmt: skip
+                                 "--cpu_threads", str(threads), "--dataloader_num_workers", str(workers),
+                                 "--output_dir", str(folder)])  # fmt: skip
                 done = json.loads((folder / "stages" / stage / "stage_done.json").read_text())
                 rate = done["train_samples_per_second"]
                 if rate is None:  # nothing trained (a detector with the identity projector is only fitted)
@@ -93,15 +103,22 @@ def main(argv: list[str] | None = None) -> None:
                     continue
                 results[f"{preset}:{run}:{stage}"] = rate
                 print(
-                    f"{preset:<6} {processes} process(es), {done['cpu_threads']} thread(s) each  {stage:<14} "
+                    f"{preset:<6} {processes} process(es), {done['cpu_threads']} thread(s), {workers} worker(s) each  "
+                    f"{stage:<14} "
                     f"{rate:8.2f} faces/s  (batch {args.batch} per process, {args.steps} steps)"
                 )
             first, last = args.cpu_threads[0], args.cpu_threads[-1]
-            for processes, stage in product(args.processes if first != last else [], STAGES):
-                keys = [f"{preset}:{_label(processes, threads)}:{stage}" for threads in (first, last)]
+            for processes, workers, stage in product(args.processes if first != last else [], args.workers, STAGES):
+                keys = [f"{preset}:{_label(processes, t, workers if several else None)}:{stage}" for t in (first, last)]
                 if all(key in results for key in keys):
                     ratio = results[keys[1]] / results[keys[0]]
                     print(f"{preset:<6} {processes} process(es)  {stage:<14} {last} vs {first} threads: {ratio:.2f}x")
+            first, last = args.workers[0], args.workers[-1]
+            for processes, threads, stage in product(args.processes if several else [], args.cpu_threads, STAGES):
+                keys = [f"{preset}:{_label(processes, threads, w)}:{stage}" for w in (first, last)]
+                if all(key in results for key in keys):
+                    ratio = results[keys[1]] / results[keys[0]]
+                    print(f"{preset:<6} {processes} process(es)  {stage:<14} {last} vs {first} workers: {ratio:.2f}x")
     print("train_faces_per_s " + " ".join(f"{key}={value:.3f}" for key, value in results.items()))
 
 

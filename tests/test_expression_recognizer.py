@@ -567,6 +567,38 @@ def test_the_grid_latent_head_reads_each_feature_where_it_sits():
         tiny_config(latent_head="grid", latent_grid_dim=0)
 
 
+def test_the_attention_latent_head_trains_the_same_on_every_run_and_thread_count():
+    """Its position table's gradient repeats bit for bit on two threads (indexing the table added into it in parallel,
+    in no fixed order) and equals, on one thread, what indexing gave there: a one-thread run repeats older weights."""
+    from latent_ofer_hf.models.expression_recognizer.latent_heads import AttentionLatentHead
+
+    torch.manual_seed(0)
+    head = AttentionLatentHead(latent_dim=64, num_patches=196, out_dim=16).train()
+    torch.nn.init.normal_(head.position_embeddings), torch.nn.init.normal_(head.query)
+    selected = torch.randn(32, 49, 64)
+    indices = torch.stack([torch.randperm(196)[:49] for _ in range(32)])  # unsorted: many rows met by both threads
+
+    def gradient(forward) -> torch.Tensor:
+        head.zero_grad()
+        forward(selected, indices).square().sum().backward()
+        return head.position_embeddings.grad.clone()
+
+    def indexing(selected, indices):  # the forward as it was: position_embeddings[indices]
+        tokens = head.input_norm(selected) + head.position_embeddings[indices]
+        pooled, _ = head.attention(head.query.expand(len(selected), -1, -1), tokens, tokens, need_weights=False)
+        return head.projection(head.output_norm(pooled[:, 0]))
+
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        first = gradient(head)
+        assert all(torch.equal(gradient(head), first) for _ in range(10))
+        torch.set_num_threads(1)
+        assert torch.equal(gradient(head), gradient(indexing))
+    finally:
+        torch.set_num_threads(threads)
+
+
 def test_branch_norm_puts_both_vectors_on_one_scale_before_the_fusion_head():
     torch.manual_seed(0)
     net = ExpressionRecognizer(tiny_config(branch_norm=True, latent_head="grid")).eval()

@@ -1,7 +1,6 @@
 """Training with Accelerate (`train.py`): arguments, every stage on the tiny preset, two real processes, exact resume
 after SIGKILL, losses that go down, corrupt images skipped and counted."""
 
-import argparse
 import collections
 import json
 import math
@@ -271,6 +270,24 @@ def test_cpu_threads_are_the_process_s_share_of_its_cores_whatever_omp_num_threa
     run = {"preset": "demo", "data": "synthfer"}  # a count given is part of the command that repeats the run
     assert changed_flags({**run, "cpu_threads": 1}, ["cpu_threads"]) == ["--cpu_threads 1"]
     assert changed_flags({**run, "cpu_threads": 0}, ["cpu_threads"]) == []
+
+
+def test_loader_workers_are_the_stage_s_own_for_a_lone_process_unless_given(monkeypatch):
+    from latent_ofer_hf.training.runtime import StageSettings
+
+    common = parse_args([*TINY]).common
+    monkeypatch.delenv("LOCAL_WORLD_SIZE", raising=False)
+    assert common.dataloader_num_workers is None
+    assert StageSettings.resolve(common, 4, 0.1, 1, workers=1).workers == 1
+    assert StageSettings.resolve(common, 4, 0.1, 1).workers == 0  # a stage without its own count
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")  # two training processes share the cores: no workers besides
+    assert StageSettings.resolve(common, 4, 0.1, 1, workers=1).workers == 0
+    given = parse_args([*TINY, "--dataloader_num_workers", "3"]).common
+    assert StageSettings.resolve(given, 4, 0.1, 1, workers=1).workers == 3
+    assert StageSettings.resolve(parse_args([*TINY, "--dataloader_num_workers", "0"]).common, 4, 0.1, 1,
+                                 workers=1).workers == 0  # fmt: skip
+    with pytest.raises(ValueError, match="--dataloader_num_workers must be >= 0"):
+        parse_args([*TINY, "--dataloader_num_workers", "-1"])
 
 
 def test_accelerate_launch_of_one_process_trains_on_every_core(tmp_path):
@@ -798,6 +815,22 @@ def test_faces_kept_in_memory_give_the_items_of_a_fresh_read_every_epoch(monkeyp
     assert len(cached._faces) == len(faces) and not cached._faces[0].flags.writeable
 
 
+def test_sets_without_the_clean_face_give_the_same_items_less_it():
+    """The detector and recogniser stages never read ``clean_pixel_values``: their sets leave it out, and every other
+    tensor, the random draws included, stays as it was."""
+    from latent_ofer_hf.data.synthfer import synthfer_dataset
+    from latent_ofer_hf.training import data
+
+    faces = synthfer_dataset(6, split="train", seed=0, occlusion="none")
+    options = {"seed": 0, "train": True, "augmentation": "fer", "protocols": {"seen": 1.0, "random_patch": 1.0}}
+    full, lean = data.FaceTensors(faces, **options), data.FaceTensors(faces, keep_clean=False, **options)
+    for index in range(len(faces)):
+        a, b = full[index], lean[index]
+        assert "clean_pixel_values" in a and a.keys() - b.keys() == {"clean_pixel_values"}, index
+        assert all(torch.equal(a[key], b[key]) for key in b), index
+        assert not torch.equal(a["clean_pixel_values"], a["pixel_values"])  # occluded: the clean face differs
+
+
 def test_the_stages_share_decoded_faces_and_loader_workers_get_them_decoded(monkeypatch):
     """Every stage builds its own FaceTensors over the run's train and validation sets: a face is decoded once per
     run, not once per stage; with loader workers the faces are decoded before the workers fork (else each epoch's
@@ -815,10 +848,9 @@ def test_the_stages_share_decoded_faces_and_loader_workers_get_them_decoded(monk
     second = data.FaceTensors(faces, seed=0, train=False, protocols={"seen": 1.0})
     second[3]
     assert len(decoded) == len(faces)  # the second stage's set decoded nothing again
-    common = argparse.Namespace(dataloader_num_workers=1)
     monkeypatch.setattr(data, "_DECODED", collections.OrderedDict())
     third = data.FaceTensors(faces, seed=0, train=True)
-    loader = runtime.make_loader(common, third, 4, train=False)
+    loader = runtime.make_loader(third, 4, train=False, workers=1)
     assert len(third._faces) == len(faces) and len(decoded) == 2 * len(faces)  # decoded before the workers start
     batches = list(loader)
     assert torch.equal(torch.cat([batch["pixel_values"] for batch in batches]),

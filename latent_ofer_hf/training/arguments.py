@@ -92,7 +92,12 @@ class CommonArguments:
     report_to: Literal["none", "tensorboard"] = _help(
         "Tracker for losses and metrics (tensorboard needs `pip install latent-ofer-hf[train]`).", default="none"
     )
-    dataloader_num_workers: int = _help("Data loading worker processes per training process.", default=0)
+    dataloader_num_workers: int | None = _help(
+        "Data loading worker processes per training process (default: the stage's: one in the reconstructor and "
+        "recognizer stages when a single training process runs on the machine, none otherwise; measured on 2 CPU "
+        "cores in docs/training.md). The faces are the same whoever prepares them.",
+        default=None,
+    )
     cpu_threads: int = _help(
         "CPU threads per training process (torch.set_num_threads); 0: the cores this process may use, divided by the "
         "training processes on this machine. OMP_NUM_THREADS is not read: `accelerate launch` sets it to 1 unless "
@@ -540,7 +545,7 @@ def _check(arguments: TrainingArguments) -> None:
         raise ValueError(
             f"--per_device_eval_batch_size must be a positive integer, got {common.per_device_eval_batch_size}"
         )
-    if common.dataloader_num_workers < 0:
+    if common.dataloader_num_workers is not None and common.dataloader_num_workers < 0:
         raise ValueError(f"--dataloader_num_workers must be >= 0, got {common.dataloader_num_workers}")
     if common.cpu_threads < 0:
         raise ValueError(f"--cpu_threads must be >= 0 (0: this process's share of the cores), got {common.cpu_threads}")

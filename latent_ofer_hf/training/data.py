@@ -219,6 +219,8 @@ class FaceTensors(torch.utils.data.Dataset):
         train: augment, and draw anew every epoch (``set_epoch``); otherwise one fixed draw per face.
         augmentation: ``"mild"`` (flip and a 90–100 % crop: the patch grid positions matter) or ``"fer"`` (the
             official recogniser's, :func:`fer_augment`).
+        keep_clean: with occlusion, also return ``clean_pixel_values`` (the reconstructor's target); the stages
+            that never read it leave it out, saving its normalisation (the same faces otherwise).
     """
 
     def __init__(
@@ -231,10 +233,11 @@ class FaceTensors(torch.utils.data.Dataset):
         occlusion_probability: float = 1.0,
         purpose: int = 0,
         augmentation: str = "mild",
+        keep_clean: bool = True,
     ):
         if augmentation not in ("mild", "fer"):
             raise ValueError(f"augmentation must be 'mild' or 'fer', got {augmentation!r}")
-        self.augmentation = augmentation
+        self.augmentation, self.keep_clean = augmentation, keep_clean
         self.dataset, self.seed, self.train, self.purpose = dataset, seed, train, purpose
         self.protocols = protocols
         self.occlusion_probability = occlusion_probability
@@ -289,7 +292,8 @@ class FaceTensors(torch.utils.data.Dataset):
                 weights = np.asarray([self.protocols[name] for name in names], dtype=np.float64)
                 protocol = names[int(rng.choice(len(names), p=weights / weights.sum()))]
                 image, pixel_mask, patch_mask, _ = occlude(clean, protocol, rng)
-            item["clean_pixel_values"] = self._tensor(clean)
+            if self.keep_clean:
+                item["clean_pixel_values"] = self._tensor(clean)
             item["pixel_mask"] = torch.from_numpy(pixel_mask.copy())[None]
             item["patch_mask"] = torch.from_numpy(patch_mask.copy())
         item["pixel_values"] = self._tensor(image)

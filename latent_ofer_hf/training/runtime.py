@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 
 from .arguments import STAGES, CommonArguments, SetupError, stage_flags
 from .cards import write_component_card
+from .cpu import local_processes
 from .data import FaceSplits, load_face_splits
 from .output_folder import DONE_FILE
 
@@ -61,14 +62,24 @@ class StageSettings:
     learning_rate: float
     epochs: int
     max_steps: int | None
+    workers: int = 0  # data loading worker processes per training process
 
     @classmethod
-    def resolve(cls, common: CommonArguments, batch_size: int, learning_rate: float, epochs: int) -> StageSettings:
+    def resolve(
+        cls, common: CommonArguments, batch_size: int, learning_rate: float, epochs: int, *, workers: int = 0
+    ) -> StageSettings:
+        """``workers``: the stage's own loader workers when its process is the machine's only training process (with
+        several, their threads already share the cores: none), unless ``--dataloader_num_workers`` is given."""
+        if common.dataloader_num_workers is not None:
+            workers = common.dataloader_num_workers
+        elif local_processes(1) > 1:
+            workers = 0
         return cls(
             batch_size=common.per_device_train_batch_size or batch_size,
             learning_rate=common.learning_rate if common.learning_rate is not None else learning_rate,
             epochs=common.num_train_epochs or epochs,
             max_steps=common.max_train_steps,
+            workers=workers,
         )
 
     def total_steps(self, batches_per_epoch: int, accumulation: int) -> int:
@@ -376,15 +387,15 @@ def epoch_means(accelerator: Accelerator, sums: torch.Tensor, count: int) -> lis
 
 
 def make_loader(
-    common: CommonArguments, dataset: torch.utils.data.Dataset, batch_size: int, *, train: bool
+    dataset: torch.utils.data.Dataset, batch_size: int, *, train: bool, workers: int
 ) -> torch.utils.data.DataLoader:
     """Training: shuffled (accelerate makes the sampler seedable), whole batches only (BatchNorm); validation: in
     order, every face. With worker processes the faces are decoded first, so the workers forked every epoch share
-    them."""
-    if common.dataloader_num_workers > 0 and hasattr(dataset, "preload"):
+    them; the items do not depend on who prepares them (each draws from its own seeded generator)."""
+    if workers > 0 and hasattr(dataset, "preload"):
         dataset.preload()
     return torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=train, drop_last=train,
-                                       num_workers=common.dataloader_num_workers)  # fmt: skip
+                                       num_workers=workers)  # fmt: skip
 
 
 def set_learning_rate(optimizer: torch.optim.Optimizer, learning_rate: float) -> None:

@@ -144,14 +144,15 @@ def run_detector(accelerator: Accelerator, arguments: TrainingArguments) -> Path
     detector = OcclusionPatchDetector(own.detector_config(common.preset))
     eval_batch = common.per_device_eval_batch_size
     semi_supervised = detector.config.objective == "semi-supervised"
-    occlusion = {"protocols": parse_protocols(own.detector_masks), "purpose": 4,
+    occlusion = {"protocols": parse_protocols(own.detector_masks), "purpose": 4, "keep_clean": False,
                  "occlusion_probability": own.detector_occlusion_probability}  # fmt: skip
     train_set = FaceTensors(splits.train, seed=common.seed, train=True, **(occlusion if semi_supervised else {}))
-    train_loader = make_loader(common, train_set, settings.batch_size, train=True)
-    clean_loader = make_loader(common, FaceTensors(splits.train, seed=common.seed, train=False), eval_batch,
-                               train=False)  # fmt: skip
-    occluded = FaceTensors(splits.validation, seed=common.seed, train=False, protocols={"seen": 1.0}, purpose=2)
-    val_loader = make_loader(common, occluded, eval_batch, train=False)
+    train_loader = make_loader(train_set, settings.batch_size, train=True, workers=settings.workers)
+    clean_loader = make_loader(FaceTensors(splits.train, seed=common.seed, train=False), eval_batch,
+                               train=False, workers=settings.workers)  # fmt: skip
+    occluded = FaceTensors(splits.validation, seed=common.seed, train=False, protocols={"seen": 1.0}, purpose=2,
+                           keep_clean=False)  # fmt: skip
+    val_loader = make_loader(occluded, eval_batch, train=False, workers=settings.workers)
     if not any(parameter.requires_grad for parameter in detector.parameters()):
         return fit_only(accelerator, run, vit, detector, clean_loader, val_loader)
     optimizer = torch.optim.Adam(

@@ -90,8 +90,8 @@ def run_mae(accelerator: Accelerator, arguments: TrainingArguments) -> Path:
     backbone.mae.config.mask_ratio = own.mae_mask_ratio
     train_set = FaceTensors(splits.train, seed=common.seed, train=True)
     val_set = FaceTensors(splits.validation, seed=common.seed, train=False)
-    train_loader = make_loader(common, train_set, settings.batch_size, train=True)
-    val_loader = make_loader(common, val_set, common.per_device_eval_batch_size, train=False)
+    train_loader = make_loader(train_set, settings.batch_size, train=True, workers=settings.workers)
+    val_loader = make_loader(val_set, common.per_device_eval_batch_size, train=False, workers=settings.workers)
     optimizer = torch.optim.AdamW(
         parameter_groups(backbone.mae, own.mae_weight_decay), lr=settings.learning_rate, betas=(0.9, 0.95)
     )

@@ -124,10 +124,15 @@ def run_recognizer(accelerator: Accelerator, arguments: TrainingArguments) -> Pa
     if run.skip_if_done():
         return run.dir / name
     settings = StageSettings.resolve(
-        common, own.recognizer_batch_size, own.recognizer_learning_rate, own.recognizer_epochs
+        common,
+        own.recognizer_batch_size,
+        own.recognizer_learning_rate,
+        own.recognizer_epochs,
+        workers=1,  # FER augmentation and occluders overlap with the frozen system's kernels (docs/training.md)
     )
     splits = run.faces()
-    occlusion = {"protocols": RECOGNIZER_PROTOCOLS, "occlusion_probability": own.recognizer_occlusion_probability}
+    occlusion = {"protocols": RECOGNIZER_PROTOCOLS, "occlusion_probability": own.recognizer_occlusion_probability,
+                 "keep_clean": False}  # fmt: skip
     train_set = FaceTensors(splits.train, seed=common.seed, train=True, augmentation="fer", **occlusion)
     val_set = FaceTensors(splits.validation, seed=common.seed, train=False, purpose=1, **occlusion)
     schedule = {

@@ -96,7 +96,11 @@ def run_reconstructor(accelerator: Accelerator, arguments: TrainingArguments) ->
     if run.skip_if_done():
         return run.dir / "reconstructor"
     settings = StageSettings.resolve(
-        common, own.reconstructor_batch_size, own.reconstructor_learning_rate, own.reconstructor_epochs
+        common,
+        own.reconstructor_batch_size,
+        own.reconstructor_learning_rate,
+        own.reconstructor_epochs,
+        workers=1,  # pasting occluders overlaps with the small kernels of its GAN step (docs/training.md)
     )
     splits = run.faces()
     device = accelerator.device
@@ -112,8 +116,8 @@ def run_reconstructor(accelerator: Accelerator, arguments: TrainingArguments) ->
     protocols = parse_protocols(own.reconstructor_masks)
     train_set = FaceTensors(splits.train, seed=common.seed, train=True, protocols=protocols)
     val_set = FaceTensors(splits.validation, seed=common.seed, train=False, protocols=protocols, purpose=3)
-    train_loader = make_loader(common, train_set, settings.batch_size, train=True)
-    val_loader = make_loader(common, val_set, common.per_device_eval_batch_size, train=False)
+    train_loader = make_loader(train_set, settings.batch_size, train=True, workers=settings.workers)
+    val_loader = make_loader(val_set, common.per_device_eval_batch_size, train=False, workers=settings.workers)
     betas = (own.reconstructor_beta1, 0.999)
     g_optimizer = torch.optim.Adam(network.parameters(), lr=settings.learning_rate, betas=betas)
     d_optimizer = torch.optim.Adam(discriminators.trainable_parameters(), lr=settings.learning_rate, betas=betas)

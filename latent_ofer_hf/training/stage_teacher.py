@@ -75,8 +75,8 @@ def train_classifier(
     common = run.common
     train_set = train_set or FaceTensors(splits.train, seed=common.seed, train=True, augmentation="fer")
     val_set = val_set or FaceTensors(splits.validation, seed=common.seed, train=False)
-    train_loader = make_loader(common, train_set, settings.batch_size, train=True)
-    val_loader = make_loader(common, val_set, common.per_device_eval_batch_size, train=False)
+    train_loader = make_loader(train_set, settings.batch_size, train=True, workers=settings.workers)
+    val_loader = make_loader(val_set, common.per_device_eval_batch_size, train=False, workers=settings.workers)
     model = maybe_sync_batchnorm(accelerator, model)
     if optimizer_name == "sgd":
         optimizer = torch.optim.SGD(

@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 from transformers.activations import ACT2FN
 
@@ -82,7 +83,12 @@ class AttentionLatentHead(nn.Module):
         self.output_batchnorm = nn.BatchNorm1d(out_dim) if output_batchnorm else nn.Identity()
 
     def forward(self, selected: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
-        tokens = self.input_norm(selected) + self.position_embeddings[indices].to(selected.dtype)
+        # F.embedding, not position_embeddings[indices]: the same rows, but the indexing's backward adds into the
+        # table in parallel on CPU threads in no fixed order, so a seeded run would not repeat bit for bit. Looked up
+        # in [K, B] order because the attention hands the gradient back in that layout: its rows then add up in the
+        # order the indexing used on one thread (a one-thread run repeats the weights it gave, tested)
+        positions = F.embedding(indices.T, self.position_embeddings).transpose(0, 1)
+        tokens = self.input_norm(selected) + positions.to(selected.dtype)
         query = self.query.expand(selected.shape[0], -1, -1).to(selected.dtype)
         pooled, _ = self.attention(query, tokens, tokens, need_weights=False)
         return self.output_batchnorm(self.projection(self.output_norm(pooled[:, 0])))
