@@ -63,6 +63,11 @@ def _label(processes: int, threads: int, workers: int | None = None) -> str:
     return label if workers is None else f"{label}w{workers}"
 
 
+def _key(preset: str, several: bool, processes: int, threads: int, workers: int, stage: str) -> str:
+    """``<preset>:<label>:<stage>``, the name of a measured figure."""
+    return f"{preset}:{_label(processes, threads, workers if several else None)}:{stage}"
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--presets", nargs="+", default=["tiny"], choices=preset_names())
@@ -75,6 +80,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     print(machine())
     results = {}
+    several = len(args.workers) > 1
     with tempfile.TemporaryDirectory() as scratch:
         for preset in args.presets:
             faces = args.batch * max(args.processes) * (args.steps + 2)
@@ -84,7 +90,6 @@ def main(argv: list[str] | None = None) -> None:
                       "--per_device_eval_batch_size", batch, "--num_train_epochs", "1"]  # fmt: skip
             base = Path(scratch) / preset
             _run(1, [*common, "--stage", "all", "--max_train_steps", "1", "--output_dir", str(base)])
-            several = len(args.workers) > 1
             stages = [stage for stage in STAGES if stage in args.stages]
             # the counts compared run side by side, stage by stage, so that a machine slowing down shows in both
             for processes, stage, threads, workers in product(args.processes, stages, args.cpu_threads, args.workers):
@@ -101,24 +106,24 @@ def main(argv: list[str] | None = None) -> None:
                 if rate is None:  # nothing trained (a detector with the identity projector is only fitted)
                     print(f"{preset:<6} {run} process(es)  {stage:<14} trains nothing (fitted in passes)")
                     continue
-                results[f"{preset}:{run}:{stage}"] = rate
+                results[_key(preset, several, processes, threads, workers, stage)] = rate
                 print(
                     f"{preset:<6} {processes} process(es), {done['cpu_threads']} thread(s), {workers} worker(s) each  "
-                    f"{stage:<14} "
-                    f"{rate:8.2f} faces/s  (batch {args.batch} per process, {args.steps} steps)"
+                    f"{stage:<14} {rate:8.2f} faces/s  (batch {args.batch} per process, {args.steps} steps)"
                 )
-            first, last = args.cpu_threads[0], args.cpu_threads[-1]
-            for processes, workers, stage in product(args.processes if first != last else [], args.workers, STAGES):
-                keys = [f"{preset}:{_label(processes, t, workers if several else None)}:{stage}" for t in (first, last)]
-                if all(key in results for key in keys):
-                    ratio = results[keys[1]] / results[keys[0]]
-                    print(f"{preset:<6} {processes} process(es)  {stage:<14} {last} vs {first} threads: {ratio:.2f}x")
-            first, last = args.workers[0], args.workers[-1]
-            for processes, threads, stage in product(args.processes if several else [], args.cpu_threads, STAGES):
-                keys = [f"{preset}:{_label(processes, threads, w)}:{stage}" for w in (first, last)]
-                if all(key in results for key in keys):
-                    ratio = results[keys[1]] / results[keys[0]]
-                    print(f"{preset:<6} {processes} process(es)  {stage:<14} {last} vs {first} workers: {ratio:.2f}x")
+            # the last count of each compared dimension against its first, everything else equal
+            for what, dimension, counts in (("threads", 1, args.cpu_threads), ("workers", 2, args.workers)):
+                for point in product(args.processes, args.cpu_threads, args.workers, stages):
+                    if counts[0] == counts[-1] or point[dimension] != counts[0]:
+                        continue
+                    pair = (
+                        _key(preset, several, *point),
+                        _key(preset, several, *point[:dimension], counts[-1], *point[dimension + 1 :]),
+                    )
+                    if all(name in results for name in pair):
+                        ratio = results[pair[1]] / results[pair[0]]
+                        print(f"{preset:<6} {point[0]} process(es)  {point[3]:<14} {counts[-1]} vs {counts[0]} "
+                              f"{what}: {ratio:.2f}x")  # fmt: skip
     print("train_faces_per_s " + " ".join(f"{key}={value:.3f}" for key, value in results.items()))
 
 
