@@ -139,7 +139,8 @@ def test_uploads_reach_the_model_as_the_package_reads_them(app, examples, tmp_pa
     page names the face detector and, for the demo checkpoint, what its occlusion detector cannot do."""
     demo, url = app
     client = Client(url, verbose=False)
-    gray = np.asarray(Image.open(examples[0]).convert("L"))
+    gray = np.array(Image.open(examples[0]).convert("L"))
+    gray[0, 0] = 255  # the full 8-bit range: scaled by its range, the 16-bit copy comes back as the same picture
     Image.fromarray(gray).save(tmp_path / "gray8.png")
     Image.fromarray(gray.astype(np.uint16) * 257).save(tmp_path / "gray16.png")  # the same picture in 16 bit
     results = [
