@@ -270,6 +270,14 @@ def test_cpu_threads_are_the_process_s_share_of_its_cores_whatever_omp_num_threa
     run = {"preset": "demo", "data": "synthfer"}  # a count given is part of the command that repeats the run
     assert changed_flags({**run, "cpu_threads": 1}, ["cpu_threads"]) == ["--cpu_threads 1"]
     assert changed_flags({**run, "cpu_threads": 0}, ["cpu_threads"]) == []
+    from latent_ofer_hf.training.cards import training_command
+
+    common = parse_args(["--preset", "demo", "--data", "synthfer"]).common
+    auto = training_command("mae", common, {**run, "cpu_threads": 0}, "mae", cpu_threads=2)  # resolved 0 → 2
+    assert auto.endswith("--seed 0 --cpu_threads 2"), auto
+    given = training_command("mae", common, {**run, "cpu_threads": 1}, "mae", cpu_threads=1)
+    assert given.count("--cpu_threads") == 1 and given.endswith("--cpu_threads 1"), given
+    assert "--cpu_threads" not in training_command("mae", common, {**run, "cpu_threads": 0}, "mae")  # a GPU run
 
 
 def test_loader_workers_are_the_stage_s_own_for_a_lone_process_unless_given(monkeypatch):
@@ -292,18 +300,23 @@ def test_loader_workers_are_the_stage_s_own_for_a_lone_process_unless_given(monk
 
 def test_accelerate_launch_of_one_process_trains_on_every_core(tmp_path):
     """`accelerate launch` (no --cpu, no config) sets OMP_NUM_THREADS=1 in the process it starts: train.py must still
-    use the cores, and record how many."""
+    use the cores, and record how many (and which CPU kernels: both fix the run's rounding)."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     launch = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", "1", "--num_machines", "1",
               "--mixed_precision", "no", "--dynamo_backend", "no"]  # fmt: skip
     env = {key: value for key, value in _env().items() if key != "OMP_NUM_THREADS"}
+    env["ATEN_CPU_CAPABILITY"] = "default"  # ATen's plain kernels, whatever this CPU has: recorded as such
     command = [*launch, str(ROOT / "train.py"), *TINY, "--stage", "teacher", "--max_train_steps", "1"]
     result = subprocess.run([*command, "--output_dir", str(tmp_path)], env=env, capture_output=True, text=True,
                             timeout=600, cwd=ROOT)  # fmt: skip
     log = result.stdout + result.stderr
     assert result.returncode == 0, log[-3000:]
     assert f"num_processes 1, cpu_threads {cores} per process" in log, log[-2000:]
-    assert json.loads((tmp_path / "stages" / "teacher" / "stage_done.json").read_text())["cpu_threads"] == cores
+    done = json.loads((tmp_path / "stages" / "teacher" / "stage_done.json").read_text())
+    assert done["cpu_threads"] == cores and done["cpu_capability"] == "DEFAULT", done
+    card = (tmp_path / "stages" / "teacher" / "teacher" / "README.md").read_text()
+    assert "--stage teacher --preset tiny --data synthfer --seed 0 " in card, card
+    assert f" --cpu_threads {cores}\n" in card, card  # the count it resolved: what repeats the run bit for bit
 
 
 def test_two_processes_train_every_stage(tmp_path):
@@ -586,6 +599,8 @@ def test_the_cards_command_carries_every_flag_that_changed_the_run(trained):
     for flag in ("--synthfer_train_size 48", "--per_device_train_batch_size 4", "--max_train_steps 2"):
         assert flag in system, flag
     assert "--output_dir" not in system and "--per_device_eval_batch_size" not in system  # where, not what
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    assert f" --cpu_threads {cores}\n" in system  # `--cpu_threads 0` as it resolved: the seed repeats with it
     mae = (trained / "stages" / "mae" / "vit" / "README.md").read_text()
     assert "--stage mae" in mae and "--max_train_steps 2" in mae
 

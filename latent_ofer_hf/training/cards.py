@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import torch
 from accelerate import Accelerator
 
 from .arguments import TRAINING_FLAGS, CommonArguments, stage_flags
@@ -64,10 +65,16 @@ def changed_flags(flags: dict[str, Any], names: Iterable[str]) -> list[str]:
 
 
 def training_command(
-    component: str, common: CommonArguments, flags: dict[str, Any] | None = None, stage: str | None = None
+    component: str,
+    common: CommonArguments,
+    flags: dict[str, Any] | None = None,
+    stage: str | None = None,
+    cpu_threads: int | None = None,
 ) -> str:
     """The ``train.py`` command of a component; given the run's ``flags``, with every flag of ``stage`` (all flags
-    when None) that differs from the preset's defaults."""
+    when None) that differs from the preset's defaults. ``cpu_threads``: the thread count a CPU run resolved
+    ``--cpu_threads 0`` to, written out (a seed repeats a CPU run bit for bit only with the same count, and the
+    default count is the machine's cores)."""
     command = STAGE_FLAGS.get(component, component)
     data = f"--data {common.data}" + (f" --data_dir {common.data_dir}" if common.data_dir else "")
     text = f"accelerate launch train.py --stage {command} --preset {common.preset} {data} --seed {common.seed}"
@@ -75,7 +82,15 @@ def training_command(
         names = stage_flags(stage) if stage else [name for name in flags if name in TRAINING_FLAGS or name not in
                                                   COMMON_FLAGS]  # fmt: skip
         text = " ".join([text, *changed_flags(flags, names)])
+    if cpu_threads and "--cpu_threads " not in text:
+        text += f" --cpu_threads {cpu_threads}"
     return text
+
+
+def cpu_threads_of_run(accelerator: Accelerator) -> int | None:
+    """This process's thread count when it trains on the CPU (what a card's command needs to repeat the run), else
+    None (a GPU run's result does not depend on it)."""
+    return torch.get_num_threads() if accelerator.device.type == "cpu" else None
 
 
 def write_component_card(
@@ -110,10 +125,11 @@ def write_component_card(
     data = f"{common.data} ({common.synthfer_train_size} faces)" if common.data == "synthfer" else common.data
     start = (flags or {}).get("init_from") if component == "mae" else None  # the ViT's MAE checkpoint
     card = component_card(f"latent-ofer-hf {component}", what=_what(component, directory),
-                          trained_on=common.data, training_command=training_command(component, common, flags, stage),
+                          trained_on=common.data, training_command=training_command(component, common, flags, stage,
+                                                           cpu_threads_of_run(accelerator)),
                           training_summary=summary.replace("Preset", f"Data: {data}. Preset", 1),
                           base_model=start)  # fmt: skip
     card.save(directory / "README.md")
 
 
-__all__ = ["training_command", "write_component_card"]
+__all__ = ["cpu_threads_of_run", "training_command", "write_component_card"]

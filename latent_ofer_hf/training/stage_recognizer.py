@@ -30,7 +30,7 @@ from ..models.occlusion_detector import OcclusionPatchDetector
 from ..models.vit_latents import ViTLatentBackbone
 from ..presets import preset_config
 from .arguments import ABLATION_FLAGS, TrainingArguments
-from .cards import training_command
+from .cards import cpu_threads_of_run, training_command
 from .data import FaceTensors
 from .runtime import StageRun, StageSettings, frozen, previous_output
 from .stage_teacher import cnn_only_config, train_classifier
@@ -197,9 +197,11 @@ def assemble_system(accelerator: Accelerator, common, own=None) -> Path:
         labels = [system.config.id2label[i] for i in range(len(system.config.id2label))]
         saved = Path(common.output_dir) / "stages" / stage / "training_args.json"
         flags = json.loads(saved.read_text()) if saved.is_file() else None
-        command = training_command("recognizer", common, flags).replace("--stage recognizer", "--stage all", 1)
+        threads = cpu_threads_of_run(accelerator)
+        command = training_command("recognizer", common, flags, cpu_threads=threads)
+        command = command.replace("--stage recognizer", "--stage all", 1)
         if stage != "recognizer":  # an ablation variant: its own command, after the system's
-            command = training_command("recognizer", common, flags, stage)
+            command = training_command("recognizer", common, flags, stage, threads)
             command += "".join(
                 f" --{flag} {getattr(own, flag)}" for flag in ABLATION_FLAGS if f"--{flag} " not in command
             )
