@@ -100,6 +100,15 @@ def _main_process() -> bool:
     return os.environ.get("RANK", "0") == "0"
 
 
+def _share_the_cores_under_a_launcher() -> None:
+    """``accelerate launch`` sets ``OMP_NUM_THREADS=1`` in the processes it starts unless told otherwise, which leaves
+    all but one core idle: a process it started takes its share of the cores instead, as ``train.py`` does."""
+    if "ACCELERATE_MIXED_PRECISION" in os.environ:  # set by `accelerate launch` in every process it starts
+        from .training.cpu import set_cpu_threads
+
+        set_cpu_threads(0, int(os.environ.get("WORLD_SIZE", "1")))
+
+
 def _fail(message: str) -> int:
     if _main_process():
         print(f"latent-ofer: error: {message}", file=sys.stderr)
@@ -151,6 +160,7 @@ def predict_data(args: argparse.Namespace) -> int:
     from .evaluation import EvaluationSpec, parse_occlusion
     from .evaluation.predict import check_output_path, predict_dataset
 
+    _share_the_cores_under_a_launcher()
     if args.images:
         return _fail("give either images or --data, not both")
     for flag, given in (("--top-k", args.top_k is not None), ("--json", args.json), ("--save-vis", args.save_vis),
@@ -254,6 +264,7 @@ def evaluate_command(args: argparse.Namespace) -> int:
     from .evaluation import EvaluationSpec, evaluate, parse_occlusion
     from .evaluation.evaluate import robustness
 
+    _share_the_cores_under_a_launcher()
     try:
         name, ratio = parse_occlusion(args.occlusion)
         if ratio is not None:  # recorded in results.json as run: `random_patch` is `random_patch:0.3`

@@ -211,13 +211,15 @@ def _port() -> int:
         return probe.getsockname()[1]
 
 
-def _cli_in_two_processes(args: list[str]) -> str:
-    """``latent-ofer ARGS`` under ``accelerate launch`` with two real CPU processes (gloo)."""
+def _cli_in_two_processes(args: list[str], processes: int = 2) -> str:
+    """``latent-ofer ARGS`` under ``accelerate launch`` with two real CPU processes (gloo); with ``processes=1``, one
+    process as a plain ``accelerate launch`` starts it (with ``OMP_NUM_THREADS=1``, as it sets unless told)."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("ACCELERATE_")}
     env.update({"ACCELERATE_USE_CPU": "1", "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"})
-    launch = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
-              "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port",
-              str(_port()), "-m", "latent_ofer_hf.cli", *args]  # fmt: skip
+    several = ["--multi_gpu", "--main_process_port", str(_port())] if processes > 1 else []
+    launch = [sys.executable, "-m", "accelerate.commands.launch", *several, "--num_processes", str(processes),
+              "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+              "-m", "latent_ofer_hf.cli", *args]  # fmt: skip
     result = subprocess.run(launch, env=env, capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert result.returncode == 0, result.stderr[-4000:]
     return result.stdout + result.stderr
@@ -243,6 +245,12 @@ def test_evaluate_in_one_process_and_in_two_gives_the_same_results(system_dir, t
         tmp_path / "one" / "reconstructions.png"
     ).is_file()
     assert two["spec"]["num_processes"] == 2 and one["spec"]["num_processes"] == 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    assert two["spec"]["cpu_threads"] == max(1, cores // 2)  # each process its share of the cores
+    _cli_in_two_processes([*args, "--output_dir", str(tmp_path / "launched")], processes=1)
+    launched = json.loads((tmp_path / "launched" / "results.json").read_text())
+    assert launched["spec"]["cpu_threads"] == cores, launched["spec"]  # not the launcher's OMP_NUM_THREADS=1
+    assert launched["recognition"] == one["recognition"] and launched["detection"] == one["detection"]
     assert two["recognition"] == one["recognition"] and two["detection"] == one["detection"]
     assert two["detection_per_occluder"] == one["detection_per_occluder"] and two.get("peers") == one.get("peers")
     for key, value in one["reconstruction"].items():

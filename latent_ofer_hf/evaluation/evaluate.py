@@ -323,7 +323,7 @@ def evaluate(
         keep(**values)
     joined = {key: torch.cat(parts) for key, parts in gathered.items()}
     results: dict[str, Any] = {
-        "spec": {**asdict(spec), "num_processes": accelerator.num_processes},
+        "spec": {**asdict(spec), "num_processes": accelerator.num_processes, "cpu_threads": torch.get_num_threads()},
         "reconstruction_mode": spec.reconstruction or model.config.reconstruction,
         "recognition": recognition_metrics(
             confusion_matrix(joined["predictions"], joined["labels"], len(names)), names
@@ -425,7 +425,7 @@ def evaluate_classifier(
     joined = {key: torch.cat(value) for key, value in parts.items()}
     matrix = confusion_matrix(joined["predictions"], joined["labels"], len(names))
     results: dict[str, Any] = {
-        "spec": {**asdict(spec), "num_processes": accelerator.num_processes},
+        "spec": {**asdict(spec), "num_processes": accelerator.num_processes, "cpu_threads": torch.get_num_threads()},
         "reconstruction_mode": "none (plain classifier)",
         "recognition": recognition_metrics(matrix, names),
     }
