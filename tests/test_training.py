@@ -312,6 +312,7 @@ def test_accelerate_launch_of_one_process_trains_on_every_core(tmp_path):
     log = result.stdout + result.stderr
     assert result.returncode == 0, log[-3000:]
     assert f"num_processes 1, cpu_threads {cores} per process" in log, log[-2000:]
+    assert "teacher epoch 0" not in log, log[-2000:]  # TQDM_DISABLE=1 (in _env) silences the progress bars
     done = json.loads((tmp_path / "stages" / "teacher" / "stage_done.json").read_text())
     assert done["cpu_threads"] == cores and done["cpu_capability"] == "DEFAULT", done
     card = (tmp_path / "stages" / "teacher" / "teacher" / "README.md").read_text()

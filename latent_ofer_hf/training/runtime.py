@@ -331,13 +331,10 @@ class StageRun:
         loader = dataloader
         if self.state.batches_done:
             loader = self.accelerator.skip_first_batches(dataloader, self.state.batches_done)
-        bar = tqdm(
-            total=len(dataloader),
-            initial=self.state.batches_done,
-            desc=f"{self.stage} epoch {epoch}",
-            disable=not self.accelerator.is_local_main_process,
-            leave=False,
-        )
+        # the other processes draw no bar; the main one's follows tqdm's own settings (TQDM_DISABLE=1 turns it off)
+        quiet = {} if self.accelerator.is_local_main_process else {"disable": True}
+        bar = tqdm(total=len(dataloader), initial=self.state.batches_done, desc=f"{self.stage} epoch {epoch}",
+                   leave=False, **quiet)  # fmt: skip
         started = None
         try:
             for index, batch in enumerate(loader):
