@@ -211,9 +211,10 @@ def _port() -> int:
         return probe.getsockname()[1]
 
 
-def _cli_in_two_processes(args: list[str], processes: int = 2) -> str:
+def _cli_launched(args: list[str], processes: int = 2) -> str:
     """``latent-ofer ARGS`` under ``accelerate launch`` with two real CPU processes (gloo); with ``processes=1``, one
-    process as a plain ``accelerate launch`` starts it (with ``OMP_NUM_THREADS=1``, as it sets unless told)."""
+    process as a plain ``accelerate launch`` starts it (``OMP_NUM_THREADS=1`` in its environment, as the launcher
+    sets it unless told otherwise)."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("ACCELERATE_")}
     env.update({"ACCELERATE_USE_CPU": "1", "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"})
     several = ["--multi_gpu", "--main_process_port", str(_port())] if processes > 1 else []
@@ -238,7 +239,7 @@ def test_evaluate_in_one_process_and_in_two_gives_the_same_results(system_dir, t
     assert one["recognition"]["num_samples"] == 14 and "detection" in one and "reconstruction" in one
     # into the same folder: the main process alone replaces the earlier files (another process removed the new
     # results.json it had not seen written yet) and says so once
-    log = _cli_in_two_processes([*args, "--output_dir", str(tmp_path / "one")])
+    log = _cli_launched([*args, "--output_dir", str(tmp_path / "one")])
     assert log.count("replaced the results in") == 1 and log.count("balanced accuracy") == 1, log[-3000:]
     two = json.loads((tmp_path / "one" / "results.json").read_text())
     assert (tmp_path / "one" / "confusion_matrix.png").is_file() and (
@@ -247,7 +248,7 @@ def test_evaluate_in_one_process_and_in_two_gives_the_same_results(system_dir, t
     assert two["spec"]["num_processes"] == 2 and one["spec"]["num_processes"] == 1
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     assert two["spec"]["cpu_threads"] == max(1, cores // 2)  # each process its share of the cores
-    _cli_in_two_processes([*args, "--output_dir", str(tmp_path / "launched")], processes=1)
+    _cli_launched([*args, "--output_dir", str(tmp_path / "launched")], processes=1)
     launched = json.loads((tmp_path / "launched" / "results.json").read_text())
     assert launched["spec"]["cpu_threads"] == cores, launched["spec"]  # not the launcher's OMP_NUM_THREADS=1
     assert launched["recognition"] == one["recognition"] and launched["detection"] == one["detection"]
@@ -269,7 +270,7 @@ def test_predict_over_a_data_set_in_one_process_and_in_two_gives_the_same_rows(s
     assert datasets.Dataset.from_json(str(tmp_path / "one.jsonl"))["prediction"] == [r["prediction"] for r in one]
     first = one[0]
     assert first["prediction"] == max(first["scores"], key=first["scores"].get) and len(first["occlusion_mask"]) == 196
-    _cli_in_two_processes([*args, "--output", str(tmp_path / "two.parquet")])
+    _cli_launched([*args, "--output", str(tmp_path / "two.parquet")])
     two = datasets.Dataset.from_parquet(str(tmp_path / "two.parquet")).to_list()
     assert [row["index"] for row in two] == list(range(10))  # every face once, in order
     for a, b in zip(one, two, strict=True):

@@ -278,6 +278,12 @@ def test_cpu_threads_are_the_process_s_share_of_its_cores_whatever_omp_num_threa
     given = training_command("mae", common, {**run, "cpu_threads": 1}, "mae", cpu_threads=1)
     assert given.count("--cpu_threads") == 1 and given.endswith("--cpu_threads 1"), given
     assert "--cpu_threads" not in training_command("mae", common, {**run, "cpu_threads": 0}, "mae")  # a GPU run
+    from types import SimpleNamespace
+
+    from latent_ofer_hf.training.cards import cpu_threads_of_run
+
+    on = {kind: SimpleNamespace(device=torch.device(kind)) for kind in ("cpu", "cuda")}  # where a run trained
+    assert cpu_threads_of_run(on["cpu"]) == torch.get_num_threads() and cpu_threads_of_run(on["cuda"]) is None
 
 
 def test_loader_workers_are_the_stage_s_own_for_a_lone_process_unless_given(monkeypatch):

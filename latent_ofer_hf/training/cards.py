@@ -72,9 +72,10 @@ def training_command(
     cpu_threads: int | None = None,
 ) -> str:
     """The ``train.py`` command of a component; given the run's ``flags``, with every flag of ``stage`` (all flags
-    when None) that differs from the preset's defaults. ``cpu_threads``: the thread count a CPU run resolved
-    ``--cpu_threads 0`` to, written out (a seed repeats a CPU run bit for bit only with the same count, and the
-    default count is the machine's cores)."""
+    when None) that differs from the preset's defaults. ``cpu_threads``: the per-process thread count a CPU run
+    resolved ``--cpu_threads 0`` to, written out (a seed repeats a CPU run bit for bit only with the same count, and
+    the default is the process's share of the machine's cores; a run of several processes also needs as many, which
+    the launcher sets, not this command)."""
     command = STAGE_FLAGS.get(component, component)
     data = f"--data {common.data}" + (f" --data_dir {common.data_dir}" if common.data_dir else "")
     text = f"accelerate launch train.py --stage {command} --preset {common.preset} {data} --seed {common.seed}"

@@ -173,7 +173,7 @@ class StageRun:
         self.accelerator.wait_for_everyone()
         if self.accelerator.is_main_process:
             (self.dir / "metrics.json").write_text(json.dumps(self.history, indent=2))
-            # the thread count and ATen's CPU kernel set (AVX2, AVX512, ...) fix a CPU run's float rounding
+            # the thread count and ATen's CPU kernel set (AVX2, AVX512, ...) affect a CPU run's float rounding
             run = {"train_samples_per_second": self.samples_per_second, "max_train_steps": self.common.max_train_steps,
                    "cpu_threads": torch.get_num_threads(),
                    "cpu_capability": torch.backends.cpu.get_cpu_capability()}  # fmt: skip
