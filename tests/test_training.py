@@ -306,7 +306,7 @@ def test_loader_workers_are_the_stage_s_own_for_a_lone_process_unless_given(monk
 
 def test_accelerate_launch_of_one_process_trains_on_every_core(tmp_path):
     """`accelerate launch` (no --cpu, no config) sets OMP_NUM_THREADS=1 in the process it starts: train.py must still
-    use the cores, and record how many (and which CPU kernels: both fix the run's rounding)."""
+    use the cores, and record how many (and which CPU kernels: both affect the run's rounding)."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     launch = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", "1", "--num_machines", "1",
               "--mixed_precision", "no", "--dynamo_backend", "no"]  # fmt: skip
