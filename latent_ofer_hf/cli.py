@@ -433,6 +433,7 @@ def write_card(model: Path, results: dict[str, Any]) -> Path:
     from huggingface_hub import ModelCard
 
     from .evaluation.cards import card_results, eval_results, replaced_results, write_system_card
+    from .training.cards import saved_system_training_command
 
     trained = model / "stages" / "recognizer" / "training_args.json"
     flags = json.loads(trained.read_text()) if trained.is_file() else {}
@@ -441,8 +442,7 @@ def write_card(model: Path, results: dict[str, Any]) -> Path:
     # the command train.py put in the card carries every flag that changed the run; rebuilt only without one
     command = _card_training_command(model / "README.md")
     if command is None and flags:
-        data = f"--data {flags['data']}" + (f" --data_dir {flags['data_dir']}" if flags.get("data_dir") else "")
-        command = f"accelerate launch train.py --stage all --preset {flags['preset']} {data} --seed {flags['seed']}"
+        command = saved_system_training_command(trained.parent)
     command = command or "not recorded (the system was not trained by train.py into this folder)"
     labels = list(results["recognition"]["per_class_accuracy"])
     card = model / "README.md"

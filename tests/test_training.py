@@ -320,7 +320,7 @@ def test_accelerate_launch_of_one_process_trains_on_every_core(tmp_path):
     assert f"num_processes 1, cpu_threads {cores} per process" in log, log[-2000:]
     assert "teacher epoch 0" not in log, log[-2000:]  # TQDM_DISABLE=1 (in _env) silences the progress bars
     done = json.loads((tmp_path / "stages" / "teacher" / "stage_done.json").read_text())
-    assert done["cpu_threads"] == cores and done["cpu_capability"] == "DEFAULT", done
+    assert (done["device"], done["cpu_threads"], done["cpu_capability"]) == ("cpu", cores, "DEFAULT"), done
     card = (tmp_path / "stages" / "teacher" / "teacher" / "README.md").read_text()
     assert "--stage teacher --preset tiny --data synthfer --seed 0 " in card, card
     assert f" --cpu_threads {cores}\n" in card, card  # the count it resolved: what repeats the run bit for bit
@@ -801,6 +801,22 @@ def test_a_rerun_that_trains_nothing_keeps_the_system_and_its_card(trained, tmp_
     main([*TINY, "--output_dir", str(folder)])
     assert "nothing trained: the system in" in capsys.readouterr().out
     assert (folder / "README.md").read_text() == card
+
+
+def test_a_card_written_anew_by_evaluate_gives_the_command_train_py_gave(trained, tmp_path):
+    """`evaluate --write_card` on a trained folder whose card is gone rebuilds the training command from the saved
+    run: every changed flag and the resolved thread count, as train.py wrote it (not just preset, data and seed)."""
+    from latent_ofer_hf.cli import _card_training_command
+    from latent_ofer_hf.cli import main as cli
+
+    folder = tmp_path / "copy"
+    shutil.copytree(trained, folder)
+    written = _card_training_command(folder / "README.md")
+    assert "--max_train_steps 2" in written and "--cpu_threads " in written, written
+    (folder / "README.md").unlink()
+    faces = ["--num_images", "7", "--batch_size", "7", "--output_dir", str(tmp_path / "eval")]
+    assert cli(["evaluate", "--model", str(folder), *faces, "--write_card"]) == 0
+    assert _card_training_command(folder / "README.md") == written
 
 
 # --------------------------------------------------------------------------------------------------- bad data

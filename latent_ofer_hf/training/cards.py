@@ -12,6 +12,7 @@ import torch
 from accelerate import Accelerator
 
 from .arguments import TRAINING_FLAGS, CommonArguments, stage_flags
+from .output_folder import DONE_FILE
 
 # every common flag (those of TRAINING_FLAGS change the result; the others only where and how it runs)
 COMMON_FLAGS = {item.name for item in dataclasses.fields(CommonArguments)}
@@ -88,6 +89,27 @@ def training_command(
     return text
 
 
+def system_training_command(common: CommonArguments, flags: dict[str, Any] | None, cpu_threads: int | None) -> str:
+    """The ``--stage all`` command of a system, with every flag of its run that differs from the preset's defaults
+    (``flags``: its recognizer stage's ``training_args.json``)."""
+    command = training_command("recognizer", common, flags, cpu_threads=cpu_threads)
+    return command.replace("--stage recognizer", "--stage all", 1)
+
+
+def saved_system_training_command(stage_dir: Path) -> str | None:
+    """:func:`system_training_command` rebuilt from a finished recognizer stage's folder (its ``training_args.json``,
+    and the thread count its ``stage_done.json`` records for a CPU run); None when the folder does not hold them."""
+    try:
+        flags = json.loads((stage_dir / "training_args.json").read_text(encoding="utf-8"))
+        done = stage_dir / DONE_FILE
+        run = json.loads(done.read_text(encoding="utf-8")) if done.is_file() else {}
+        common = CommonArguments(**{name: value for name, value in flags.items() if name in COMMON_FLAGS})
+        threads = run.get("cpu_threads") if run.get("device") == "cpu" else None  # older runs: device not recorded
+        return system_training_command(common, flags, threads)
+    except (OSError, KeyError, TypeError, ValueError, AttributeError):  # missing, unreadable or not train.py's
+        return None
+
+
 def cpu_threads_of_run(accelerator: Accelerator) -> int | None:
     """This process's thread count when it trains on the CPU (what a card's command needs to repeat the run), else
     None (a GPU run's result does not depend on it)."""
@@ -133,4 +155,10 @@ def write_component_card(
     card.save(directory / "README.md")
 
 
-__all__ = ["cpu_threads_of_run", "training_command", "write_component_card"]
+__all__ = [
+    "cpu_threads_of_run",
+    "saved_system_training_command",
+    "system_training_command",
+    "training_command",
+    "write_component_card",
+]

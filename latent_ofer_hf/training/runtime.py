@@ -175,7 +175,7 @@ class StageRun:
             (self.dir / "metrics.json").write_text(json.dumps(self.history, indent=2))
             # the thread count and ATen's CPU kernel set (AVX2, AVX512, ...) affect a CPU run's float rounding
             run = {"train_samples_per_second": self.samples_per_second, "max_train_steps": self.common.max_train_steps,
-                   "cpu_threads": torch.get_num_threads(),
+                   "device": self.accelerator.device.type, "cpu_threads": torch.get_num_threads(),
                    "cpu_capability": torch.backends.cpu.get_cpu_capability()}  # fmt: skip
             (self.dir / DONE_FILE).write_text(json.dumps({**summary, **asdict(self.state), **run}, indent=2))
 

@@ -30,7 +30,7 @@ from ..models.occlusion_detector import OcclusionPatchDetector
 from ..models.vit_latents import ViTLatentBackbone
 from ..presets import preset_config
 from .arguments import ABLATION_FLAGS, TrainingArguments
-from .cards import cpu_threads_of_run, training_command
+from .cards import cpu_threads_of_run, system_training_command, training_command
 from .data import FaceTensors
 from .runtime import StageRun, StageSettings, frozen, previous_output
 from .stage_teacher import cnn_only_config, train_classifier
@@ -198,8 +198,7 @@ def assemble_system(accelerator: Accelerator, common, own=None) -> Path:
         saved = Path(common.output_dir) / "stages" / stage / "training_args.json"
         flags = json.loads(saved.read_text()) if saved.is_file() else None
         threads = cpu_threads_of_run(accelerator)
-        command = training_command("recognizer", common, flags, cpu_threads=threads)
-        command = command.replace("--stage recognizer", "--stage all", 1)
+        command = system_training_command(common, flags, threads)
         if stage != "recognizer":  # an ablation variant: its own command, after the system's
             command = training_command("recognizer", common, flags, stage, threads)
             command += "".join(
