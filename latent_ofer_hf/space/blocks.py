@@ -14,7 +14,7 @@ from PIL import Image, ImageDraw, ImageFont
 from ..checkpoints import DEMO_CHECKPOINT, demo_checkpoint_available
 from ..faces.haar import HaarFaceDetector
 from ..pipelines.image_inputs import DEFAULT_MAX_PIXELS, InvalidImageError, describe_input, load_image_input
-from ..pipelines.model_source import missing_folder
+from ..pipelines.model_source import system_folder_problem
 from ..pipelines.pipeline_occluded_fer import MIN_FACE_CROP
 from ..pipelines.visualize import shade_patches
 from .analysis import OCCLUDER_CHOICES, FaceAnalysis, analyze_image
@@ -43,8 +43,8 @@ def load_space_pipeline(model: str | None = None):
         if not demo_checkpoint_available():
             raise RuntimeError(f"the demo checkpoint is not installed at {DEMO_CHECKPOINT}; set LATENT_OFER_MODEL")
         model = DEMO_CHECKPOINT
-    if missing_folder(model):
-        raise ValueError(f"{model}: no such folder (give a saved system's folder or a Hub repo id)")
+    if problem := system_folder_problem(model):
+        raise ValueError(problem)
     return pipeline("occluded-fer", model=model), model
 
 
