@@ -787,6 +787,20 @@ def test_an_output_folder_the_run_cannot_build_on_is_refused_before_any_work(tra
     assert "stage mae is trained anew, but" in warnings[0] and "stages/detector" in warnings[0]
 
 
+def test_a_folder_that_is_not_a_run_is_never_overwritten(tmp_path, capsys):
+    folder = tmp_path / "project"
+    folder.mkdir()
+    for name, text in (("README.md", "# my project"), ("config.json", "{}"), ("notes.txt", "mine")):
+        (folder / name).write_text(text)
+    with pytest.raises(SystemExit) as exit_info:
+        main([*TINY, "--stage", "teacher", "--output_dir", str(folder)])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "is not a training run's folder (no stages/) and holds README.md, config.json" in err, err
+    assert sorted(path.name for path in folder.iterdir()) == ["README.md", "config.json", "notes.txt"]
+    assert (folder / "README.md").read_text() == "# my project"
+
+
 def test_a_rerun_that_trains_nothing_keeps_the_system_and_its_card(trained, tmp_path, capsys):
     from huggingface_hub import ModelCard
 
@@ -817,6 +831,43 @@ def test_a_card_written_anew_by_evaluate_gives_the_command_train_py_gave(trained
     faces = ["--num_images", "7", "--batch_size", "7", "--output_dir", str(tmp_path / "eval")]
     assert cli(["evaluate", "--model", str(folder), *faces, "--write_card"]) == 0
     assert _card_training_command(folder / "README.md") == written
+
+
+def test_export_copies_a_finished_system_and_never_deletes_what_is_not_an_export(trained, tmp_path, capsys):
+    from latent_ofer_hf.checkpoints.export import export_system
+    from latent_ofer_hf.checkpoints.export import main as export_main
+
+    target = export_system(trained, tmp_path / "shipped")
+    exported = {"README.md", "config.json", "detector", "reconstructor", "recognizer", "vit"}
+    assert {path.name for path in target.iterdir()} == exported
+    assert pipeline_model(target).config.training_data == "synthfer"
+    assert export_system(trained, target) == target  # an earlier export is replaced
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    half = tmp_path / "half"
+    shutil.copytree(trained, half)
+    shutil.rmtree(half / "recognizer")
+    capsys.readouterr()
+    for source, to, message in (
+        (trained, trained, "itself, holds it or lies inside it"),
+        (trained, trained / "stages", "itself, holds it or lies inside it"),
+        (trained, mine, "holds other files than an export (notes.txt)"),
+        (half, tmp_path / "new", "not a finished system (missing recognizer/config.json"),
+        (tmp_path / "mine", tmp_path / "new", "holds no trained system"),
+    ):
+        with pytest.raises(SystemExit) as exit_info:
+            export_main([str(source), "--target", str(to)])
+        err = capsys.readouterr().err
+        assert exit_info.value.code == 2 and message in err and len(err.strip().splitlines()) == 2, err  # usage + it
+    assert (mine / "notes.txt").read_text() == "keep me" and (trained / "stages").is_dir()
+    assert not (tmp_path / "new").exists()
+
+
+def pipeline_model(folder: Path):
+    from latent_ofer_hf import LatentOferModel
+
+    return LatentOferModel.from_pretrained(folder)
 
 
 # --------------------------------------------------------------------------------------------------- bad data

@@ -18,6 +18,10 @@ STAGE_INPUTS: dict[str, tuple[str, ...]] = {
 }
 
 
+# what a run writes at the top of --output_dir besides stages/: a folder holding any of it without stages/ is refused
+RUN_WRITES = ("README.md", "config.json", "vit", "detector", "reconstructor", "recognizer", "checkpoints", "ablations")
+
+
 def finished_stages(output_dir: str | Path) -> list[str]:
     """The stages of the system that finished in `output_dir`, in training order."""
     return [stage for stage in STAGES if (Path(output_dir) / "stages" / stage / DONE_FILE).is_file()]
@@ -35,6 +39,12 @@ def check_output_folder(common: CommonArguments, stages: tuple[str, ...]) -> tup
     and warnings: later stages kept although trained from a stage this run trains anew (a swap some experiments
     make on purpose, e.g. the λ_sc sweep of docs/RESULTS.md; said before any work, so never silently)."""
     root = Path(common.output_dir)
+    if root.is_dir() and not (root / "stages").is_dir():
+        if kept := [name for name in RUN_WRITES if (root / name).exists()]:
+            raise SetupError(
+                f"--output_dir {root} is not a training run's folder (no stages/) and holds {', '.join(kept)}, which "
+                "the run would overwrite: give a new or empty folder"
+            )
     done = finished_stages(root)
     for stage in done:
         folder = root / "stages" / stage
@@ -61,4 +71,4 @@ def check_output_folder(common: CommonArguments, stages: tuple[str, ...]) -> tup
     return done, warnings
 
 
-__all__ = ["DONE_FILE", "STAGE_INPUTS", "check_output_folder", "finished_stages"]
+__all__ = ["DONE_FILE", "RUN_WRITES", "STAGE_INPUTS", "check_output_folder", "finished_stages"]
