@@ -700,6 +700,7 @@ def test_bad_training_flags_are_one_line_errors_before_any_work(tmp_path, capsys
         "--preset unknown": (["--preset", "huge"], "--preset 'huge' is unknown"),
         "--baseline with all": (["--stage", "all", "--baseline"], "use it with --stage recognizer"),
         "--output_dir a file": (["--output_dir", str(tmp_path / "a_file")], "is a file, not a folder"),
+        "--output_dir in a file": (["--output_dir", str(tmp_path / "a_file" / "x")], "cannot create it (/"),
         "unknown flag": (["--max_train_samples", "8"], "unknown flags or values: --max_train_samples 8; see"),
         "abbreviated flag": (["--detector_mask", "seen"], "unknown flags or values: --detector_mask seen"),
         "--init_from missing": (["--init_from", str(tmp_path / "nope")], "no such folder"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
+import os
 import re
 import sys
 from dataclasses import dataclass, field
@@ -553,6 +554,12 @@ def _check(arguments: TrainingArguments) -> None:
         raise ValueError(f"--seed must be in [0, 2**32), got {common.seed}")
     if Path(common.output_dir).exists() and not Path(common.output_dir).is_dir():
         raise ValueError(f"--output_dir {common.output_dir} is a file, not a folder")
+    output = Path(common.output_dir).absolute()
+    existing = next(folder for folder in (output, *output.parents) if folder.exists())  # what the run creates it in
+    if not existing.is_dir():
+        raise ValueError(f"--output_dir {common.output_dir}: cannot create it ({existing} is a file)")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"--output_dir {common.output_dir}: cannot write into {existing} (read-only or not permitted)")
     init_from = arguments.mae.init_from
     if init_from and init_from.startswith(("/", ".", "~")) and not Path(init_from).expanduser().is_dir():
         raise ValueError(f"--init_from {init_from}: no such folder (give an MAE checkpoint folder or a Hub id)")
