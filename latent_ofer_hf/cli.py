@@ -168,6 +168,11 @@ def predict_data(args: argparse.Namespace) -> int:
                         ("--max-pixels", args.max_pixels is not None)):  # fmt: skip
         if given:
             return _fail(f"{flag} is for images; --data writes every face (an aligned crop) with all its scores")
+    if args.device is not None:  # it was silently ignored
+        return _fail(
+            "--device is for images; --data runs on accelerate's device (a GPU when there is one; `accelerate launch "
+            "--cpu -m latent_ofer_hf.cli predict ...` keeps it on the CPU)"
+        )
     if args.output is None:
         return _fail("--data needs --output predictions.parquet (or .jsonl)")
     if args.data != "synthfer" and args.num_images != args.data_set_defaults["num_images"]:

@@ -596,7 +596,7 @@ def test_predict_over_a_data_set_honours_no_reconstruct_and_refuses_image_option
     assert cli([*args, "--no-reconstruct", "--output", str(tmp_path / "raw.jsonl")]) == 0
     hybrid, raw = (datasets.Dataset.from_json(str(tmp_path / f"{n}.jsonl"))["score"] for n in ("hybrid", "raw"))
     assert hybrid != raw  # the recogniser read other faces
-    for flag in (["--top-k", "2"], ["--json"], ["--no-detector"]):
+    for flag in (["--top-k", "2"], ["--json"], ["--no-detector"], ["--device", "bogus"]):
         assert cli([*args, *flag, "--output", str(tmp_path / "x.jsonl")]) == 2
         assert f"{flag[0]} is for images" in capsys.readouterr().err
 

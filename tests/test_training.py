@@ -651,9 +651,22 @@ def test_a_resume_with_other_flags_or_another_process_count_is_refused(tmp_path,
     err = capsys.readouterr().err
     assert "train_state.json is damaged (JSONDecodeError" in err and len(err.strip().splitlines()) == 1, err
     state_file.write_text(json.dumps(saved))
+    weights = state_file.parent / "model.safetensors"
+    kept = weights.read_bytes()
+    weights.write_bytes(kept[:100])  # weights cut short
+    with pytest.raises(SystemExit):
+        main([*args, "--resume_from_checkpoint", "latest"])
+    err = capsys.readouterr().err
+    assert "step_6 cannot be loaded (" in err and len(err.strip().splitlines()) == 1, err
+    weights.write_bytes(kept)
     main([*args[:-4], "--output_dir", str(output), "--resume_from_checkpoint", "latest"])  # a later --max_train_steps
     assert "resumed from" in capsys.readouterr().out
     assert json.loads((output / "stages" / "mae" / "stage_done.json").read_text())["global_step"] == 12
+    (output / "stages" / "mae" / "stage_done.json").unlink()
+    main(args)  # without --resume_from_checkpoint: it starts fresh, and says what it could have continued from
+    assert "holds checkpoints of an earlier run (newest: step_12): --resume_from_checkpoint latest" in (
+        capsys.readouterr().out
+    )
 
 
 def test_a_stage_with_no_whole_batch_refuses_instead_of_training_nothing(tmp_path, capsys):

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from accelerate import Accelerator
 from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_seed
+from safetensors import SafetensorError
 from tqdm.auto import tqdm
 
 from .arguments import STAGES, CommonArguments, SetupError, stage_flags
@@ -222,6 +223,12 @@ class StageRun:
         """Load the checkpoint `--resume_from_checkpoint` names (``latest``: this stage's newest); False if none."""
         request = self.common.resume_from_checkpoint
         if request is None:
+            if found := self._checkpoints():  # an interrupted run's progress: said, not silently trained over
+                self.accelerator.print(
+                    f"[{self.stage}] starting fresh, although {self.checkpoint_root} holds checkpoints of an earlier "
+                    f"run (newest: {found[-1].name}): --resume_from_checkpoint latest continues from it; this run "
+                    "writes its own checkpoints over them"
+                )
             return False
         if request == "latest":
             found = self._checkpoints()
@@ -252,7 +259,14 @@ class StageRun:
                 f"{path} to resume from an earlier checkpoint"
             ) from None
         self._check_resumable(path, saved)
-        self.accelerator.load_state(str(path))
+        try:
+            self.accelerator.load_state(str(path))
+        except (OSError, RuntimeError, ValueError, KeyError, SafetensorError) as error:  # a file cut short or missing
+            message = " ".join(str(error).split())[:300]
+            raise SetupError(
+                f"--resume_from_checkpoint: {path} cannot be loaded ({type(error).__name__}: {message}); delete it to "
+                "resume from an earlier checkpoint"
+            ) from None
         self.state, self.history = state, history
         self.accelerator.print(
             f"[{self.stage}] resumed from {path} (epoch {self.state.epoch}, "
