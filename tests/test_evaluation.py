@@ -525,6 +525,11 @@ def test_evaluate_refuses_options_it_would_ignore_and_leaves_no_stale_plots(syst
         "--data_dir with synthfer": (["--data_dir", str(tmp_path)], "--data synthfer is generated"),
         "a component": (["--model", str(system_dir / "vit")], "holds one component of a system (its vit/)"),
         "a file as the model": (["--model", __file__], "test_evaluation.py: a file, not a folder"),
+        "a latent recogniser alone": (["--model", str(system_dir / "recognizer")], "reads ViT latents (use_latents"),
+        "a latent recogniser as baseline": (
+            ["--protocol", "robustness", "--baseline", str(system_dir / "recognizer")],
+            "reads ViT latents (use_latents",
+        ),
         "a file as output": (["--output_dir", __file__], "is a file, not a folder"),
         "an empty output": (["--output_dir", ""], "--output_dir is empty"),
         "an output that cannot be made": (["--output_dir", str(Path(__file__) / "sub")], "cannot create it"),

@@ -390,6 +390,18 @@ def _peer_results(peers: list[Peer], joined: dict[str, torch.Tensor], names: lis
     }
 
 
+def check_plain_classifier(path: str, name: str) -> None:
+    """A classifier that reads the image alone, checked on its config before it loads; a system's recogniser trained
+    with ViT latents is refused (on its own it would see none, and its accuracy would mean nothing)."""
+    from transformers import AutoConfig
+
+    if getattr(AutoConfig.from_pretrained(path), "use_latents", False):
+        raise ValueError(
+            f"{name} is a recogniser that reads ViT latents (use_latents=True): alone it would get none; evaluate "
+            "the system's folder (the one above it), or a plain classifier such as stages/baseline/baseline"
+        )
+
+
 @torch.no_grad()
 def evaluate_classifier(
     spec: EvaluationSpec,
@@ -410,6 +422,7 @@ def evaluate_classifier(
     if model is None:
         from transformers import AutoModelForImageClassification
 
+        check_plain_classifier(spec.model, spec.model)
         model = AutoModelForImageClassification.from_pretrained(spec.model).eval()
     model = model.to(accelerator.device)
     names = [model.config.id2label[i] for i in range(len(model.config.id2label))]
@@ -469,6 +482,7 @@ def robustness(
     curves: dict[str, list[float | None]] = {"latent-ofer": [], "recognizer alone (no reconstruction)": []}
     if baseline is not None:
         curves["plain CNN baseline"] = []
+        check_plain_classifier(baseline, f"--baseline {baseline}")  # before anything loads
     system = load_system(spec.model)
     peers = load_peers(spec, [system.config.id2label[i] for i in range(len(system.config.id2label))])
     for peer in peers:
