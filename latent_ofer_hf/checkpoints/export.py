@@ -14,6 +14,7 @@ import json
 import shutil
 from pathlib import Path
 
+from ..pipelines.model_source import SYSTEM_MODEL_TYPE
 from . import DEMO_CHECKPOINT
 
 COMPONENT_FILES = ("config.json", "model.safetensors", "README.md")
@@ -46,7 +47,7 @@ def _check_source(source: Path) -> None:
     if not config_path.is_file():
         raise ValueError(f"{source} holds no trained system (no config.json); run train.py --stage all first")
     config = json.loads(config_path.read_text(encoding="utf-8"))
-    if config.get("model_type") != "latent-ofer":
+    if config.get("model_type") != SYSTEM_MODEL_TYPE:
         raise ValueError(f"{source} holds a {config.get('model_type')!r} model, not a Latent-OFER system")
     missing = [f"{slot}/{name}" for slot in SLOTS if config.get(f"{slot}_config") is not None
                for name in ("config.json", "model.safetensors") if not (source / slot / name).is_file()]  # fmt: skip
